@@ -1,0 +1,79 @@
+"""What every command shares: consoles, friendly errors, small option parsers."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def friendly_errors(fn):
+    """Turn a ZooError into one or two red lines and a non-zero exit, never a traceback.
+
+    Anything unexpected is reported in one line too; set ZOO_DEBUG=1 to see the traceback.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from zoo.errors import ZooError
+
+        try:
+            return fn(*args, **kwargs)
+        except ZooError as exc:
+            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            err_console.print("[bold red]Interrupted.[/]", highlight=False)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug or an unforeseen input: still no traceback by default
+            if os.environ.get("ZOO_DEBUG"):
+                raise
+            msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            err_console.print(
+                f"[bold red]Unexpected error ({type(exc).__name__}):[/] {msg}\n"
+                "Set ZOO_DEBUG=1 to see the traceback, and please report it.",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def parse_int_list(text: str, what: str) -> tuple[int, ...]:
+    """'28,28,1' -> (28, 28, 1), or a ZooError naming the option and the value received."""
+    from zoo.errors import InvalidArgumentError
+
+    try:
+        return tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip() != "")
+    except ValueError:
+        raise InvalidArgumentError(
+            f"{what} must be comma-separated integers; got {text!r}."
+        ) from None
+
+
+def parse_input_shape(text: str | None):
+    """'H,W,C' -> (H, W, C) checked (positive, 1 or 3 channels), None stays None."""
+    if text is None:
+        return None
+    from zoo.registry import check_input_shape
+
+    return check_input_shape(parse_int_list(text, "--input-shape"))
+
+
+def quiet_tensorflow() -> None:
+    """Hide TensorFlow's C++ start-up chatter unless the user asked for it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
+
+
+def is_interactive() -> bool:
+    return sys.stdout.isatty()

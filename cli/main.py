@@ -1,0 +1,50 @@
+"""The ``zoo`` command. Each module in COMMAND_MODULES adds its commands via ``register(app)``.
+
+Command modules import only typer and rich at the top; TensorFlow is imported inside the
+commands, so ``zoo --help`` and shell completion stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from zoo.cli.common import quiet_tensorflow
+
+COMMAND_MODULES = (
+    "zoo.cli.models",  # zoo models, zoo info
+)
+
+app = typer.Typer(
+    name="zoo",
+    help="A Keras model zoo for computer vision: train, eval, explain, attack.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    if version:
+        from zoo import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+quiet_tensorflow()
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    quiet_tensorflow()
+    app()
+
+
+if __name__ == "__main__":
+    main()
