@@ -1,0 +1,206 @@
+"""Every registered model: shapes, finite logits, gradients, save/load, param counts, channels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from zoo.errors import InvalidArgumentError  # noqa: E402
+from zoo.models.common import LOGITS, get_standardization, set_standardization  # noqa: E402
+from zoo.registry import create_model, get_spec, list_models  # noqa: E402
+
+SPECS = list_models()
+NAMES = [s.name for s in SPECS]
+
+# Trainable parameters published for the faithful models (torchvision / the papers), at the
+# registry's default input shape and class count, and the zoo's own small-input variants.
+PUBLISHED_PARAMS = {
+    "lenet5": 61_706,
+    "simplenet": 233_196,
+    "alexnet": 61_100_840,
+    "vgg11": 132_863_336,
+    "vgg13": 133_047_848,
+    "vgg16": 138_357_544,
+    "vgg19": 143_667_240,
+    "vgg11_bn": 132_868_840,
+    "vgg16_bn": 138_365_992,
+    "googlenet": 7_005_832,
+    "resnet18": 11_689_512,
+    "resnet34": 21_797_672,
+    "resnet50": 25_557_032,
+    "resnet101": 44_549_160,
+    "resnet152": 60_192_808,
+}
+HUGE = {"alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"}
+
+# The smallest input each ImageNet-shaped model is exercised at (all ImageNet ones work at 32x32
+# except AlexNet, whose 11x11/4 stem and three poolings need at least 63 pixels).
+TEST_SHAPE = {"alexnet": (64, 64, 3)}
+
+
+def input_for(spec, channels: int = 3):
+    h, w, _ = TEST_SHAPE.get(spec.name, spec.input_shape if spec.small_input else (32, 32, 3))
+    return (h, w, channels)
+
+
+def trainable_count(model) -> int:
+    return int(sum(np.prod(v.shape) for v in model.trainable_weights))
+
+
+def images(shape, batch=2, seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, (batch, *shape)).astype("float32")
+
+
+@pytest.fixture(scope="module")
+def built():
+    """Each model built once per test module (and xdist worker) at its small test shape, 3 classes."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            keras.utils.set_random_seed(1)
+            cache.clear()  # keep at most one (possibly huge) model alive
+            cache[name] = create_model(name, input_shape=input_for(get_spec(name)), num_classes=3)
+        return cache[name]
+
+    yield get
+    cache.clear()
+
+
+def slow_if_huge(names):
+    return [pytest.param(n, marks=pytest.mark.slow) if n in HUGE else n for n in names]
+
+
+def test_registry_metadata_complete():
+    assert len(NAMES) == len(set(NAMES))
+    for spec in SPECS:
+        assert spec.paper and spec.family and spec.last_conv, spec.name
+        assert spec.input_shape[2] in (1, 3) and spec.num_classes >= 2
+        assert spec.description, f"{spec.name} builder needs a docstring"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_logits_shape_finite_and_named(name, built):
+    model = built(name)
+    spec = get_spec(name)
+    x = images(input_for(spec))
+    y = model(x, training=False)
+    assert tuple(y.shape) == (2, 3)
+    assert np.all(np.isfinite(y.numpy()))
+    assert model.layers[1].name == "rescale" and model.layers[2].name == "standardize"
+    assert model.get_layer(LOGITS).activation.__name__ == "linear"
+    assert isinstance(model.get_layer(spec.last_conv), keras.layers.Conv2D)
+    # the last conv really is the last one in the graph (Grad-CAM's default target)
+    convs = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert spec.last_conv == convs[-1] or not spec.last_conv.startswith("aux")
+
+
+def _bias_before_batchnorm(model) -> set[str]:
+    """Conv biases that feed a BatchNormalization: BN removes any shift, so their gradient is 0."""
+    names = set()
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            src = layer._inbound_nodes[0].input_tensors[0]._keras_history.operation
+            if isinstance(src, keras.layers.Conv2D) and src.use_bias:
+                names.add(src.bias.path)
+    return names
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_training_step_reaches_every_weight(name, built):
+    model = built(name)
+    x = images(input_for(get_spec(name)), batch=2, seed=1)
+    y = np.array([0, 2])
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = tape.gradient(loss, model.trainable_weights)
+    exempt = _bias_before_batchnorm(model)
+    for var, grad in zip(model.trainable_weights, grads):
+        assert grad is not None, var.path
+        g = np.abs(grad.numpy())
+        assert np.all(np.isfinite(g)), var.path
+        if var.path in exempt:
+            assert g.max() < 1e-4, var.path
+        else:
+            assert g.max() > 0, f"{name}: no gradient reaches {var.path}"
+
+
+@pytest.mark.parametrize("name", slow_if_huge(NAMES))
+def test_keras_save_load_round_trip(name, built, tmp_path):
+    model = built(name)
+    set_standardization(model, 0.3, 0.05)
+    x = images(input_for(get_spec(name)), seed=2)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), rtol=1e-5, atol=1e-5)
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    np.testing.assert_allclose(get_standardization(loaded)[0], [0.3] * 3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_channel_input(name):
+    spec = get_spec(name)
+    shape = input_for(spec, channels=1)
+    model = create_model(name, input_shape=shape, num_classes=5)
+    y = model(images(shape), training=False)
+    assert tuple(y.shape) == (2, 5)
+    assert model.get_layer("standardize").adapt_mean.shape == (1,)
+
+
+@pytest.mark.parametrize("name", slow_if_huge([n for n in sorted(PUBLISHED_PARAMS) if n in NAMES]))
+def test_param_count_matches_published(name):
+    spec = get_spec(name)
+    model = create_model(name)  # registry default: 224x224x3 / 1000 classes for ImageNet models
+    assert trainable_count(model) == PUBLISHED_PARAMS[name]
+
+
+def test_set_standardization_is_per_channel_affine():
+    model = create_model("simplenet", input_shape=(20, 20, 3), num_classes=4)
+    x = images((20, 20, 3))
+    mean, var = np.array([0.2, 0.5, 0.7]), np.array([0.04, 0.25, 0.01])
+    before = model.predict(x, verbose=0)  # traces predict_function with the identity stats
+    set_standardization(model, mean, var)
+    after = model.predict(x, verbose=0)
+    # standardizing x equals feeding the un-standardized model the standardized pixels
+    set_standardization(model, 0.0, 1.0)
+    manual = model.predict(((x / 255 - mean) / np.sqrt(var) * 255).astype("float32"), verbose=0)
+    np.testing.assert_allclose(after, manual, rtol=1e-4, atol=1e-4)
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(get_standardization(model)[1], [1.0] * 3)
+
+
+@pytest.mark.parametrize(
+    "mean, var, match", [([0.1, 0.2], 1.0, "1 or 3 values"), (0.1, 0.0, "positive"), (np.nan, 1.0, "finite")]
+)
+def test_set_standardization_rejects_bad_stats(mean, var, match):
+    model = create_model("lenet5", input_shape=(28, 28, 3))
+    with pytest.raises(InvalidArgumentError, match=match):
+        set_standardization(model, mean, var)
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, "0.5"])
+def test_bad_dropout_is_rejected_with_value(bad):
+    with pytest.raises(InvalidArgumentError, match="dropout"):
+        create_model("simplenet", dropout=bad)
+
+
+def test_too_small_input_is_a_clear_error():
+    with pytest.raises(InvalidArgumentError, match="at least 16x16"):
+        create_model("simplenet", input_shape=(8, 8, 1))
+
+
+def test_lenet5_pads_28_to_32():
+    model = create_model("lenet5")
+    assert tuple(model.get_layer("pad").output.shape[1:3]) == (32, 32)
+    assert tuple(model.get_layer("pool2").output.shape[1:]) == (5, 5, 16)
+
+
+def test_dropout_option_changes_the_rate():
+    assert create_model("simplenet", dropout=0.4).get_layer("dropout").rate == 0.4
+    with pytest.raises(ValueError):
+        create_model("simplenet", dropout=0.0).get_layer("dropout")
