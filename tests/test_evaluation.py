@@ -1,0 +1,61 @@
+"""Exact metrics on hand-made logits, and predict_logits on a tiny model."""
+
+import numpy as np
+import pytest
+
+from zoo.errors import InvalidArgumentError
+from zoo.evaluation import classification_metrics, confusion_matrix, predict_logits, top_k_accuracy
+
+
+def test_classification_metrics_exact_values():
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    logits = np.array([
+        [3, 1, 0],  # 0 -> 0
+        [0, 2, 1],  # 0 -> 1
+        [0, 5, 1],  # 1 -> 1
+        [0, 0, 9],  # 2 -> 2
+        [1, 0, 0],  # 2 -> 0
+        [0, 1, 2],  # 2 -> 2
+    ], dtype=float)
+    m = classification_metrics(labels, logits, ["a", "b", "c"])
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["top5"] is None  # only 3 classes
+    assert m["per_class"] == {"a": 0.5, "b": 1.0, "c": pytest.approx(2 / 3)}
+    assert m["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert m["samples"] == 6
+
+
+def test_top5_and_missing_class():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(50, 10))
+    labels = np.argsort(-logits, axis=1)[:, 4]  # every label is the 5th largest -> in top 5
+    labels[:10] = np.argsort(-logits[:10], axis=1)[:, 5]  # 6th largest -> not in top 5
+    assert top_k_accuracy(labels, logits, 5) == pytest.approx(40 / 50)
+    m = classification_metrics(labels, logits)
+    assert m["top5"] == pytest.approx(0.8)
+    cm = confusion_matrix([0, 0], [1, 1], 3)
+    assert cm.tolist() == [[0, 2, 0], [0, 0, 0], [0, 0, 0]]
+    m = classification_metrics(np.array([0, 0]), np.array([[1.0, 0, 0], [0, 1.0, 0]]))
+    assert m["per_class"]["1"] is None and m["per_class"]["0"] == 0.5
+
+
+def test_bad_labels_are_refused():
+    with pytest.raises(InvalidArgumentError, match="Labels must lie in 0..1"):
+        classification_metrics(np.array([0, 3]), np.zeros((2, 2)))
+    with pytest.raises(InvalidArgumentError, match="class names"):
+        classification_metrics(np.array([0]), np.zeros((1, 2)), ["x"])
+
+
+def test_predict_logits_matches_model_and_keeps_labels():
+    import keras
+    import tensorflow as tf
+
+    inp = keras.Input((4, 4, 1), name="image")
+    out = keras.layers.Dense(3, name="logits")(keras.layers.Flatten(name="flat")(inp))
+    model = keras.Model(inp, out)
+    x = np.random.default_rng(1).uniform(0, 255, size=(10, 4, 4, 1)).astype("float32")
+    y = np.arange(10) % 3
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+    logits, labels = predict_logits(model, ds)
+    assert logits.shape == (10, 3) and labels.tolist() == y.tolist()
+    np.testing.assert_allclose(logits, model.predict(x, verbose=0), rtol=1e-5, atol=1e-4)

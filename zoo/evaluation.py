@@ -1,0 +1,99 @@
+"""Evaluation: logits over a dataset, and the metrics every report shows.
+
+``predict_logits`` runs a model over a batched ``tf.data`` pipeline (images, labels) and returns
+numpy arrays; ``classification_metrics`` turns labels + logits into accuracy, top-5, per-class
+accuracy and the confusion matrix. Both are used by ``zoo train``, ``zoo eval``, ensembles and
+attacks, so they take plain arrays and do no printing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo.errors import InvalidArgumentError
+
+
+def predict_logits(model, ds_batched, *, steps: int | None = None):
+    """(logits [N, K] float32, labels [N] int64) for a batched dataset of (images, labels).
+
+    One compiled predict function over the whole dataset (``model.predict_on_batch`` would
+    retrace per shape); the labels are read from the same pass so they stay aligned.
+    """
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def step(images):
+        return tf.cast(model(images, training=False), tf.float32)
+
+    logits, labels = [], []
+    for i, (images, y) in enumerate(ds_batched):
+        if steps is not None and i >= steps:
+            break
+        logits.append(step(images).numpy())
+        labels.append(np.asarray(y).reshape(-1))
+    if not logits:
+        k = int(model.outputs[0].shape[-1])
+        return np.zeros((0, k), np.float32), np.zeros((0,), np.int64)
+    return np.concatenate(logits).astype(np.float32), np.concatenate(labels).astype(np.int64)
+
+
+def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
+    """[K, K] counts, rows = true class, columns = predicted class."""
+    labels = np.asarray(labels, np.int64).reshape(-1)
+    predictions = np.asarray(predictions, np.int64).reshape(-1)
+    return np.bincount(labels * num_classes + predictions, minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes
+    )
+
+
+def top_k_accuracy(labels, logits, k: int) -> float:
+    """Fraction of samples whose label is among the k largest logits (ties count against)."""
+    labels = np.asarray(labels, np.int64).reshape(-1)
+    logits = np.asarray(logits)
+    if len(labels) == 0:
+        return float("nan")
+    k = min(k, logits.shape[1])
+    true_logit = logits[np.arange(len(labels)), labels]
+    # rank = number of classes with a strictly larger logit; in the top k when rank < k
+    rank = (logits > true_logit[:, None]).sum(axis=1)
+    return float(np.mean(rank < k))
+
+
+def classification_metrics(labels, logits, class_names=None) -> dict:
+    """Accuracy, top-5 (when more than 5 classes), per-class accuracy and the confusion matrix.
+
+    ``labels`` [N] ints, ``logits`` [N, K] (or probabilities: only the ordering matters).
+    Per-class accuracy is recall per true class (NaN for a class with no samples becomes None in
+    the dict so it stays valid JSON).
+    """
+    labels = np.asarray(labels, np.int64).reshape(-1)
+    logits = np.asarray(logits, np.float64)
+    if logits.ndim != 2 or logits.shape[0] != labels.shape[0]:
+        raise InvalidArgumentError(
+            f"Expected logits of shape (N, classes) matching {labels.shape[0]} labels; "
+            f"got {logits.shape}."
+        )
+    k = logits.shape[1]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    if len(names) != k:
+        raise InvalidArgumentError(f"Got {len(names)} class names for a model with {k} outputs.")
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise InvalidArgumentError(
+            f"Labels must lie in 0..{k - 1} for a model with {k} outputs; got {labels.min()}..{labels.max()}. "
+            "Is this the dataset the model was trained on?"
+        )
+    predictions = logits.argmax(axis=1) if labels.size else np.zeros((0,), np.int64)
+    cm = confusion_matrix(labels, predictions, k)
+    support = cm.sum(axis=1)
+    per_class = {}
+    for i, name in enumerate(names):
+        per_class[name] = float(cm[i, i] / support[i]) if support[i] else None
+    result = {
+        "samples": int(labels.size),
+        "accuracy": float(np.mean(predictions == labels)) if labels.size else float("nan"),
+        "top5": top_k_accuracy(labels, logits, 5) if k > 5 else None,
+        "per_class": per_class,
+        "class_names": names,
+        "confusion_matrix": cm.tolist(),
+    }
+    return result
