@@ -1,0 +1,362 @@
+"""Gradient attacks in pixel space: FGSM, BIM and PGD (L-infinity).
+
+Conventions (DESIGN.md): models take raw pixels in [0, 255] and return logits. Every attack
+differentiates the cross-entropy computed *from logits* (never through a saturated softmax), calls
+the model with ``training=False`` (dropout off, BatchNorm in inference mode, so the examples of a
+batch do not interact), and keeps the result inside the eps-ball around the input and inside
+[0, 255]. ``eps`` and step sizes are in pixel units (out of 255).
+
+Two layers:
+
+* tensor functions (``loss_gradient``, ``fgsm_tensor``, ``iterative_tensor``) are pure TensorFlow
+  with no Python side effects, so they run inside ``tf.function`` and inside a Keras train step
+  (``zoo.attack.adversarial_training.mix_adversarial`` uses them);
+* array functions (``fgsm``, ``bim``, ``pgd``, ``attack``) take NumPy arrays of any length, run the
+  tensor functions batch by batch through graphs compiled once per model, and return NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
+
+PIXEL_MAX = 255.0
+METHODS = ("fgsm", "bim", "pgd")
+
+# Defaults. BIM (Kurakin et al. 2016) takes small fixed steps from the clean input; PGD (Madry et
+# al. 2017) starts at a random point of the ball and takes steps of 2.5*eps/steps, so that a run
+# can cross the whole ball (2*eps) from any start and still has steps left to refine.
+DEFAULT_STEPS = 10
+BIM_STEP_FRACTION = 0.25  # step = eps / 4
+PGD_STEP_FACTOR = 2.5  # step = 2.5 * eps / steps
+
+
+# --------------------------------------------------------------------------------------------
+# Checks shared by the library and the CLI
+# --------------------------------------------------------------------------------------------
+
+
+def check_eps(eps, what: str = "eps") -> float:
+    """A finite number in [0, 255] (pixel units), or a ZooError saying what was received."""
+    if isinstance(eps, bool):
+        ok = False
+    else:
+        try:
+            value = float(eps)
+            ok = math.isfinite(value) and 0.0 <= value <= PIXEL_MAX
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise InvalidArgumentError(
+            f"{what} must be a number of pixel levels in [0, 255] (e.g. 8 = 8/255); got {eps!r}. "
+            "Fractions of the range such as 0.03 need --eps-scale unit."
+        )
+    return float(eps)
+
+
+def check_method(method: str) -> str:
+    name = str(method).strip().lower()
+    if name not in METHODS:
+        raise UnknownNameError(
+            f"Unknown attack method {method!r}." + close_matches_hint(name, METHODS)
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class AttackSettings:
+    """Resolved iteration settings of one method at one eps."""
+
+    method: str
+    eps: float
+    steps: int
+    step_size: float
+    random_start: bool
+
+
+def resolve_settings(method: str, eps: float, *, steps=None, step_size=None, random_start=None) -> AttackSettings:
+    """Fill ``None`` with the method's defaults and check the values.
+
+    fgsm: one step of size eps, no random start. bim: ``steps`` (10) of eps/4, no random start.
+    pgd: ``steps`` (10) of 2.5*eps/steps, random start.
+    """
+    method = check_method(method)
+    eps = check_eps(eps)
+    if method == "fgsm":
+        return AttackSettings(method, eps, 1, eps, False)
+    if steps is None:
+        steps = DEFAULT_STEPS
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise InvalidArgumentError(f"--steps must be a positive integer; got {steps!r}.")
+    if step_size is None:
+        step_size = eps * BIM_STEP_FRACTION if method == "bim" else PGD_STEP_FACTOR * eps / int(steps)
+    else:
+        step_size = check_eps(step_size, "--step-size")
+    if random_start is None:
+        random_start = method == "pgd"
+    return AttackSettings(method, eps, int(steps), float(step_size), bool(random_start))
+
+
+# --------------------------------------------------------------------------------------------
+# Tensor functions (graph-safe)
+# --------------------------------------------------------------------------------------------
+
+
+def _sparse_labels(labels):
+    """Integer class indices from sparse or one-hot labels."""
+    labels = tf.convert_to_tensor(labels)
+    if labels.shape.rank == 2:
+        labels = tf.argmax(labels, axis=-1)
+    return tf.cast(labels, tf.int32)
+
+
+def loss_gradient(model, images, labels):
+    """(logits, d loss / d images) of the per-example cross-entropy from logits, model in inference mode."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    labels = _sparse_labels(labels)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        logits = tf.cast(model(images, training=False), tf.float32)
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    return logits, tape.gradient(loss, images)
+
+
+def _direction(targeted) -> tf.Tensor:
+    # Untargeted attacks climb the loss of the true class; targeted ones descend the target's loss.
+    return tf.where(tf.cast(targeted, tf.bool), -1.0, 1.0)
+
+
+def project(images_adv, images, eps):
+    """Clip into the L-inf ball of radius eps around ``images`` and into [0, 255]."""
+    lo = tf.maximum(images - eps, 0.0)
+    hi = tf.minimum(images + eps, PIXEL_MAX)
+    return tf.minimum(tf.maximum(images_adv, lo), hi)
+
+
+def fgsm_tensor(model, images, labels, eps, targeted=False):
+    """One signed-gradient step of size eps (Goodfellow et al. 2015), clipped to [0, 255]."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    _, grad = loss_gradient(model, images, labels)
+    adv = images + _direction(targeted) * tf.cast(eps, tf.float32) * tf.sign(grad)
+    return tf.stop_gradient(project(adv, images, eps))
+
+
+def iterative_tensor(model, images, labels, eps, *, steps, step_size, start=None, targeted=False):
+    """BIM / PGD: ``steps`` signed-gradient steps, projected to the eps-ball and [0, 255] after each.
+
+    ``start`` is the first iterate (e.g. ``images`` plus uniform noise for PGD's random start); it
+    is projected first. A ``tf.while_loop`` keeps the graph small whatever ``steps`` is.
+    """
+    images = tf.convert_to_tensor(images, tf.float32)
+    eps = tf.cast(eps, tf.float32)
+    step_size = tf.cast(step_size, tf.float32)
+    direction = _direction(targeted)
+    labels = _sparse_labels(labels)
+    x = images if start is None else project(tf.convert_to_tensor(start, tf.float32), images, eps)
+
+    def body(i, x):
+        _, grad = loss_gradient(model, x, labels)
+        return i + 1, project(x + direction * step_size * tf.sign(grad), images, eps)
+
+    _, x = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0), x))
+    return tf.stop_gradient(x)
+
+
+def random_start_tensor(images, eps, seed=None):
+    """``images`` plus uniform noise in [-eps, eps] (PGD's random start), projected."""
+    if seed is None:
+        noise = tf.random.uniform(tf.shape(images), -1.0, 1.0)
+    else:
+        noise = tf.random.stateless_uniform(tf.shape(images), seed, -1.0, 1.0)
+    return project(images + tf.cast(eps, tf.float32) * noise, images, eps)
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled graphs, one set per model
+# --------------------------------------------------------------------------------------------
+
+_GRAPHS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+class _Graphs:
+    """The tf.functions of one model, traced once for a (None, H, W, C) batch."""
+
+    def __init__(self, model):
+        ref = weakref.ref(model)  # the graphs must not keep the model alive
+        shape = (None,) + tuple(int(d) for d in model.inputs[0].shape[1:])
+        x_spec = tf.TensorSpec(shape, tf.float32)
+        y_spec = tf.TensorSpec((None,), tf.int32)
+        scalar = tf.TensorSpec((), tf.float32)
+
+        @tf.function(input_signature=[x_spec], jit_compile=False)
+        def predict(x):
+            return tf.cast(ref()(x, training=False), tf.float32)
+
+        @tf.function(input_signature=[x_spec, y_spec])
+        def logits_and_sign(x, y):
+            logits, grad = loss_gradient(ref(), x, y)
+            return logits, tf.sign(grad)
+
+        @tf.function(input_signature=[x_spec, x_spec, scalar])
+        def step_and_predict(x, direction, eps):
+            # FGSM at one eps given the (signed, oriented) gradient, and the logits of the result.
+            adv = project(x + eps * direction, x, eps)
+            return adv, tf.cast(ref()(adv, training=False), tf.float32)
+
+        @tf.function(
+            input_signature=[x_spec, y_spec, x_spec, scalar, scalar, tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.bool)]
+        )
+        def iterate_and_predict(x, y, start, eps, step_size, steps, targeted):
+            adv = iterative_tensor(ref(), x, y, eps, steps=steps, step_size=step_size, start=start, targeted=targeted)
+            return adv, tf.cast(ref()(adv, training=False), tf.float32)
+
+        self.predict = predict
+        self.logits_and_sign = logits_and_sign
+        self.step_and_predict = step_and_predict
+        self.iterate_and_predict = iterate_and_predict
+
+
+def graphs(model) -> _Graphs:
+    g = _GRAPHS.get(model)
+    if g is None:
+        g = _GRAPHS[model] = _Graphs(model)
+    return g
+
+
+def _batches(n: int, batch_size: int):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise InvalidArgumentError(f"--batch-size must be a positive integer; got {batch_size!r}.")
+    for start in range(0, n, int(batch_size)):
+        yield slice(start, min(n, start + int(batch_size)))
+
+
+def _check_arrays(model, images, labels):
+    images = np.asarray(images, dtype="float32")
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        labels = labels.argmax(axis=-1)
+    labels = labels.astype("int32").reshape(-1)
+    expected = tuple(int(d) for d in model.inputs[0].shape[1:])
+    if images.ndim != 4 or images.shape[1:] != expected:
+        raise InvalidArgumentError(
+            f"The model takes images of shape (N, {', '.join(map(str, expected))}); got {images.shape}."
+        )
+    if len(labels) != len(images):
+        raise InvalidArgumentError(f"{len(images)} images but {len(labels)} labels.")
+    if images.size and (images.min() < 0 or images.max() > PIXEL_MAX):
+        raise InvalidArgumentError(
+            f"Attacks work on raw pixels in [0, 255]; got values in [{images.min():g}, {images.max():g}]."
+        )
+    classes = int(model.outputs[0].shape[-1])
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise InvalidArgumentError(f"Labels must be class indices in [0, {classes - 1}]; got {labels.min()}..{labels.max()}.")
+    return images, labels
+
+
+# --------------------------------------------------------------------------------------------
+# Array API
+# --------------------------------------------------------------------------------------------
+
+
+def predict_logits(model, images, *, batch_size: int = 256) -> np.ndarray:
+    """Logits for an array of images, batch by batch, through the compiled graph."""
+    images = np.asarray(images, dtype="float32")
+    g = graphs(model)
+    out = [g.predict(tf.constant(images[s])).numpy() for s in _batches(len(images), batch_size)]
+    classes = int(model.outputs[0].shape[-1])
+    return np.concatenate(out) if out else np.zeros((0, classes), "float32")
+
+
+def gradient_signs(model, images, labels, *, targeted: bool = False, batch_size: int = 256):
+    """(clean logits, oriented gradient sign) for FGSM at any eps: x_adv = clip(x + eps * sign)."""
+    images, labels = _check_arrays(model, images, labels)
+    g = graphs(model)
+    logits, signs = [], []
+    for s in _batches(len(images), batch_size):
+        lo, sg = g.logits_and_sign(tf.constant(images[s]), tf.constant(labels[s]))
+        logits.append(lo.numpy())
+        signs.append(-sg.numpy() if targeted else sg.numpy())
+    if not logits:
+        return np.zeros((0, int(model.outputs[0].shape[-1])), "float32"), np.zeros_like(images)
+    return np.concatenate(logits), np.concatenate(signs)
+
+
+def fgsm_from_signs(model, images, signs, eps, *, batch_size: int = 256):
+    """(adversarial images, their logits) for FGSM at ``eps`` given ``gradient_signs``."""
+    eps = check_eps(eps)
+    g = graphs(model)
+    advs, logits = [], []
+    for s in _batches(len(images), batch_size):
+        a, lo = g.step_and_predict(tf.constant(images[s]), tf.constant(signs[s]), tf.constant(eps, tf.float32))
+        advs.append(a.numpy())
+        logits.append(lo.numpy())
+    if not advs:
+        return np.zeros_like(images), np.zeros((0, int(model.outputs[0].shape[-1])), "float32")
+    return np.concatenate(advs), np.concatenate(logits)
+
+
+def attack_and_predict(
+    model, images, labels, method: str, eps, *, targeted: bool = False, steps=None, step_size=None,
+    random_start=None, seed: int = 0, batch_size: int = 256,
+):
+    """(adversarial images, their logits, settings) for one method at one eps.
+
+    ``labels`` are the true (or predicted) classes for an untargeted attack and the target classes
+    for a targeted one.
+    """
+    settings = resolve_settings(method, eps, steps=steps, step_size=step_size, random_start=random_start)
+    images, labels = _check_arrays(model, images, labels)
+    if settings.method == "fgsm":
+        _, signs = gradient_signs(model, images, labels, targeted=targeted, batch_size=batch_size)
+        adv, logits = fgsm_from_signs(model, images, signs, settings.eps, batch_size=batch_size)
+        return adv, logits, settings
+    g = graphs(model)
+    rng = np.random.default_rng(seed)
+    advs, logits = [], []
+    for s in _batches(len(images), batch_size):
+        x = images[s]
+        start = x
+        if settings.random_start:
+            noise = rng.uniform(-settings.eps, settings.eps, size=x.shape).astype("float32")
+            start = np.clip(x + noise, 0.0, PIXEL_MAX)
+        a, lo = g.iterate_and_predict(
+            tf.constant(x), tf.constant(labels[s]), tf.constant(start),
+            tf.constant(settings.eps, tf.float32), tf.constant(settings.step_size, tf.float32),
+            tf.constant(settings.steps, tf.int32), tf.constant(bool(targeted)),
+        )
+        advs.append(a.numpy())
+        logits.append(lo.numpy())
+    if not advs:
+        return np.zeros_like(images), np.zeros((0, int(model.outputs[0].shape[-1])), "float32"), settings
+    return np.concatenate(advs), np.concatenate(logits), settings
+
+
+def attack(model, images, labels, method: str, eps, **kwargs) -> np.ndarray:
+    """Adversarial images for ``method`` in {"fgsm", "bim", "pgd"} at ``eps`` (pixel units)."""
+    adv, _, _ = attack_and_predict(model, images, labels, method, eps, **kwargs)
+    return adv
+
+
+def fgsm(model, images, labels, eps, *, targeted: bool = False, batch_size: int = 256) -> np.ndarray:
+    """FGSM: clip(x + eps * sign(grad_x L(x, y)), 0, 255); targeted steps down the target's loss."""
+    return attack(model, images, labels, "fgsm", eps, targeted=targeted, batch_size=batch_size)
+
+
+def bim(model, images, labels, eps, *, steps=None, step_size=None, random_start=False, targeted=False,
+        seed: int = 0, batch_size: int = 256) -> np.ndarray:
+    """Basic iterative method: ``steps`` FGSM steps of ``step_size`` (eps/4), projected after each."""
+    return attack(model, images, labels, "bim", eps, steps=steps, step_size=step_size,
+                  random_start=random_start, targeted=targeted, seed=seed, batch_size=batch_size)
+
+
+def pgd(model, images, labels, eps, *, steps=None, step_size=None, random_start=True, targeted=False,
+        seed: int = 0, batch_size: int = 256) -> np.ndarray:
+    """Madry et al. PGD: random start in the ball, ``steps`` steps of 2.5*eps/steps, projected."""
+    return attack(model, images, labels, "pgd", eps, steps=steps, step_size=step_size,
+                  random_start=random_start, targeted=targeted, seed=seed, batch_size=batch_size)
