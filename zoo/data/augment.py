@@ -1,0 +1,180 @@
+"""Augmentation by name: Keras 3 preprocessing layers in a seeded ``keras.layers.Pipeline``.
+
+A spec is a preset (``none``, ``light``, ``standard``, ``strong``) or a comma list of names with
+optional strengths (``flip,rotate=0.1,translate=0.15``); presets may appear in the list too.
+Images are float32 pixels in [0, 255] and stay there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import keras
+
+from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    name: str
+    help: str
+    default: float | str  # strength used when the spec names it without a value
+    build: Callable  # (strength, channels, seed) -> list of keras layers
+
+
+def _flip(mode, channels, seed):
+    modes = {"horizontal": "horizontal", "vertical": "vertical", "both": "horizontal_and_vertical"}
+    if mode not in modes:
+        raise InvalidArgumentError(f"flip takes one of {', '.join(modes)}; got {mode!r}.")
+    return [keras.layers.RandomFlip(modes[mode], seed=seed, name="flip")]
+
+
+def _crop(pad, channels, seed):
+    # Pad-and-crop: shift each image by a whole number of pixels, filling the uncovered border with
+    # zeros, exactly what zero-padding then cropping back does. RandomTranslation draws one shift
+    # per image; keras.layers.RandomCrop draws a single window for the whole batch.
+    return [keras.layers.RandomTranslation(pad, pad, fill_mode="constant", fill_value=0.0,
+                                           interpolation="nearest", seed=seed, name="crop")]
+
+
+def _brightness(s, channels, seed):
+    return [keras.layers.RandomBrightness(s, value_range=(0, 255), seed=seed, name="brightness")]
+
+
+def _contrast(s, channels, seed):
+    return [keras.layers.RandomContrast(s, value_range=(0, 255), seed=seed, name="contrast")]
+
+
+def _color(s, channels, seed):
+    layers = _brightness(s, channels, seed) + _contrast(s, channels, seed + 1)
+    if channels == 3:  # saturation and hue mean nothing on grey images
+        layers += [
+            keras.layers.RandomSaturation((max(0.0, 0.5 - s), min(1.0, 0.5 + s)), value_range=(0, 255),
+                                          seed=seed + 2, name="saturation"),
+            keras.layers.RandomHue(s / 4, value_range=(0, 255), seed=seed + 3, name="hue"),
+        ]
+    return layers
+
+
+def _shear(s, channels, seed):
+    return [keras.layers.RandomShear(x_factor=s, y_factor=s, fill_mode="constant", seed=seed, name="shear")]
+
+
+def _zoom(s, channels, seed):
+    return [keras.layers.RandomZoom(s, fill_mode="constant", seed=seed, name="zoom")]
+
+
+def _translate(s, channels, seed):
+    return [keras.layers.RandomTranslation(s, s, fill_mode="constant", seed=seed, name="translate")]
+
+
+def _rotate(s, channels, seed):
+    return [keras.layers.RandomRotation(s, fill_mode="constant", seed=seed, name="rotate")]
+
+
+def _erase(s, channels, seed):
+    return [keras.layers.RandomErasing(factor=s, value_range=(0, 255), fill_value=0.0, seed=seed,
+                                       name="erase")]
+
+
+AUGMENTATIONS = {
+    a.name: a
+    for a in [
+        Augmentation("flip", "mirror left-right (value: horizontal, vertical, both)", "horizontal", _flip),
+        Augmentation("crop", "pad-and-crop: shift by up to this fraction of the size, zero border", 0.125, _crop),
+        Augmentation("translate", "shift by up to this fraction of height/width", 0.1, _translate),
+        Augmentation("rotate", "rotate by up to this fraction of a full turn", 0.05, _rotate),
+        Augmentation("zoom", "zoom in or out by up to this fraction", 0.1, _zoom),
+        Augmentation("shear", "shear by up to this factor in x and y", 0.15, _shear),
+        Augmentation("brightness", "add up to this fraction of 255", 0.2, _brightness),
+        Augmentation("contrast", "scale contrast by 1 +- this factor", 0.2, _contrast),
+        Augmentation("color", "brightness and contrast, plus saturation and hue on RGB", 0.2, _color),
+        Augmentation("erase", "random erasing with this probability per image", 0.5, _erase),
+    ]
+}
+
+PRESETS = {
+    "none": [],
+    "light": ["flip", "crop"],
+    "standard": ["flip", "crop", "translate", "rotate", "zoom", "contrast"],
+    "strong": ["flip", "crop", "translate", "rotate", "zoom", "color", "shear", "erase"],
+}
+
+
+def augmentation_names() -> dict[str, list[str]]:
+    """{"presets": [...], "augmentations": [...]} for CLI help and completion."""
+    return {"presets": list(PRESETS), "augmentations": list(AUGMENTATIONS)}
+
+
+def describe_augmentations() -> list[tuple[str, str, str]]:
+    """(name, default strength, help) rows, presets first, for tables and docs."""
+    rows = [(name, "", "preset: " + (" + ".join(items) or "no augmentation")) for name, items in PRESETS.items()]
+    rows += [(a.name, str(a.default), a.help) for a in AUGMENTATIONS.values()]
+    return rows
+
+
+def parse_augmentation(spec) -> list[tuple[str, float | str]]:
+    """'light,rotate=0.1' -> [('flip', 'horizontal'), ('crop', 0.125), ('rotate', 0.1)]."""
+    if spec is None:
+        return []
+    if not isinstance(spec, str):
+        raise InvalidArgumentError(f"An augmentation spec must be a string; got {spec!r}.")
+    chosen: dict[str, float | str] = {}
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        name, _, value = (s.strip() for s in item.partition("="))
+        name = name.lower()
+        if name in PRESETS:
+            if value:
+                raise InvalidArgumentError(f"Preset {name!r} takes no strength; got {item!r}.")
+            for member in PRESETS[name]:
+                chosen.setdefault(member, AUGMENTATIONS[member].default)
+            continue
+        if name not in AUGMENTATIONS:
+            raise UnknownNameError(
+                f"Unknown augmentation {name!r} in {spec!r}."
+                + close_matches_hint(name, list(AUGMENTATIONS) + list(PRESETS))
+            )
+        chosen[name] = _strength(name, value) if value else AUGMENTATIONS[name].default
+    return list(chosen.items())
+
+
+def _strength(name: str, text: str) -> float | str:
+    if name == "flip":
+        return text.lower()
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidArgumentError(f"Augmentation {name!r} needs a number; got {text!r}.") from None
+    if not 0.0 < value <= 1.0:
+        raise InvalidArgumentError(
+            f"Augmentation strength for {name!r} must be in (0, 1]; got {value}."
+        )
+    return value
+
+
+def build_augmentation(spec, channels: int, seed: int = 0):
+    """A ``keras.layers.Pipeline`` applying ``spec`` to float32 [0, 255] image batches, or None.
+
+    Each layer gets its own seed derived from ``seed``, so the same seed repeats the same stream.
+    The last layer clips to [0, 255]. Returns None for ``none`` (nothing to apply).
+    """
+    if channels not in (1, 3):
+        raise InvalidArgumentError(f"Augmentation needs 1 or 3 channels; got {channels}.")
+    items = parse_augmentation(spec)
+    if not items:
+        return None
+    layers = []
+    for i, (name, strength) in enumerate(items):
+        layers += AUGMENTATIONS[name].build(strength, channels, int(seed) * 1000 + 10 * i)
+    layers.append(ClipPixels(name="clip_pixels"))
+    return keras.layers.Pipeline(layers, name="augment")
+
+
+class ClipPixels(keras.layers.Layer):
+    """Keep pixels in [0, 255] after interpolating layers."""
+
+    def call(self, images):
+        return keras.ops.clip(images, 0.0, 255.0)

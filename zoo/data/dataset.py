@@ -1,0 +1,62 @@
+"""The Dataset record every source returns: unbatched uint8 splits plus what is known about them."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import tensorflow as tf
+
+from zoo.errors import DataError
+
+SPLITS = ("train", "val", "test")
+
+# Facts about split datasets that tf.data cannot tell (is it held in memory? how many bytes?),
+# keyed weakly by the tf.data.Dataset so make_pipeline can decide to cache without a Dataset.
+_SPLIT_INFO: "weakref.WeakKeyDictionary[tf.data.Dataset, dict]" = weakref.WeakKeyDictionary()
+
+
+def describe_split(ds: tf.data.Dataset, *, in_memory: bool, size: int | None, nbytes: int | None,
+                   image_shape=None) -> tf.data.Dataset:
+    """Remember how ``ds`` is stored; returns ``ds`` for chaining."""
+    _SPLIT_INFO[ds] = {"in_memory": in_memory, "size": size, "nbytes": nbytes, "image_shape": image_shape}
+    return ds
+
+
+def split_info(ds: tf.data.Dataset) -> dict:
+    return _SPLIT_INFO.get(ds, {})
+
+
+@dataclass
+class Dataset:
+    """A classification dataset: unbatched ``(image uint8 HxWxC, label int64)`` splits."""
+
+    name: str  # "fashion_mnist", "tfds:cifar10", "folder:/path", "npz:/path"
+    class_names: list[str]
+    image_shape: tuple[int, int, int] | None  # native (H, W, C); None when images vary in size
+    train: tf.data.Dataset
+    val: tf.data.Dataset | None  # carved from train with the seed, or the source's own
+    test: tf.data.Dataset | None
+    sizes: dict[str, int]  # examples per split after val carving and limit
+    source: str  # where it was found (path) or how it was obtained
+    in_memory: bool = field(default=False, repr=False)  # splits are numpy arrays behind tf.data
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def channels(self) -> int | None:
+        return None if self.image_shape is None else self.image_shape[2]
+
+    def split(self, name: str) -> tf.data.Dataset:
+        if name not in SPLITS:
+            raise DataError(f"Unknown split {name!r}: use one of {', '.join(SPLITS)}.")
+        ds = getattr(self, name)
+        if ds is None:
+            have = [s for s in SPLITS if getattr(self, s) is not None]
+            hint = " (pass a val_fraction > 0 to carve one from train)" if name == "val" else ""
+            raise DataError(
+                f"Dataset {self.name!r} has no {name!r} split{hint}; it has: {', '.join(have)}."
+            )
+        return ds

@@ -1,0 +1,156 @@
+"""tf.data pipelines: batched float32 [0, 255] images at the model's input shape, augmented on batches."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.data.augment import build_augmentation
+from zoo.data.dataset import Dataset, split_info
+from zoo.errors import InvalidArgumentError
+
+AUTOTUNE = tf.data.AUTOTUNE
+# Decoded streamed splits up to this size are cached in memory after the first epoch.
+CACHE_BUDGET_BYTES = int(os.environ.get("ZOO_CACHE_BYTES", 2 * 1024**3))
+# Streamed splits shuffle through a buffer of at most this many bytes (bounded memory).
+SHUFFLE_BUDGET_BYTES = 256 * 1024**2
+
+
+def check_shape(input_shape) -> tuple[int, int, int]:
+    try:
+        h, w, c = (int(v) for v in input_shape)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"input_shape must be (height, width, channels); got {input_shape!r}.") from None
+    if h < 1 or w < 1 or c not in (1, 3):
+        raise InvalidArgumentError(
+            f"input_shape must have positive height/width and 1 or 3 channels; got {input_shape!r}."
+        )
+    return h, w, c
+
+
+def convert_images(images, input_shape) -> tf.Tensor:
+    """uint8 or float images (one HxWxC or a batch) -> float32 [0, 255] at ``input_shape``."""
+    h, w, c = input_shape
+    x = tf.cast(images, tf.float32)
+    if tuple(x.shape[-3:-1]) != (h, w):  # unknown or different size
+        # antialias keeps downscaling from aliasing; weights are positive, so pixels stay in range
+        x = tf.image.resize(x, (h, w), method="bilinear", antialias=True)
+    have = x.shape[-1]
+    if have == 1 and c == 3:
+        x = tf.image.grayscale_to_rgb(x)
+    elif have == 3 and c == 1:
+        x = tf.image.rgb_to_grayscale(x)
+    elif have is None or have not in (1, 3):
+        raise InvalidArgumentError(f"Images with {have} channels cannot be converted to {c}.")
+    return tf.ensure_shape(x, [None, h, w, c] if len(x.shape) == 4 else [h, w, c])
+
+
+def _as_split(ds, what: str) -> tf.data.Dataset:
+    if isinstance(ds, Dataset):
+        raise InvalidArgumentError(
+            f"{what} takes one split (an unbatched tf.data.Dataset), not the whole {ds.name!r} Dataset: "
+            "pass data.train, data.val or data.split('test')."
+        )
+    if not isinstance(ds, tf.data.Dataset):
+        raise InvalidArgumentError(f"{what} takes a tf.data.Dataset; got {type(ds).__name__}.")
+    return ds
+
+
+def _static_image_shape(ds: tf.data.Dataset):
+    spec = ds.element_spec[0]
+    return tuple(spec.shape) if spec.shape.is_fully_defined() else None
+
+
+def make_pipeline(ds, *, input_shape, batch_size: int, training: bool, augment="none", seed: int = 0,
+                  cache: bool = True) -> tf.data.Dataset:
+    """Batches of (float32 images in [0, 255] at ``input_shape``, int64 labels), prefetched.
+
+    ``training=True`` adds a seeded shuffle (a new order every epoch) and the ``augment`` spec
+    applied to whole batches. In-memory splits are already cached; streamed ones are cached when
+    they fit in CACHE_BUDGET_BYTES and streamed through a bounded shuffle buffer otherwise.
+    """
+    ds = _as_split(ds, "make_pipeline")
+    input_shape = check_shape(input_shape)
+    if int(batch_size) < 1:
+        raise InvalidArgumentError(f"batch_size must be at least 1; got {batch_size!r}.")
+    info = split_info(ds)
+    native = _static_image_shape(ds)
+    size = info.get("size") or (int(ds.cardinality()) if ds.cardinality() >= 0 else None)
+    per_example = (info.get("nbytes") // max(size, 1)) if info.get("nbytes") and size else (
+        int(np.prod(native)) if native else None)
+
+    if cache and not info.get("in_memory") and size and per_example and size * per_example <= CACHE_BUDGET_BYTES:
+        ds = ds.cache()
+    if training:
+        if info.get("in_memory") and size:
+            buffer = size  # a full shuffle costs nothing extra: the arrays are in memory already
+        else:
+            buffer = SHUFFLE_BUDGET_BYTES // per_example if per_example else 10_000
+            buffer = max(1, min(buffer, size or buffer))
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+
+    convert = lambda x, y: (convert_images(x, input_shape), tf.cast(y, tf.int64))
+    if native is not None:  # same size everywhere: resize whole batches
+        ds = ds.batch(int(batch_size)).map(convert, num_parallel_calls=AUTOTUNE)
+    else:  # sizes vary: resize each image, then batch
+        ds = ds.map(convert, num_parallel_calls=AUTOTUNE).batch(int(batch_size))
+
+    if training:
+        augmenter = build_augmentation(augment, input_shape[2], seed)
+        if augmenter is not None:
+            # One batch at a time: the layers' seeded random state then advances in a fixed order,
+            # so a seed repeats the same augmentations; the ops inside are vectorised over the
+            # batch and multi-threaded, and prefetch overlaps them with training.
+            ds = ds.map(lambda x, y: (augmenter(x, training=True), y))
+    return ds.prefetch(AUTOTUNE)
+
+
+def channel_stats(ds, input_shape, max_examples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (mean, variance) of the converted images, in units of pixel/255."""
+    if isinstance(ds, Dataset):
+        ds = ds.train
+    ds = _as_split(ds, "channel_stats")
+    input_shape = check_shape(input_shape)
+    if max_examples is not None:
+        ds = ds.take(int(max_examples))
+    convert = lambda x, y: convert_images(x, input_shape) / 255.0
+    if _static_image_shape(ds) is not None:
+        ds = ds.batch(1024).map(convert, num_parallel_calls=AUTOTUNE)
+    else:
+        ds = ds.map(convert, num_parallel_calls=AUTOTUNE).batch(256)
+    c = input_shape[2]
+
+    def add(state, x):
+        x = tf.reshape(tf.cast(x, tf.float64), [-1, c])
+        return (state[0] + tf.reduce_sum(x, 0), state[1] + tf.reduce_sum(tf.square(x), 0),
+                state[2] + tf.cast(tf.shape(x)[0], tf.float64))
+
+    zeros = tf.zeros([c], tf.float64)
+    total, total_sq, count = ds.reduce((zeros, zeros, tf.constant(0.0, tf.float64)), add)
+    count = float(count)
+    if count == 0:
+        raise InvalidArgumentError("channel_stats got an empty dataset.")
+    mean = total.numpy() / count
+    variance = np.maximum(total_sq.numpy() / count - mean**2, 0.0)
+    return mean.astype(np.float32), variance.astype(np.float32)
+
+
+def load_examples(spec, split: str = "test", n: int = 16, *, input_shape=None, data_dir=None, seed: int = 0):
+    """(images float32 N,H,W,C in [0, 255], labels int64, class_names): the first ``n`` of a split."""
+    from zoo.data.sources import load_dataset
+
+    if int(n) < 1:
+        raise InvalidArgumentError(f"n must be at least 1; got {n!r}.")
+    data = spec if isinstance(spec, Dataset) else load_dataset(spec, data_dir=data_dir, seed=seed, limit=int(n))
+    ds = data.split(split).take(int(n))
+    if input_shape is None:
+        shape = data.image_shape or tuple(next(iter(ds))[0].shape)
+        input_shape = shape
+    input_shape = check_shape(input_shape)
+    images, labels = [], []
+    for x, y in ds.map(lambda x, y: (convert_images(x, input_shape), y)).batch(int(n)):
+        images.append(x.numpy())
+        labels.append(y.numpy())
+    return np.concatenate(images), np.concatenate(labels).astype(np.int64), list(data.class_names)
