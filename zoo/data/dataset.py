@@ -17,9 +17,14 @@ _SPLIT_INFO: "weakref.WeakKeyDictionary[tf.data.Dataset, dict]" = weakref.WeakKe
 
 
 def describe_split(ds: tf.data.Dataset, *, in_memory: bool, size: int | None, nbytes: int | None,
-                   image_shape=None) -> tf.data.Dataset:
-    """Remember how ``ds`` is stored; returns ``ds`` for chaining."""
-    _SPLIT_INFO[ds] = {"in_memory": in_memory, "size": size, "nbytes": nbytes, "image_shape": image_shape}
+                   image_shape=None, reshuffled=None) -> tf.data.Dataset:
+    """Remember how ``ds`` is stored; returns ``ds`` for chaining.
+
+    ``reshuffled(seed)``, when given, rebuilds the split in a fresh order every epoch more cheaply
+    than a shuffle buffer of decoded images (e.g. by shuffling file names before decoding).
+    """
+    _SPLIT_INFO[ds] = {"in_memory": in_memory, "size": size, "nbytes": nbytes, "image_shape": image_shape,
+                       "reshuffled": reshuffled}
     return ds
 
 

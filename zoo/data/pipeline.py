@@ -81,15 +81,19 @@ def make_pipeline(ds, *, input_shape, batch_size: int, training: bool, augment="
     per_example = (info.get("nbytes") // max(size, 1)) if info.get("nbytes") and size else (
         int(np.prod(native)) if native else None)
 
-    if cache and not info.get("in_memory") and size and per_example and size * per_example <= CACHE_BUDGET_BYTES:
+    cached = bool(cache and not info.get("in_memory") and size and per_example
+                  and size * per_example <= CACHE_BUDGET_BYTES)
+    if cached:
         ds = ds.cache()
     if training:
-        if info.get("in_memory") and size:
-            buffer = size  # a full shuffle costs nothing extra: the arrays are in memory already
+        if (info.get("in_memory") or cached) and size:
+            # a full shuffle costs no more memory than the data already held
+            ds = ds.shuffle(size, seed=seed, reshuffle_each_iteration=True)
+        elif info.get("reshuffled"):
+            ds = info["reshuffled"](seed)  # e.g. shuffle file names, then decode
         else:
             buffer = SHUFFLE_BUDGET_BYTES // per_example if per_example else 10_000
-            buffer = max(1, min(buffer, size or buffer))
-        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+            ds = ds.shuffle(max(1, min(buffer, size or buffer)), seed=seed, reshuffle_each_iteration=True)
 
     convert = lambda x, y: (convert_images(x, input_shape), tf.cast(y, tf.int64))
     if native is not None:  # same size everywhere: resize whole batches

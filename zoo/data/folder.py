@@ -1,0 +1,180 @@
+"""``folder:PATH``: one subfolder of images per class (the ``image_dataset_from_directory`` layout).
+
+``PATH/<class>/*.png|jpg|...``, or ``PATH/train/<class>/...`` with ``PATH/test/`` (and
+``PATH/val/`` or ``PATH/validation/``) beside it. Every image is decoded once at load time by a
+parallel tf.data pass, so an unreadable or corrupt file is named up front (``on_bad_image="fail"``)
+or dropped (``"skip"``) instead of failing mid-epoch.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.data.dataset import Dataset, describe_split
+from zoo.data.splits import capped, carve_indices
+from zoo.errors import DataError, InvalidArgumentError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+SPLIT_DIRS = {"train": ("train",), "val": ("val", "validation"), "test": ("test",)}
+ON_BAD_IMAGE = ("fail", "skip")
+
+
+def load_folder(path, *, on_bad_image="fail", val_fraction=0.1, seed=0, limit=None) -> Dataset:
+    if on_bad_image not in ON_BAD_IMAGE:
+        raise InvalidArgumentError(f"on_bad_image must be 'fail' or 'skip'; got {on_bad_image!r}.")
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise DataError(f"Image folder {root} does not exist or is not a directory.")
+    split_roots = _split_roots(root)
+    class_names = _class_names(split_roots["train"])
+    files = {name: _list_files(split_root, class_names, name) for name, split_root in split_roots.items()}
+
+    shapes = {}
+    for name, (paths, labels) in list(files.items()):
+        keep, shapes[name] = _scan(paths, on_bad_image)
+        files[name] = (paths[keep], labels[keep])
+        if len(files[name][0]) == 0:
+            raise DataError(f"No readable images in the {name} split of {split_roots[name]}.")
+    all_shapes = np.concatenate(list(shapes.values()))
+    channels = 1 if np.all(all_shapes[:, 2] <= 2) else 3  # grey (+alpha) stays grey; else RGB
+    sizes_hw = {tuple(hw) for hw in all_shapes[:, :2].tolist()}
+    image_shape = (*sizes_hw.pop(), channels) if len(sizes_hw) == 1 else None
+    # decoded bytes per file, carried along so make_pipeline can tell whether a split fits the cache
+    files = {name: (p, y, shapes[name][:, 0] * shapes[name][:, 1] * channels) for name, (p, y) in files.items()}
+
+    # A seeded order mixes the classes, so "first n" (limit, load_examples) is not one class.
+    rng = np.random.default_rng(seed)
+    files = {name: tuple(a[order] for a in arrays)
+             for name, arrays in files.items() for order in [rng.permutation(len(arrays[0]))]}
+    if "val" not in files and val_fraction > 0:
+        arrays = files["train"]
+        train_idx, val_idx = carve_indices(len(arrays[0]), val_fraction, seed)
+        if len(val_idx):
+            files["train"] = tuple(a[train_idx] for a in arrays)
+            files["val"] = tuple(a[val_idx] for a in arrays)
+
+    datasets, sizes = {}, {}
+    for name in ("train", "val", "test"):
+        if name not in files:
+            continue
+        n = capped(len(files[name][0]), limit)
+        paths, labels, nbytes = (a[:n] for a in files[name])
+        datasets[name] = _split_dataset(paths, labels, int(nbytes.sum()), channels, image_shape)
+        sizes[name] = n
+    return Dataset(
+        name=f"folder:{root}",
+        class_names=class_names,
+        image_shape=image_shape,
+        train=datasets["train"],
+        val=datasets.get("val"),
+        test=datasets.get("test"),
+        sizes=sizes,
+        source=str(root),
+    )
+
+
+def _split_roots(root: Path) -> dict[str, Path]:
+    roots = {}
+    for split, names in SPLIT_DIRS.items():
+        for name in names:
+            if (root / name).is_dir():
+                roots[split] = root / name
+                break
+    if "train" in roots and len(roots) > 1:
+        return roots
+    return {"train": root}
+
+
+def _class_names(root: Path) -> list[str]:
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        loose = [f.name for f in root.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS][:3]
+        hint = f" (it holds loose images such as {', '.join(loose)}: move them into class folders)" if loose else ""
+        raise DataError(
+            f"Image folder {root} has no class subfolders{hint}. Expected {root}/<class name>/<images>."
+        )
+    if len(classes) == 1:
+        raise DataError(
+            f"Image folder {root} has a single class folder ({classes[0]!r}); classification needs at "
+            f"least two, e.g. {root}/cats and {root}/dogs."
+        )
+    return classes
+
+
+def _list_files(root: Path, class_names: list[str], split: str) -> tuple[np.ndarray, np.ndarray]:
+    present = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    extra = sorted(set(present) - set(class_names))
+    if extra:
+        raise DataError(f"The {split} folder {root} has classes not in train: {', '.join(extra)}.")
+    paths, labels = [], []
+    for label, name in enumerate(class_names):
+        class_dir = root / name
+        if not class_dir.is_dir():
+            continue
+        found = sorted(
+            os.path.join(dirpath, f)
+            for dirpath, _, filenames in os.walk(class_dir, followlinks=True)
+            for f in filenames
+            if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".")
+        )
+        paths += found
+        labels += [label] * len(found)
+    if not paths:
+        raise DataError(
+            f"Image folder {root} holds no images ({', '.join(IMAGE_EXTENSIONS)}) in its class folders "
+            f"({', '.join(present[:5])})."
+        )
+    return np.array(paths), np.array(labels, dtype=np.int64)
+
+
+def _scan(paths: np.ndarray, on_bad_image: str) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of decodable files, their H,W,C) from one parallel decode pass; names bad files."""
+
+    def probe(i, path):
+        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        return i, tf.shape(image)
+
+    ds = (tf.data.Dataset.from_tensor_slices(paths).enumerate()
+          .map(probe, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+          .ignore_errors().batch(4096))
+    ok = np.zeros(len(paths), dtype=bool)
+    shapes = np.zeros((len(paths), 3), dtype=np.int64)
+    for idx, shape in ds:
+        ok[idx.numpy()] = True
+        shapes[idx.numpy()] = shape.numpy()
+    bad = paths[~ok]
+    if len(bad):
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        if on_bad_image == "fail":
+            raise DataError(
+                f"Cannot decode {len(bad)} image(s): {shown}. Fix or remove them, or pass "
+                "on_bad_image='skip' (--skip-bad-images) to leave them out."
+            )
+        warnings.warn(f"Skipped {len(bad)} unreadable image(s): {shown}.", stacklevel=3)
+    return ok, shapes[ok]
+
+
+def _split_dataset(paths: np.ndarray, labels: np.ndarray, nbytes: int, channels: int, image_shape
+                   ) -> tf.data.Dataset:
+    def decode(path, label):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        if image_shape is not None:
+            image = tf.ensure_shape(image, image_shape)
+        else:
+            image.set_shape([None, None, channels])
+        return tf.cast(image, tf.uint8), label
+
+    def files(shuffle_seed=None):
+        ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+        if shuffle_seed is not None:  # shuffling names is cheap: full shuffle, bounded memory
+            ds = ds.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=True)
+        return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+
+    ds = files().apply(tf.data.experimental.assert_cardinality(len(paths)))
+    return describe_split(ds, in_memory=False, size=len(paths), nbytes=nbytes, image_shape=image_shape,
+                          reshuffled=files)
