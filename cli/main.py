@@ -14,6 +14,7 @@ from zoo.cli.common import quiet_tensorflow
 
 COMMAND_MODULES = (
     "zoo.cli.models",  # zoo models, zoo info
+    "zoo.cli.ensemble",  # zoo ensemble, zoo features
 )
 
 app = typer.Typer(

@@ -49,6 +49,7 @@ def load_model(path):
     """Load a Keras model (not compiled) from a run directory or ``.keras`` file."""
     import keras
 
+    import zoo.ensemble  # noqa: F401  (its MatchInput/EnsembleVote layers, in ensembles and transfers)
     import zoo.models  # noqa: F401  (registers the zoo's custom layers before deserialising)
 
     f = resolve_model_file(path)
