@@ -1,0 +1,177 @@
+"""`zoo attack` end to end (CliRunner), its error messages, and the robustness report's logic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+from typer.testing import CliRunner  # noqa: E402
+
+from zoo.attack.report import evaluate_robustness, red_flags, resolve_target, transfer_matrix  # noqa: E402
+from zoo.errors import InvalidArgumentError, UnknownNameError  # noqa: E402
+
+FMNIST = Path("/usr/share/datasets/fashion-mnist")
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+runner = CliRunner()
+
+
+def _app():
+    try:
+        from zoo.cli.main import app
+    except ModuleNotFoundError:  # TEMP while other command modules land
+        import typer
+
+        from zoo.cli import attack
+
+        app = typer.Typer()
+        attack.register(app)
+        app.command("noop")(lambda: None)
+    return app
+
+
+def _tiny_classifier(seed: int):
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((28, 28, 1), name="image")
+    x = keras.layers.Rescaling(1 / 255, name="rescale")(inp)
+    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu", name="conv")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    out = keras.layers.Dense(10, name="logits")(x)
+    return keras.Model(inp, out)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two run directories (model.keras + config.json) and a .keras file that is not a classifier."""
+    root = tmp_path_factory.mktemp("attack_runs")
+    paths = []
+    for seed in (0, 1):
+        run = root / f"run{seed}"
+        run.mkdir()
+        _tiny_classifier(seed).save(run / "model.keras")
+        (run / "config.json").write_text(json.dumps({"dataset": "fashion_mnist", "class_names": CLASSES}))
+        paths.append(run)
+    inp = keras.Input((28, 28, 1), name="image")
+    seg = keras.Model(inp, keras.layers.Conv2D(1, 3, padding="same", name="mask")(inp))
+    seg.save(root / "segmenter.keras")
+    return paths[0], paths[1], root / "segmenter.keras"
+
+
+def _invoke(*args):
+    return runner.invoke(_app(), ["attack", *map(str, args)])
+
+
+@pytest.mark.parametrize(
+    "eps, match",
+    [("-1", "got -1.0"), ("2,300", "got 300.0"), ("2,abc", "'abc'"), ("", "comma-separated numbers")],
+)
+def test_bad_eps_exits_with_message(runs, eps, match):
+    result = _invoke(runs[0], "--eps", eps)
+    assert result.exit_code != 0
+    assert "--eps" in result.output and match in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unit_scale_eps_must_be_fraction(runs):
+    result = _invoke(runs[0], "--eps", "8", "--eps-scale", "unit")
+    assert result.exit_code != 0 and "[0, 1]" in result.output
+
+
+def test_unknown_target_class(runs):
+    result = _invoke(runs[0], "--target", "Sneakers!")
+    assert result.exit_code != 0
+    assert "Unknown target class 'Sneakers!'" in result.output and "Sneaker" in result.output
+
+
+def test_not_a_classifier(runs):
+    result = _invoke(runs[2])
+    assert result.exit_code != 0 and "not a classifier" in result.output
+
+
+def test_unknown_method(runs):
+    result = _invoke(runs[0], "--method", "fgsn")
+    assert result.exit_code != 0 and "Unknown attack method 'fgsn'" in result.output and "fgsm" in result.output
+
+
+@pytest.mark.skipif(not (FMNIST / "t10k-images-idx3-ubyte.gz").is_file(), reason="Fashion-MNIST not installed")
+def test_attack_run_writes_report_figures_and_transfer(runs, tmp_path):
+    out = tmp_path / "out"
+    result = _invoke(runs[0], "--compare", "--eps", "4,8", "--n", "24", "--steps", "2", "--png-count", "2",
+                     "--out", out, "--eval-on", runs[1], "--batch-size", "16")
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["samples"] == 24 and report["attack"]["methods"] == ["fgsm", "pgd"]
+    for method in ("fgsm", "pgd"):
+        rows = report["results"][method]
+        assert [r["eps"] for r in rows] == [4.0, 8.0]
+        for r in rows:
+            assert r["mean_linf"] <= r["eps"] + 1e-4
+            assert set(r["per_class_robust_accuracy"]) == set(CLASSES)
+    assert len(report["noise_baseline"]["rows"]) == 2
+    transfer = report["transfer"]["pgd"]
+    assert np.asarray(transfer["accuracy"]).shape == (2, 3)  # source + 1 model, clean + 2 eps
+    for name in ("accuracy_vs_eps.png", "examples.png", "transfer_pgd.png", "adversarial.npz"):
+        assert (out / name).stat().st_size > 0, name
+    arrays = np.load(out / "adversarial.npz")
+    assert arrays["pgd_eps8"].shape == (24, 28, 28, 1)
+    assert np.abs(arrays["pgd_eps8"] - arrays["images"]).max() <= 8 + 1e-4
+    assert len(list((out / "images" / "fgsm_eps4").glob("*.png"))) == 2
+    assert "clean accuracy" in result.output
+
+
+# ---------------------------------------------------------------- report logic without the CLI
+
+
+def _report(clean, fgsm, pgd=None, noise=None, eps=(2, 4, 8), n=1000):
+    def rows(accs):
+        return [{"eps": float(e), "robust_accuracy": a} for e, a in zip(eps, accs)]
+
+    results = {"fgsm": rows(fgsm)}
+    if pgd:
+        results["pgd"] = rows(pgd)
+    noise = noise or [clean] * len(eps)
+    return {"samples": n, "clean": {"accuracy": clean}, "results": results,
+            "noise_baseline": {"rows": [{"eps": float(e), "accuracy": a} for e, a in zip(eps, noise)]}}
+
+
+def test_red_flags():
+    assert red_flags(_report(0.9, [0.7, 0.5, 0.3], [0.6, 0.4, 0.1])) == []
+    rising = red_flags(_report(0.9, [0.7, 0.8, 0.3]))
+    assert len(rising) == 1 and "rises with eps" in rising[0]
+    weaker = red_flags(_report(0.9, [0.7, 0.5, 0.3], [0.7, 0.6, 0.3]))
+    assert len(weaker) == 1 and "pgd is weaker than fgsm at eps 4" in weaker[0]
+    noisy = red_flags(_report(0.9, [0.8, 0.7, 0.6], noise=[0.9, 0.5, 0.4]))
+    assert len(noisy) == 2 and all("noise hurts more" in f for f in noisy)
+    # one example of difference is noise, not a flag
+    assert red_flags(_report(0.9, [0.7, 0.701, 0.3])) == []
+
+
+def test_resolve_target():
+    assert resolve_target(None, CLASSES) is None
+    assert resolve_target("least-likely", CLASSES) == "least-likely"
+    assert resolve_target("sneaker", CLASSES) == 7
+    assert resolve_target("3", CLASSES) == 3
+    with pytest.raises(InvalidArgumentError, match="out of range"):
+        resolve_target("12", CLASSES)
+    with pytest.raises(UnknownNameError, match="Did you mean: Sandal"):
+        resolve_target("sandals", CLASSES)
+
+
+def test_evaluate_robustness_targeted_and_transfer():
+    model, other = _tiny_classifier(0), _tiny_classifier(1)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (12, 28, 28, 1)).astype("float32")
+    y = rng.integers(0, 10, 12)
+    run = evaluate_robustness(model, x, y, CLASSES, methods=["fgsm", "bim"], eps_list=[0, 16], target="least-likely",
+                              steps=3, batch_size=5)
+    assert run.report["attack"]["targeted"] and run.report["attack"]["labels"] == "target"
+    np.testing.assert_array_equal(run.attack_labels, run.clean_logits.argmin(axis=1))
+    for method in ("fgsm", "bim"):
+        zero = run.report["results"][method][0]
+        assert zero["eps"] == 0 and zero["mean_l2"] == 0.0
+        assert zero["robust_accuracy"] == run.report["clean"]["accuracy"]
+    transfer = transfer_matrix(run, "a", [("b", other)])
+    assert transfer["bim"]["models"] == ["a", "b"] and transfer["bim"]["eps"] == [0.0, 0.0, 16.0]
