@@ -1,0 +1,91 @@
+"""zoo.data augmentation: names, presets, range, seeding, and its place in make_pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.data import augmentation_names, build_augmentation, make_pipeline, parse_augmentation
+from zoo.errors import InvalidArgumentError, UnknownNameError
+
+
+def _images(n=16, h=24, w=24, c=3, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (n, h, w, c)).astype(np.uint8)
+    x[:, 6:18, 4:12] = 255  # an off-centre block, so flips and shifts show
+    return x
+
+
+def _split(x):
+    return tf.data.Dataset.from_tensor_slices((x, np.arange(len(x), dtype=np.int64)))
+
+
+def test_names_and_presets():
+    names = augmentation_names()
+    assert names["presets"] == ["none", "light", "standard", "strong"]
+    for required in ("flip", "crop", "color", "shear", "zoom", "translate", "rotate", "erase"):
+        assert required in names["augmentations"]
+    assert [n for n, _ in parse_augmentation("light")] == ["flip", "crop"]
+    assert {n for n, _ in parse_augmentation("strong")} >= {"color", "shear", "erase", "rotate", "zoom"}
+    assert parse_augmentation("flip,rotate=0.1,translate=0.15") == [
+        ("flip", "horizontal"), ("rotate", 0.1), ("translate", 0.15)]
+    assert parse_augmentation("none") == [] and build_augmentation("none", 3, 0) is None
+
+
+def test_bad_specs():
+    with pytest.raises(UnknownNameError, match="rotate"):
+        parse_augmentation("flip,rotat=0.1")
+    with pytest.raises(InvalidArgumentError, match="number"):
+        parse_augmentation("rotate=lots")
+    with pytest.raises(InvalidArgumentError, match=r"\(0, 1\]"):
+        parse_augmentation("zoom=3")
+    with pytest.raises(InvalidArgumentError, match="flip"):
+        build_augmentation("flip=diagonal", 3, 0)
+
+
+@pytest.mark.parametrize("spec,channels", [("strong", 3), ("strong", 1), ("light", 1), ("color=1.0", 3)])
+def test_augmentation_stays_in_range_and_changes_images(spec, channels):
+    x = _images(c=channels).astype(np.float32)
+    out = build_augmentation(spec, channels, seed=0)(x, training=True).numpy()
+    assert out.shape == x.shape
+    assert out.min() >= 0.0 and out.max() <= 255.0
+    assert not np.allclose(out, x)
+
+
+def test_flip_is_a_mirror():
+    x = _images(n=64, c=1).astype(np.float32)
+    out = build_augmentation("flip", 1, seed=0)(x, training=True).numpy()
+    flipped = np.array([np.array_equal(o, xi[:, ::-1]) for o, xi in zip(out, x)])
+    kept = np.array([np.array_equal(o, xi) for o, xi in zip(out, x)])
+    assert np.all(flipped | kept) and 10 < flipped.sum() < 54  # each image mirrored or not, about half
+
+
+def _epoch(augment, seed, x):
+    p = make_pipeline(_split(x), input_shape=x.shape[1:], batch_size=8, training=True, augment=augment, seed=seed)
+    batches = list(p)
+    return np.concatenate([b[0].numpy() for b in batches]), np.concatenate([b[1].numpy() for b in batches])
+
+
+def test_none_leaves_images_unchanged():
+    x = _images()
+    images, labels = _epoch("none", 0, x)
+    np.testing.assert_array_equal(images, x[labels].astype(np.float32))
+
+
+def test_pipeline_augmentation_is_seeded():
+    x = _images(n=32)
+    a_img, a_lab = _epoch("light,contrast", 5, x)
+    b_img, b_lab = _epoch("light,contrast", 5, x)
+    c_img, _ = _epoch("light,contrast", 6, x)
+    np.testing.assert_array_equal(a_lab, b_lab)
+    np.testing.assert_array_equal(a_img, b_img)
+    assert not np.array_equal(a_img, c_img)
+    assert a_img.min() >= 0 and a_img.max() <= 255
+    assert not np.allclose(a_img, x[a_lab])
+
+
+def test_eval_pipeline_never_augments():
+    x = _images(n=8)
+    p = make_pipeline(_split(x), input_shape=x.shape[1:], batch_size=8, training=False, augment="strong")
+    np.testing.assert_array_equal(next(iter(p))[0].numpy(), x.astype(np.float32))
