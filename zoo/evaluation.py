@@ -97,3 +97,60 @@ def classification_metrics(labels, logits, class_names=None) -> dict:
         "confusion_matrix": cm.tolist(),
     }
     return result
+
+
+def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data_dir=None, limit=None,
+                  batch_size: int = 256, out=None) -> dict:
+    """Evaluate a run directory or any ``.keras`` image classifier on a dataset split.
+
+    The dataset defaults to the run's (config.json), else Fashion-MNIST; images are resized and
+    converted (grey <-> RGB) to the model's input. With ``out``, writes ``metrics.json`` and
+    ``confusion.png`` there (atomically). Returns the metrics plus what was evaluated.
+    """
+    from pathlib import Path
+
+    from zoo.data import load_dataset, make_pipeline
+    from zoo.errors import ModelFileError
+    from zoo.run import load_classifier, read_run_config
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidArgumentError(f"--batch-size must be a positive integer; got {batch_size!r}.")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InvalidArgumentError(f"--limit must be a positive integer; got {limit!r}.")
+    model, class_names = load_classifier(path)
+    cfg = read_run_config(path)
+    dataset = dataset or cfg.get("dataset") or "fashion_mnist"
+    same_data = dataset == cfg.get("dataset")
+    data = load_dataset(dataset, data_dir=data_dir if data_dir is not None else (cfg.get("data_dir") if same_data else None),
+                        val_fraction=cfg.get("val_split", 0.1) if same_data else 0.1,
+                        seed=cfg.get("seed", 0) if same_data else 0, limit=limit)
+    k = int(model.outputs[0].shape[-1])
+    if data.num_classes != k:
+        raise ModelFileError(
+            f"{path} predicts {k} classes but {dataset} has {data.num_classes}; "
+            "pass the --dataset the model was trained on.")
+    if not cfg.get("class_names"):
+        class_names = list(data.class_names)
+    input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    note = None
+    native = data.image_shape
+    if native is not None and tuple(native) != input_shape:
+        note = (f"Converting {dataset} images from {native[0]}x{native[1]}x{native[2]} to the model's "
+                f"{input_shape[0]}x{input_shape[1]}x{input_shape[2]}.")
+    ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False,
+                       augment="none", cache=False)
+    logits, labels = predict_logits(model, ds)
+    metrics = classification_metrics(labels, logits, class_names)
+    report = {"model_path": str(path), "dataset": dataset, "split": split, **metrics}
+    if note:
+        report["note"] = note
+    if out is not None:
+        from zoo.io import write_json
+        from zoo.plots.training import plot_confusion
+
+        out = Path(out)
+        write_json(out / "metrics.json", report)
+        plot_confusion(metrics["confusion_matrix"], class_names, out / "confusion.png",
+                       title=f"{Path(path).name}: {split} accuracy {metrics['accuracy']:.2%}")
+        report["out"] = str(out)
+    return report

@@ -43,7 +43,8 @@ def plot_curves(rows: list[dict], path, title: str | None = None) -> None:
         if np.nanmin(lr) > 0 and np.nanmax(lr) / np.nanmin(lr) > 20:
             ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("learning rate (end of epoch)")
+    ax.set_ylabel("learning rate (at epoch start)")
+    ax.ticklabel_format(axis="y", useOffset=False) if ax.get_yscale() == "linear" else None
     ax.set_title("learning rate")
     ax.grid(True, alpha=0.3)
     for a in axes:

@@ -1,0 +1,188 @@
+"""`zoo train` and `zoo eval`: parse options, call zoo.training / zoo.evaluation, print with rich."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from zoo.cli.common import console, err_console, friendly_errors, parse_input_shape
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("eval")(eval_command)
+
+
+def _install_sigterm() -> None:
+    # SIGTERM (a killed job, a scheduler) behaves like Ctrl-C: the last finished epoch stays resumable.
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. a test runner)
+        pass
+
+
+@friendly_errors
+def train_command(
+    model: str = typer.Argument(..., help="Model name from `zoo models` (e.g. simplenet, lenet5, resnet20)."),
+    dataset: str = typer.Option("fashion_mnist", "--dataset", "-d",
+                                help="fashion_mnist, mnist, tfds:NAME, folder:PATH or npz:PATH."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
+    download: bool = typer.Option(False, "--download", help="Allow downloading the dataset (TFDS)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Epochs [default: the model's]."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Batch size [default: 128]."),
+    optimizer: Optional[str] = typer.Option(
+        None, "--optimizer", help="sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw [default: the model's]."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Initial learning rate [default: the model's]."),
+    momentum: float = typer.Option(0.9, "--momentum", help="Momentum (momentum/nesterov) or rho (rmsprop)."),
+    weight_decay: Optional[float] = typer.Option(
+        None, "--weight-decay", help="L2 on kernels (decoupled for adamw) [default: the model's]."),
+    dropout: Optional[float] = typer.Option(None, "--dropout", help="Override the model's dropout rate."),
+    label_smoothing: float = typer.Option(0.0, "--label-smoothing", help="Label smoothing in [0, 1)."),
+    val_split: float = typer.Option(0.1, "--val-split", help="Fraction of train held out for validation."),
+    seed: int = typer.Option(0, "--seed", help="Seed for weights, shuffling, augmentation, dropout."),
+    deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic ops (same seed -> same weights)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use at most this many examples per split."),
+    augment: str = typer.Option("none", "--augment", help="Preset (none, light, ...) or a list (flip,crop:4)."),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="H,W,C [default: the model's H,W]."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory [default: runs/MODEL-DATASET]."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out (or skip it when finished)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out directory."),
+    early_stopping: Optional[int] = typer.Option(
+        None, "--early-stopping", metavar="PATIENCE", help="Stop after PATIENCE epochs without val_loss progress."),
+    schedule: Optional[str] = typer.Option(
+        None, "--schedule", help="LR decay: none, step, exponential, cosine, plateau [default: the model's]."),
+    step_size: Optional[int] = typer.Option(None, "--step-size", help="step: epochs between decays [epochs/3]."),
+    gamma: float = typer.Option(0.1, "--gamma", help="step/plateau: LR multiplier at each decay."),
+    decay_rate: float = typer.Option(0.1, "--decay-rate", help="exponential: k in lr0*exp(-k t), t in epochs."),
+    decay_per: Optional[str] = typer.Option(
+        None, "--decay-per", help="epoch or step [default: epoch; step for cosine]."),
+    warmup_epochs: Optional[float] = typer.Option(None, "--warmup-epochs", help="cosine: linear warmup epochs."),
+    min_lr: float = typer.Option(0.0, "--min-lr", help="cosine/plateau: lowest LR."),
+    plateau_patience: int = typer.Option(2, "--plateau-patience", help="plateau: epochs without progress per cut."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, mixed_float16, mixed_bfloat16."),
+    jit: str = typer.Option("auto", "--jit", help="XLA: auto (on for GPU, off for CPU), on, off."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, gpu or gpu:N [default: TF's choice]."),
+    strategy: str = typer.Option("auto", "--strategy", help="auto, default, mirrored, multiworker (TF_CONFIG)."),
+    steps_per_execution: Optional[int] = typer.Option(
+        None, "--steps-per-execution", help="Train steps per compiled call [default: 16]."),
+    adversarial: Optional[str] = typer.Option(None, "--adversarial", help="Adversarial training: fgsm or pgd."),
+    adv_eps: float = typer.Option(8.0, "--adv-eps", help="Adversarial budget in pixels (0..255)."),
+    adv_ratio: float = typer.Option(0.5, "--adv-ratio", help="Fraction of each batch replaced."),
+    transfer_from: Optional[str] = typer.Option(None, "--from", help="Transfer learning from a run dir or weights."),
+    transfer: Optional[str] = typer.Option(
+        None, "--transfer", help="auto, finetune, feature-extract, svm [default: finetune with --from]."),
+    unfreeze: Optional[int] = typer.Option(None, "--unfreeze", help="finetune: top layers left trainable."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object (metrics, run dir) only."),
+) -> None:
+    """Train MODEL and write a run directory (model.keras, config.json, history.csv, curves, metrics)."""
+    from zoo.training import TrainConfig
+    from zoo.training.trainer import train
+
+    config = TrainConfig(
+        model=model, dataset=dataset, data_dir=str(data_dir) if data_dir else None, download=download,
+        val_split=val_split, limit=limit, input_shape=parse_input_shape(input_shape), augment=augment,
+        epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
+        weight_decay=weight_decay, dropout=dropout, label_smoothing=label_smoothing, schedule=schedule,
+        step_size=step_size, gamma=gamma, decay_rate=decay_rate, decay_per=decay_per,
+        warmup_epochs=warmup_epochs, min_lr=min_lr, plateau_patience=plateau_patience,
+        early_stopping=early_stopping, seed=seed, deterministic=deterministic, precision=precision, jit=jit,
+        device=device, strategy=strategy, steps_per_execution=steps_per_execution, adversarial=adversarial,
+        adv_eps=adv_eps, adv_ratio=adv_ratio, transfer_from=transfer_from, transfer=transfer, unfreeze=unfreeze,
+        out=str(out) if out else None)
+    talk = not quiet and not json_output
+    say = (lambda msg: console.print(f"[dim]{msg}[/]", highlight=False)) if talk else (lambda msg: None)
+    if json_output and not quiet:
+        say = lambda msg: err_console.print(f"[dim]{msg}[/]", highlight=False)  # noqa: E731
+    _install_sigterm()
+    result = train(config, resume=resume, overwrite=overwrite, say=say,
+                   progress_console=console if talk else None)
+    if json_output:
+        typer.echo(json.dumps({**result.summary(), "metrics": _short_metrics(result.metrics)}))
+        return
+    if not quiet:
+        _print_summary(result)
+
+
+def _short_metrics(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k not in ("confusion_matrix",)}
+
+
+def _print_summary(result) -> None:
+    from rich.table import Table
+
+    m = result.metrics
+    s = result.summary()
+    table = Table(title=f"{result.config.model} on {result.config.dataset}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("run directory", str(result.run_dir))
+    if result.skipped:
+        table.add_row("status", "already finished (nothing to do)")
+    table.add_row("epochs", str(s["epochs"]) + (" (stopped early)" if result.stopped_early else ""))
+    if s.get("val_accuracy") is not None:
+        table.add_row("val accuracy", f"{float(s['val_accuracy']):.2%}")
+    if m.get("accuracy") is not None:
+        table.add_row(f"{m.get('split', 'test')} accuracy", f"{m['accuracy']:.2%}")
+    if m.get("top5") is not None:
+        table.add_row("top-5 accuracy", f"{m['top5']:.2%}")
+    if not result.skipped:
+        table.add_row("time", f"{result.seconds:.1f} s")
+    console.print(table)
+
+
+@friendly_errors
+def eval_command(
+    paths: List[Path] = typer.Argument(..., metavar="RUN_OR_MODEL...", help="Run directories or .keras files."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset [default: the run's, else fashion_mnist]."),
+    split: str = typer.Option("test", "--split", help="train, val or test."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate at most this many examples."),
+    batch_size: int = typer.Option(256, "--batch-size", "-b", help="Batch size for inference."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write metrics.json and confusion.png here."),
+    ensemble: Optional[str] = typer.Option(None, "--ensemble", help="Combine several models: vote or soft."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object only."),
+) -> None:
+    """Accuracy, top-5, per-class accuracy and a confusion matrix of a trained classifier."""
+    if len(paths) > 1 or ensemble:
+        from zoo.cli.ensemble import run_ensemble_eval
+
+        run_ensemble_eval(paths, ensemble=ensemble or "vote", dataset=dataset, split=split,
+                          data_dir=str(data_dir) if data_dir else None, limit=limit, batch_size=batch_size,
+                          out=out, json_output=json_output)
+        return
+    from zoo.evaluation import evaluate_path
+
+    report = evaluate_path(paths[0], dataset=dataset, split=split, data_dir=str(data_dir) if data_dir else None,
+                           limit=limit, batch_size=batch_size, out=out)
+    if json_output:
+        typer.echo(json.dumps({k: v for k, v in report.items() if k != "confusion_matrix"}))
+        return
+    _print_eval(report)
+
+
+def _print_eval(report: dict) -> None:
+    from rich.table import Table
+
+    if report.get("note"):
+        console.print(f"[dim]{report['note']}[/]", highlight=False)
+    table = Table(title=f"{report['model_path']} on {report['dataset']} ({report['split']}, "
+                        f"{report['samples']} images)")
+    table.add_column("class")
+    table.add_column("accuracy", justify="right")
+    for name, acc in report["per_class"].items():
+        table.add_row(str(name), "-" if acc is None else f"{acc:.2%}")
+    table.add_section()
+    table.add_row("[bold]all", f"[bold]{report['accuracy']:.2%}")
+    if report.get("top5") is not None:
+        table.add_row("[bold]top-5", f"[bold]{report['top5']:.2%}")
+    console.print(table)
+    if report.get("out"):
+        console.print(f"Wrote {report['out']}/metrics.json and confusion.png", highlight=False)

@@ -1,0 +1,244 @@
+"""Keras callbacks of a zoo run: LR logging, atomic CSV history, resumable backups, NaN stop, progress.
+
+Order matters (Keras calls them in list order and they share the ``logs`` dict):
+LearningRateLogger first (adds ``learning_rate`` to the logs), then the ones that read the logs,
+HistoryCSV before the backup (so a kill between the two re-runs, never loses, an epoch: on resume
+the history is cut back to the epoch the backup holds).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from zoo.io import atomic_path, write_text
+
+HISTORY_FILE = "history.csv"
+
+
+def current_learning_rate(optimizer) -> float:
+    """The LR the optimizer uses for its next step (schedules evaluated at ``iterations``)."""
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Put the LR used during the epoch (its value at the epoch's first step) into the logs."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._lr = current_learning_rate(self.model.optimizer)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = self._lr
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """history.csv rewritten atomically after every epoch; on resume, rows of later epochs are dropped."""
+
+    def __init__(self, path, rows: list[dict] | None = None, extra: dict | None = None):
+        super().__init__()
+        self.path = Path(path)
+        self.rows = list(rows or [])
+        self.extra = extra or {}
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": int(epoch)}
+        for k, v in sorted((logs or {}).items()):
+            row[k] = float(np.asarray(v)) if np.ndim(v) == 0 else v
+        row["epoch_seconds"] = round(time.perf_counter() - (self._start or time.perf_counter()), 3)
+        self.rows = [r for r in self.rows if int(r["epoch"]) < epoch] + [row]
+        write_history(self.path, self.rows)
+
+
+def write_history(path, rows: list[dict]) -> None:
+    keys = ["epoch"]
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: r.get(k, "") for k in keys})
+    write_text(path, buf.getvalue())
+
+
+def read_history(path, before_epoch: int | None = None) -> list[dict]:
+    """Rows of history.csv (floats; epoch as int), optionally only epochs < ``before_epoch``."""
+    p = Path(path)
+    if not p.is_file():
+        return []
+    rows = []
+    with p.open() as f:
+        for r in csv.DictReader(f):
+            row = {}
+            for k, v in r.items():
+                if k == "epoch":
+                    row[k] = int(float(v))
+                else:
+                    try:
+                        row[k] = float(v)
+                    except (TypeError, ValueError):
+                        row[k] = v
+            if before_epoch is None or row["epoch"] < before_epoch:
+                rows.append(row)
+    return rows
+
+
+class NaNStop(keras.callbacks.TerminateOnNaN):
+    """Stop at the first NaN/inf loss and remember where, so the trainer can say it clearly."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None:
+            value = float(np.asarray(loss))
+            if math.isnan(value) or math.isinf(value):
+                self.where = (self._epoch, batch, value)
+                self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        # a NaN can also show up only in the epoch's mean (steps_per_execution hides batches)
+        loss = (logs or {}).get("loss")
+        if self.where is None and loss is not None and not math.isfinite(float(np.asarray(loss))):
+            self.where = (epoch, None, float(np.asarray(loss)))
+            self.model.stop_training = True
+
+
+def _rng_variables(model):
+    # Dropout/augmentation seed-generator states: not in .weights.h5, yet needed for a resumed run
+    # to draw the same random numbers as an uninterrupted one.
+    return [v for v in model.variables if "seed_generator_state" in v.path]
+
+
+class ResumableBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore whose backup is written atomically and includes the RNG states.
+
+    Keras writes ``latest.weights.h5`` in place, so a kill during the write leaves a corrupt file;
+    here weights, RNG states and the epoch counter go to temporary files renamed into place
+    (metadata last: it is what says which epoch the weights belong to).
+    """
+
+    RNG_FILE = "rng_state.npz"
+
+    def __init__(self, backup_dir):
+        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=False)
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        with atomic_path(self._weights_path) as tmp:
+            self.model.save_weights(str(tmp), overwrite=True)
+        rng = {f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(_rng_variables(self.model))}
+        with atomic_path(os.path.join(self.backup_dir, self.RNG_FILE)) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **rng)
+        write_text(self._training_metadata_path,
+                   json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+
+    def _load_model(self):
+        super()._load_model()
+        path = os.path.join(self.backup_dir, self.RNG_FILE)
+        if os.path.exists(self._training_metadata_path) and os.path.exists(path):
+            with np.load(path) as saved:
+                for i, v in enumerate(_rng_variables(self.model)):
+                    if f"v{i}" in saved:
+                        v.assign(saved[f"v{i}"])
+
+
+def backup_epoch(backup_dir) -> int:
+    """Epochs completed according to a backup directory (0 when there is none)."""
+    meta = Path(backup_dir) / "training_metadata.json"
+    if not meta.is_file():
+        return 0
+    try:
+        return int(json.loads(meta.read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    v = float(v)
+    if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e4):
+        return f"{v:.2e}"
+    return f"{v:.4f}"
+
+
+class RichProgress(keras.callbacks.Callback):
+    """A rich progress bar per epoch (loss, accuracy, LR, ETA) and one summary line per epoch.
+
+    Batch updates arrive every ``steps_per_execution`` steps, so the bar costs no per-step Python.
+    Without a terminal (pipes, CI) only the per-epoch lines are printed.
+    """
+
+    def __init__(self, console, epochs: int, steps_per_epoch: int, live: bool | None = None):
+        super().__init__()
+        self.console = console
+        self.epochs = epochs
+        self.steps = steps_per_epoch
+        self.live = console.is_terminal if live is None else live
+        self._progress = None
+        self._task = None
+        self._t0 = None
+
+    def on_train_begin(self, logs=None):
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[metrics]}"), TextColumn("ETA"), TimeRemainingColumn(),
+                console=self.console, transient=True)
+            self._progress.start()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+        self._epoch = epoch
+        self._lr = current_learning_rate(self.model.optimizer)
+        if self._progress is not None:
+            if self._task is not None:
+                self._progress.remove_task(self._task)
+            self._task = self._progress.add_task("train", total=self.steps, epoch=f"{epoch + 1}/{self.epochs}",
+                                                 metrics=f"lr {_fmt(self._lr)}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._progress is not None and logs:
+            self._progress.update(self._task, completed=batch + 1, metrics=(
+                f"loss {_fmt(logs.get('loss'))} acc {_fmt(logs.get('accuracy'))} lr {_fmt(self._lr)}"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        secs = time.perf_counter() - (self._t0 or time.perf_counter())
+        left = (self.epochs - epoch - 1) * secs
+        line = (f"epoch {epoch + 1:>3}/{self.epochs}  loss {_fmt(logs.get('loss'))}  "
+                f"acc {_fmt(logs.get('accuracy'))}  val_loss {_fmt(logs.get('val_loss'))}  "
+                f"val_acc {_fmt(logs.get('val_accuracy'))}  lr {_fmt(logs.get('learning_rate', self._lr))}  "
+                f"{secs:.1f}s  ETA {time.strftime('%H:%M:%S', time.gmtime(left))}")
+        if self._progress is not None:
+            self._progress.console.print(line, highlight=False, soft_wrap=True)
+        else:
+            self.console.print(line, highlight=False, soft_wrap=True)
+
+    def on_train_end(self, logs=None):
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

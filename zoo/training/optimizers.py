@@ -1,0 +1,53 @@
+"""Optimizers by name, and weight decay as L2 (or decoupled, for AdamW)."""
+
+from __future__ import annotations
+
+from zoo.errors import UnknownNameError, close_matches_hint
+from zoo.training.config import OPTIMIZERS
+
+
+def make_optimizer(name: str, learning_rate, *, momentum: float = 0.9, weight_decay: float = 0.0):
+    """A Keras optimizer. ``learning_rate`` is a float or a ``LearningRateSchedule``.
+
+    ``weight_decay`` is decoupled only for ``adamw`` (Loshchilov & Hutter); for the others it is an
+    L2 penalty added by ``add_l2_regularization`` (the textbook meaning of "weight decay" for SGD).
+    """
+    import keras
+
+    opt = keras.optimizers
+    if name == "sgd":
+        return opt.SGD(learning_rate)
+    if name == "momentum":
+        return opt.SGD(learning_rate, momentum=momentum)
+    if name == "nesterov":
+        return opt.SGD(learning_rate, momentum=momentum, nesterov=True)
+    if name == "rmsprop":
+        return opt.RMSprop(learning_rate, rho=momentum)
+    if name == "adagrad":
+        return opt.Adagrad(learning_rate)
+    if name == "adam":
+        return opt.Adam(learning_rate, beta_1=0.9, beta_2=0.999)
+    if name == "adamw":
+        return opt.AdamW(learning_rate, weight_decay=weight_decay, beta_1=0.9, beta_2=0.999)
+    raise UnknownNameError(f"Unknown optimizer {name!r}." + close_matches_hint(name, OPTIMIZERS))
+
+
+def add_l2_regularization(model, weight_decay: float) -> int:
+    """Penalise ``weight_decay / 2 * ||W||^2`` for every conv/dense kernel; returns how many.
+
+    The gradient of that penalty is ``weight_decay * W``: plain SGD then decays weights exactly by
+    ``lr * weight_decay`` per step. Biases, BatchNorm and standardisation stay unregularised.
+    """
+    import keras
+
+    if not weight_decay:
+        return 0
+    count = 0
+    for layer in model._flatten_layers(include_self=False):
+        for attr in ("kernel", "depthwise_kernel", "pointwise_kernel"):
+            var = getattr(layer, attr, None)
+            if var is None or not getattr(var, "trainable", False) or getattr(var, "regularizer", None) is not None:
+                continue
+            var.regularizer = keras.regularizers.L2(weight_decay / 2.0)
+            count += 1
+    return count

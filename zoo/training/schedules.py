@@ -1,0 +1,86 @@
+"""Learning-rate decay: ``step``, ``exponential``, ``cosine`` (with warmup), ``plateau``, ``none``.
+
+Built on ``keras.optimizers.schedules`` (a function of the optimizer's step counter, so a resumed
+run continues the curve exactly) and ``keras.callbacks.ReduceLROnPlateau``. Conventions, with
+``e`` the 0-based epoch and ``s`` the 0-based optimizer step, ``S`` steps per epoch:
+
+- step:        lr0 * gamma ** floor(e / step_size)
+- exponential: lr0 * exp(-k * t), t = e (``--decay-per epoch``) or t = s / S (``step``: smooth)
+- cosine:      linear warmup 0 -> lr0 over ``warmup_epochs``, then cosine lr0 -> min_lr by the end
+- plateau:     lr multiplied by gamma after ``plateau_patience`` epochs without val_loss progress
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from zoo.errors import UnknownNameError, close_matches_hint
+from zoo.training.config import SCHEDULES
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class EpochStaircase(keras.optimizers.schedules.LearningRateSchedule):
+    """Hold ``inner``'s value constant within an epoch: lr(s) = inner(floor(s / S) * S)."""
+
+    def __init__(self, inner, steps_per_epoch: int):
+        self.inner = inner
+        self.steps_per_epoch = int(steps_per_epoch)
+
+    def __call__(self, step):
+        spe = keras.ops.cast(self.steps_per_epoch, "float32")
+        epoch_start = keras.ops.floor(keras.ops.cast(step, "float32") / spe) * spe
+        return self.inner(epoch_start)
+
+    def get_config(self):
+        return {"inner": keras.optimizers.schedules.serialize(self.inner),
+                "steps_per_epoch": self.steps_per_epoch}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["inner"] = keras.optimizers.schedules.deserialize(config["inner"])
+        return cls(**config)
+
+
+def make_learning_rate(config, steps_per_epoch: int):
+    """(learning_rate for the optimizer: float or schedule, extra Keras callbacks)."""
+    name = config.schedule
+    lr0 = float(config.lr)
+    spe = max(1, int(steps_per_epoch))
+    schedules = keras.optimizers.schedules
+    if name == "none":
+        return lr0, []
+    if name == "plateau":
+        cb = keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=config.gamma, patience=config.plateau_patience,
+            min_lr=config.min_lr, verbose=0)
+        return lr0, [cb]
+    if name == "step":
+        step_size = config.step_size or max(1, config.epochs // 3)
+        return schedules.ExponentialDecay(lr0, decay_steps=step_size * spe, decay_rate=config.gamma,
+                                          staircase=True, name="step_decay"), []
+    if name == "exponential":
+        inner = schedules.ExponentialDecay(lr0, decay_steps=spe, decay_rate=math.exp(-config.decay_rate),
+                                           staircase=config.decay_per == "epoch", name="exponential_decay")
+        return inner, []
+    if name == "cosine":
+        warmup = int(round(config.warmup_epochs * spe))
+        total = config.epochs * spe
+        decay_steps = max(1, total - warmup)
+        alpha = config.min_lr / lr0
+        if warmup > 0:
+            sched = schedules.CosineDecay(0.0, decay_steps, alpha=alpha, warmup_target=lr0,
+                                          warmup_steps=warmup, name="cosine_decay")
+        else:
+            sched = schedules.CosineDecay(lr0, decay_steps, alpha=alpha, name="cosine_decay")
+        return (EpochStaircase(sched, spe) if config.decay_per == "epoch" else sched), []
+    raise UnknownNameError(f"Unknown schedule {name!r}." + close_matches_hint(name, SCHEDULES))
+
+
+def learning_rate_at(learning_rate, step: int) -> float:
+    """The value a float or schedule gives at optimizer step ``step``."""
+    if callable(learning_rate):
+        return float(keras.ops.convert_to_numpy(learning_rate(step)))
+    return float(learning_rate)

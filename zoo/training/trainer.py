@@ -1,0 +1,480 @@
+"""The trainer: config -> data -> model -> ``model.fit`` with callbacks -> a run directory.
+
+A run directory (see zoo/run.py) gets ``config.json`` as soon as training starts, then
+``history.csv``, ``logs/`` and ``checkpoints/`` while it runs, and ``model.keras``,
+``metrics.json``, ``curves.png``, ``confusion.png`` (each written atomically) when it ends.
+Everything that can fail on bad input (options, data, model/data fit) is checked before the
+directory is created, so a failed start leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import shutil
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from zoo.errors import InvalidArgumentError, ModelFileError, TrainingError
+from zoo.io import atomic_path, write_json
+from zoo.run import CONFIG_FILE, MODEL_FILE
+from zoo.training.config import TrainConfig, resolve
+
+METRICS_FILE = "metrics.json"
+CURVES_FILE = "curves.png"
+CONFUSION_FILE = "confusion.png"
+BACKUP_DIR = "checkpoints/backup"
+BEST_FILE = "checkpoints/best.keras"
+
+
+class TrainingInterrupted(TrainingError):
+    """Ctrl-C or SIGTERM: the last finished epoch is backed up and ``--resume`` continues."""
+
+    exit_code = 130
+
+
+class Diverged(TrainingError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    config: TrainConfig
+    metrics: dict
+    history: list[dict] = field(default_factory=list)
+    skipped: bool = False  # the run directory held a finished run (``--resume``)
+    initial_epoch: int = 0  # epochs already done when this call started
+    seconds: float = 0.0
+    stopped_early: bool = False
+    model: object = field(default=None, repr=False)  # the trained Keras model (None when skipped)
+
+    def summary(self) -> dict:
+        m = self.metrics
+        return {"run_dir": str(self.run_dir), "model": self.config.model, "dataset": self.config.dataset,
+                "epochs": len(self.history), "test_accuracy": m.get("accuracy"), "test_top5": m.get("top5"),
+                "val_accuracy": (self.history[-1].get("val_accuracy") if self.history else None),
+                "train_seconds": round(self.seconds, 2), "skipped": self.skipped,
+                "resumed_from_epoch": self.initial_epoch, "stopped_early": self.stopped_early}
+
+
+def _noop(*_args, **_kwargs):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------
+# Run directory state
+
+
+def _is_finished(run_dir: Path) -> bool:
+    return (run_dir / MODEL_FILE).is_file() and (run_dir / METRICS_FILE).is_file()
+
+
+def _plan_run_dir(config: TrainConfig, *, resume: bool, overwrite: bool, say) -> tuple[TrainConfig, str]:
+    """Decide what to do with the output directory: "new", "overwrite", "resume" or "finished".
+
+    On resume the saved config.json wins (the run must continue as it started), except --epochs
+    when given, which lets a finished schedule be extended.
+    """
+    import json
+
+    if resume and overwrite:
+        raise InvalidArgumentError("--resume and --overwrite contradict each other; pass one of them.")
+    run_dir = Path(config.out)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainingError(f"--out {run_dir} is a file, not a directory; pass another --out.")
+    exists = run_dir.is_dir() and any(run_dir.iterdir())
+    if not exists:
+        if resume:
+            say(f"Nothing to resume in {run_dir}: starting a new run there.")
+        return config, "new"
+    if overwrite:
+        return config, "overwrite"
+    if not resume:
+        raise TrainingError(
+            f"Output directory {run_dir} already exists. Pass --resume to continue that run, "
+            "--overwrite to replace it, or --out DIR for a new one.")
+    cfg_path = run_dir / CONFIG_FILE
+    try:
+        saved = json.loads(cfg_path.read_text())
+    except (OSError, ValueError):
+        raise TrainingError(
+            f"Cannot resume {run_dir}: it has no readable {CONFIG_FILE}, so it is not a zoo run. "
+            "Pass --overwrite to replace it or --out DIR for a new run.") from None
+    if saved.get("model") != config.model:
+        raise TrainingError(
+            f"Cannot resume {run_dir}: it trains {saved.get('model')!r}, not {config.model!r}. "
+            "Pass the same model, or --out DIR for a new run.")
+    resumed = TrainConfig.from_dict(saved)
+    resumed.out = config.out
+    if config.epochs is not None and config.epochs != resumed.epochs:
+        say(f"Changing the number of epochs from {resumed.epochs} to {config.epochs}.")
+        resumed.epochs = config.epochs
+        resumed.class_names, resumed.num_classes = saved.get("class_names", []), saved.get("num_classes")
+        if _is_finished(run_dir):
+            return resumed, "extend"
+    if _is_finished(run_dir):
+        return resumed, "finished"
+    return resumed, "resume"
+
+
+# ----------------------------------------------------------------------------------------------
+# Data
+
+
+def resolve_input_shape(config: TrainConfig, spec, data, say) -> tuple[int, int, int]:
+    """The model's input: --input-shape, else the model's H, W with the data's channels.
+
+    Images of another size are resized by the pipeline (said once); a channel count the data does
+    not have is refused.
+    """
+    native = data.image_shape
+    if config.input_shape is not None:
+        shape = tuple(config.input_shape)
+    else:
+        h, w, c = spec.input_shape
+        shape = (h, w, native[2] if native else c)
+    if native is not None and native[2] != shape[2]:
+        raise InvalidArgumentError(
+            f"{config.dataset} images have {native[2]} channel(s) but --input-shape asks for {shape[2]}; "
+            f"use {shape[0]},{shape[1]},{native[2]}.")
+    if native is not None and tuple(native[:2]) != tuple(shape[:2]):
+        hint = "" if config.input_shape is not None else (
+            " (pass --input-shape to choose another, or pick a small-input model: `zoo models small`)"
+            if not spec.small_input else " (pass --input-shape to choose another)")
+        say(f"Resizing {native[0]}x{native[1]} images to {shape[0]}x{shape[1]}, the input size of "
+            f"{config.model}{hint}.")
+    return shape
+
+
+def steps_for(n: int, batch_size: int) -> int:
+    return max(1, math.ceil(n / batch_size))
+
+
+def train_stream(data, config: TrainConfig, input_shape, initial_epoch: int):
+    """Batches for epochs initial_epoch..epochs-1, each epoch shuffled/augmented from its own seed.
+
+    Seeding per epoch (not one shuffle whose state lives in the process) makes epoch e's batches
+    the same whether the run went straight through or was resumed at e, which is what makes a
+    resumed run end with the same weights. The raw split is cached once and shared by all epochs.
+    """
+    from zoo.data import make_pipeline
+
+    source = data.train
+    if not getattr(data, "in_memory", False):
+        source = source.cache()
+    epochs = []
+    for e in range(initial_epoch, config.epochs):
+        epochs.append(make_pipeline(source, input_shape=input_shape, batch_size=config.batch_size,
+                                    training=True, augment=config.augment, seed=config.seed * 100003 + e,
+                                    cache=False))
+    stream = epochs[0]
+    for ds in epochs[1:]:
+        stream = stream.concatenate(ds)
+    return stream
+
+
+def eval_stream(data, split: str, input_shape, batch_size: int):
+    from zoo.data import make_pipeline
+
+    return make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False,
+                         augment="none", cache=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Model
+
+
+class SparseSmoothedCrossentropy:
+    """Cross-entropy from logits with integer labels and label smoothing (Keras' sparse loss has none)."""
+
+    def __new__(cls, label_smoothing: float, num_classes: int):
+        import keras
+
+        @keras.saving.register_keras_serializable(package="zoo")
+        class _Loss(keras.losses.Loss):
+            def __init__(self, label_smoothing=0.0, num_classes=2, name="smoothed_crossentropy", **kw):
+                super().__init__(name=name, **kw)
+                self.label_smoothing = float(label_smoothing)
+                self.num_classes = int(num_classes)
+
+            def call(self, y_true, y_pred):
+                y = keras.ops.one_hot(keras.ops.reshape(keras.ops.cast(y_true, "int32"), (-1,)), self.num_classes)
+                return keras.losses.categorical_crossentropy(
+                    y, y_pred, from_logits=True, label_smoothing=self.label_smoothing)
+
+            def get_config(self):
+                return {**super().get_config(), "label_smoothing": self.label_smoothing,
+                        "num_classes": self.num_classes}
+
+        return _Loss(label_smoothing, num_classes)
+
+
+def make_loss(config: TrainConfig, num_classes: int):
+    import keras
+
+    if config.label_smoothing > 0:
+        return SparseSmoothedCrossentropy(config.label_smoothing, num_classes)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def build_model(config: TrainConfig, data, input_shape, say):
+    """(model, loss or None, lr or None): a fresh registry model, or a transfer setup."""
+    if config.transfer_from:
+        from zoo.training.transfer import prepare_transfer
+
+        setup = prepare_transfer(config, data, input_shape, data.num_classes)
+        if setup.message:
+            say(setup.message)
+        return setup.model, setup.loss, setup.learning_rate
+    from zoo.data import channel_stats
+    from zoo.models.common import set_standardization
+    from zoo.registry import create_model
+
+    overrides = {} if config.dropout is None else {"dropout": config.dropout}
+    model = create_model(config.model, input_shape=input_shape, num_classes=data.num_classes, **overrides)
+    mean, variance = channel_stats(data, input_shape)
+    set_standardization(model, mean, variance)
+    return model, None, None
+
+
+def _adversarial_train_step(config: TrainConfig):
+    """A train_step that mixes adversarial examples (against the current weights) into each batch."""
+    from zoo.attack import mix_adversarial
+
+    def train_step(self, data):
+        x, y = data[0], data[1]
+        x, y = mix_adversarial(self, x, y, method=config.adversarial, eps=config.adv_eps,
+                               ratio=config.adv_ratio)
+        return type(self).train_step(self, (x, y))
+
+    return train_step
+
+
+def compile_model(model, config: TrainConfig, steps_per_epoch: int, num_classes: int, *, loss=None,
+                  lr=None, jit: bool = False, steps_per_execution: int = 1):
+    """Compile with the configured optimizer/schedule/loss; returns the extra schedule callbacks."""
+    import types
+
+    import keras
+
+    from zoo.training.optimizers import add_l2_regularization, make_optimizer
+    from zoo.training.schedules import make_learning_rate
+
+    if lr is not None:
+        config.lr = float(lr)
+    learning_rate, callbacks = make_learning_rate(config, steps_per_epoch)
+    optimizer = make_optimizer(config.optimizer, learning_rate, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
+    if config.optimizer != "adamw":
+        add_l2_regularization(model, config.weight_decay)
+    if config.adversarial:
+        model.train_step = types.MethodType(_adversarial_train_step(config), model)
+    model.compile(optimizer=optimizer, loss=loss or make_loss(config, num_classes),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                  jit_compile=jit, steps_per_execution=steps_per_execution)
+    return callbacks
+
+
+# ----------------------------------------------------------------------------------------------
+# Finishing
+
+
+def finalize_run(run_dir: Path, model, data, config: TrainConfig, input_shape, history: list[dict],
+                 extra: dict | None = None) -> dict:
+    """model.keras, metrics.json (test split), curves.png, confusion.png: each written atomically."""
+    from zoo.evaluation import classification_metrics, predict_logits
+    from zoo.plots.training import plot_confusion, plot_curves
+
+    split = "test" if data.test is not None else "val"
+    logits, labels = predict_logits(model, eval_stream(data, split, input_shape, max(config.batch_size, 256)))
+    metrics = classification_metrics(labels, logits, data.class_names)
+    metrics = {"split": split, "dataset": config.dataset, "model": config.model, **metrics,
+               "epochs_trained": len(history), **(extra or {})}
+    if history:
+        last = history[-1]
+        metrics["final_train_accuracy"] = last.get("accuracy")
+        metrics["final_val_accuracy"] = last.get("val_accuracy")
+    plot_curves(history, run_dir / CURVES_FILE, title=f"{config.model} on {config.dataset}")
+    plot_confusion(metrics["confusion_matrix"], data.class_names, run_dir / CONFUSION_FILE,
+                   title=f"{config.model}: {split} accuracy {metrics['accuracy']:.2%}")
+    with atomic_path(run_dir / MODEL_FILE) as tmp:
+        model.save(tmp)
+    write_json(run_dir / METRICS_FILE, metrics)  # last: its presence marks a finished run
+    return metrics
+
+
+def _read_metrics(run_dir: Path) -> dict:
+    import json
+
+    try:
+        return json.loads((run_dir / METRICS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+# ----------------------------------------------------------------------------------------------
+# The entry point
+
+
+def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False, say=_noop,
+          progress_console=None) -> TrainResult:
+    """Train ``config.model`` and write a run directory; see the module docstring.
+
+    ``say`` prints notes (resizing, resuming ...); ``progress_console`` (a rich Console) shows the
+    per-epoch progress, None for none.
+    """
+    from zoo.registry import get_spec
+    from zoo.training import distributed
+    from zoo.training.callbacks import backup_epoch, read_history
+
+    t_start = time.perf_counter()
+    checked = resolve(config)  # every bad option fails here, before anything is touched
+    config, mode = _plan_run_dir(replace(config, out=checked.out), resume=resume, overwrite=overwrite, say=say)
+    config = resolve(config)
+    run_dir = Path(config.out)
+    if mode == "finished":
+        say(f"{run_dir} already holds a finished run; nothing to do (pass --overwrite to train again).")
+        return TrainResult(run_dir, config, _read_metrics(run_dir), read_history(run_dir / "history.csv"),
+                           skipped=True, initial_epoch=config.epochs)
+
+    hw = distributed.setup_hardware(config)  # device, precision, seeds, strategy: before any model
+    spec = get_spec(config.model)
+
+    from zoo.data import load_dataset
+
+    data = load_dataset(config.dataset, data_dir=config.data_dir, download=config.download,
+                        val_fraction=config.val_split, seed=config.seed, limit=config.limit)
+    if data.val is None:
+        raise InvalidArgumentError("Training needs a validation split; pass --val-split > 0 (e.g. 0.1).")
+    if config.class_names and list(config.class_names) != list(data.class_names):
+        raise TrainingError(f"Cannot resume {run_dir}: the dataset's classes changed since the run started.")
+    config.class_names = list(data.class_names)
+    config.num_classes = data.num_classes
+    input_shape = resolve_input_shape(config, spec, data, say)
+    config.input_shape = tuple(input_shape)
+
+    if hw.custom_loop:
+        return distributed.train_custom_loop(config, data, input_shape, hw, mode=mode, say=say,
+                                             progress_console=progress_console, t_start=t_start)
+
+    with hw.scope():
+        model, loss, lr = build_model(config, data, input_shape, say)
+        steps_per_epoch = steps_for(data.sizes["train"], config.batch_size)
+        schedule_callbacks = compile_model(model, config, steps_per_epoch, data.num_classes, loss=loss, lr=lr,
+                                           jit=hw.jit, steps_per_execution=hw.steps_per_execution(steps_per_epoch))
+
+    if mode == "extend":
+        _reopen_finished(run_dir, model, say)
+    initial_epoch = backup_epoch(run_dir / BACKUP_DIR) if mode in ("resume", "extend") else 0
+    if mode == "resume" and initial_epoch == 0:
+        say(f"{run_dir} has no finished epoch to resume from: starting it from epoch 1.")
+    if initial_epoch >= config.epochs:
+        raise TrainingError(f"{run_dir} already trained {initial_epoch} epochs; pass --epochs above that to go on.")
+
+    created = _create_run_dir(run_dir, mode)
+    write_json(run_dir / CONFIG_FILE, {**config.to_dict(), "input_shape": list(input_shape),
+                                       "dataset_sizes": data.sizes, "steps_per_epoch": steps_per_epoch})
+    try:
+        history, stopped_early = _fit(model, config, data, input_shape, run_dir, steps_per_epoch,
+                                      initial_epoch, schedule_callbacks, progress_console)
+    except Diverged:
+        if created:  # a diverged run is worth nothing, and its backup holds NaN weights
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    except BaseException:
+        # nothing resumable written yet: remove what this call created rather than leave a half run
+        if created and backup_epoch(run_dir / BACKUP_DIR) == 0:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - t_start
+    metrics = finalize_run(run_dir, model, data, config, input_shape, history,
+                           extra={"train_seconds": round(seconds, 2)})
+    shutil.rmtree(run_dir / BACKUP_DIR, ignore_errors=True)
+    return TrainResult(run_dir, config, metrics, history, initial_epoch=initial_epoch, seconds=seconds,
+                       stopped_early=stopped_early, model=model)
+
+
+def _create_run_dir(run_dir: Path, mode: str) -> bool:
+    if mode == "overwrite":
+        shutil.rmtree(run_dir)
+    created = not run_dir.exists() or not any(run_dir.iterdir())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def _reopen_finished(run_dir: Path, model, say) -> None:
+    """--resume --epochs N on a finished run: continue from its final weights and history."""
+    import json
+
+    from zoo.training.callbacks import read_history
+
+    history = read_history(run_dir / "history.csv")
+    try:
+        model.load_weights(str(run_dir / MODEL_FILE))
+    except Exception as exc:
+        raise ModelFileError(f"Cannot extend {run_dir}: its {MODEL_FILE} does not load ({exc}).") from None
+    # the optimizer state is not in model.keras: the schedule restarts its step count from the epoch
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(0)
+    backup = run_dir / BACKUP_DIR
+    backup.mkdir(parents=True, exist_ok=True)
+    model.save_weights(str(backup / "latest.weights.h5"))
+    (backup / "training_metadata.json").write_text(json.dumps({"epoch": len(history), "batch": 0}))
+    (run_dir / METRICS_FILE).unlink(missing_ok=True)
+    say(f"Extending the finished run in {run_dir} from epoch {len(history)}.")
+
+
+def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epoch, schedule_callbacks,
+         progress_console):
+    import keras
+
+    from zoo.training.callbacks import (HistoryCSV, LearningRateLogger, NaNStop, ResumableBackup,
+                                        RichProgress, read_history)
+
+    rows = read_history(run_dir / "history.csv", before_epoch=initial_epoch)
+    nan_stop = NaNStop()
+    callbacks = [LearningRateLogger(), nan_stop]
+    if progress_console is not None:
+        callbacks.append(RichProgress(progress_console, config.epochs, steps_per_epoch))
+    callbacks += schedule_callbacks
+    early = None
+    if config.early_stopping:
+        early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping,
+                                              restore_best_weights=True)
+        callbacks.append(early)
+    best_val = max([r.get("val_accuracy", float("-inf")) for r in rows], default=None)
+    callbacks.append(keras.callbacks.ModelCheckpoint(
+        str(run_dir / BEST_FILE), monitor="val_accuracy", mode="max", save_best_only=True,
+        initial_value_threshold=best_val if isinstance(best_val, float) and math.isfinite(best_val) else None))
+    if importlib.util.find_spec("tensorboard") is not None:  # Keras' TensorBoard callback needs the package
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0))
+    callbacks.append(HistoryCSV(run_dir / "history.csv", rows))
+    callbacks.append(ResumableBackup(str(run_dir / BACKUP_DIR)))
+
+    train_ds = train_stream(data, config, input_shape, initial_epoch)
+    val_ds = eval_stream(data, "val", input_shape, max(config.batch_size, 256))
+    try:
+        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, shuffle=False, verbose=0)
+    except KeyboardInterrupt:
+        done = _completed_epochs(run_dir)
+        raise TrainingInterrupted(
+            f"Interrupted after {done} finished epoch(s). Continue with: zoo train {config.model} "
+            f"--out {run_dir} --resume") from None
+    if nan_stop.where is not None:
+        epoch, batch, value = nan_stop.where
+        at = f"epoch {epoch + 1}" + (f", batch {batch + 1}" if batch is not None else "")
+        raise Diverged(
+            f"Training diverged: the loss became {value} at {at}. Lower --lr (now {config.lr:g}), "
+            "or try another --optimizer or a --schedule with warmup.")
+    history = callbacks[-2].rows
+    stopped_early = bool(early is not None and early.stopped_epoch > 0)
+    return history, stopped_early
+
+
+def _completed_epochs(run_dir: Path) -> int:
+    from zoo.training.callbacks import backup_epoch
+
+    return backup_epoch(run_dir / BACKUP_DIR)
