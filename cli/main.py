@@ -15,7 +15,6 @@ from zoo.cli.common import quiet_tensorflow
 COMMAND_MODULES = (
     "zoo.cli.models",  # zoo models, zoo info
     "zoo.cli.train",  # zoo train, zoo eval
-    "zoo.cli.train",  # zoo train, zoo eval
     "zoo.cli.attack",  # zoo attack
     "zoo.cli.ensemble",  # zoo ensemble, zoo features
 )
