@@ -1,0 +1,105 @@
+"""Grad-CAM (Selvaraju et al. 2017): class-weighted sum of a conv layer's feature maps.
+
+weights_k = spatial mean of d logit[target] / d A_k; map = ReLU(sum_k weights_k * A_k), resized
+bilinearly to the input size. Images are walked in chunks of ``batch_size`` inside one
+``tf.function``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
+from zoo.explain.saliency import DEFAULT_BATCH_SIZE, check_batch_size
+
+
+def four_d_layers(model) -> list[str]:
+    """Names of the layers whose output is (batch, H, W, C), in model order."""
+    names = []
+    for layer in model.layers:
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):
+            continue
+        if len(shape) == 4 and layer.name != model.layers[0].name:
+            names.append(layer.name)
+    return names
+
+
+def default_layer(model, registry_last_conv: str | None = None) -> str:
+    """The registry's last conv layer when the model has it, else the last layer with a 4-D output."""
+    names = {layer.name for layer in model.layers}
+    if registry_last_conv and registry_last_conv in names:
+        return registry_last_conv
+    candidates = [n for n in four_d_layers(model) if n not in ("rescale", "standardize")]
+    if not candidates:
+        raise InvalidArgumentError(
+            f"Model {model.name!r} has no layer with a 4-D (batch, H, W, C) output, so Grad-CAM has "
+            "nothing to weight; use --method gradient, smoothgrad or integrated-gradients."
+        )
+    return candidates[-1]
+
+
+def check_layer(model, layer: str) -> str:
+    names = [layer_.name for layer_ in model.layers]
+    if layer not in names:
+        raise UnknownNameError(
+            f"Model {model.name!r} has no layer {layer!r}." + close_matches_hint(layer, four_d_layers(model) or names)
+        )
+    if layer not in four_d_layers(model):
+        shape = tuple(model.get_layer(layer).output.shape)
+        raise InvalidArgumentError(
+            f"Grad-CAM needs a layer with a 4-D (batch, H, W, C) output; {layer!r} has {shape}. "
+            f"Pick one of: {', '.join(four_d_layers(model)[-5:])}."
+        )
+    return layer
+
+
+class GradCam:
+    """Compiled Grad-CAM for one model and layer (reusable across weight changes)."""
+
+    def __init__(self, model, layer: str, batch_size: int = DEFAULT_BATCH_SIZE):
+        import keras
+
+        self.layer = check_layer(model, layer)
+        self.batch_size = check_batch_size(batch_size)
+        shape = tuple(model.inputs[0].shape[1:])
+        self.input_shape = shape
+        # One forward pass gives both the feature maps and the logits.
+        self._features_and_logits = keras.Model(
+            model.inputs, [model.get_layer(layer).output, model.outputs[0]], name=f"{model.name}_gradcam"
+        )
+        self._run = tf.function(
+            self._loop,
+            input_signature=(tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int32)),
+        )
+
+    def _loop(self, images, targets):
+        chunk, net = self.batch_size, self._features_and_logits
+        height, width = self.input_shape[0], self.input_shape[1]
+        n = tf.shape(images)[0]
+        out = tf.zeros((n, height, width), tf.float32)
+        for c in tf.range((n + chunk - 1) // chunk):
+            idx = tf.minimum(c * chunk + tf.range(chunk), n - 1)  # padded with repeats of the last image
+            x = tf.gather(images, idx)
+            with tf.GradientTape() as tape:
+                features, logits = net(x, training=False)
+                picked = tf.gather(logits, tf.gather(targets, idx), batch_dims=1)
+            grads = tape.gradient(picked, features)
+            weights = tf.reduce_mean(grads, axis=[1, 2], keepdims=True)
+            cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1, keepdims=True))
+            cam = tf.image.resize(cam, (height, width), method="bilinear")[..., 0]
+            out = tf.tensor_scatter_nd_update(out, idx[:, None], cam)
+        return out
+
+    def __call__(self, images, targets) -> np.ndarray:
+        images = np.asarray(images, dtype="float32")
+        if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
+            raise InvalidArgumentError(
+                f"Images must have shape (N, {', '.join(map(str, self.input_shape))}); got {images.shape}."
+            )
+        if len(images) == 0:
+            return np.zeros((0, *self.input_shape[:2]), "float32")
+        targets = np.asarray(targets, dtype="int32").reshape(-1)
+        return self._run(tf.constant(images), tf.constant(targets)).numpy()

@@ -1,0 +1,213 @@
+"""What `zoo explain` does end to end: load, pick images and targets, compute, save, draw."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import DataError, InvalidArgumentError
+from zoo.io import atomic_path, write_json
+from zoo.run import load_classifier, read_run_config
+
+
+def registry_last_conv(model_path) -> str | None:
+    """The registry's Grad-CAM layer for the run's model (None for a plain .keras file)."""
+    name = read_run_config(model_path).get("model")
+    if not name:
+        return None
+    try:
+        from zoo.registry import get_spec
+
+        return get_spec(name).last_conv
+    except Exception:  # a model no longer in the registry: fall back to the last 4-D layer
+        return None
+
+
+def load_inputs(model_path, model, *, files, dataset, split, n, data_dir, seed):
+    """(images (N,H,W,C) in [0,255], labels or None, source names, dataset class names or None)."""
+    input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
+    if files:
+        from zoo.explain.images import load_image_files
+
+        return load_image_files(files, input_shape), None, [Path(f).name for f in files], None
+    spec = dataset or read_run_config(model_path).get("dataset")
+    if not spec:
+        raise InvalidArgumentError(
+            f"Nothing to explain: {model_path} has no run config naming its dataset. "
+            "Pass --images FILE... or --dataset fashion_mnist."
+        )
+    from zoo.data import load_examples
+
+    images, labels, class_names = load_examples(
+        spec, split=split, n=n, input_shape=input_shape, data_dir=data_dir, seed=seed
+    )
+    images = np.asarray(images, dtype="float32")
+    if len(images) == 0:
+        raise DataError(f"The {split} split of {spec} has no images to explain.")
+    names = [f"{spec}/{split}#{i}" for i in range(len(images))]
+    return images, np.asarray(labels, dtype="int64"), names, list(class_names) if class_names else None
+
+
+def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=16, data_dir=None,
+                methods=("gradient",), samples=50, noise=0.15, steps=50, target="predicted", layer=None,
+                batch_size=64, seed=0, sanity=False, console=None) -> dict:
+    """Compute, save and draw the maps; returns the summary written to ``explain.json``."""
+    from zoo.explain.methods import TITLES, Explainer, resolve_targets
+    from zoo.plots.explain import image_caption, plot_method_grid, plot_methods_side_by_side
+
+    say = console.print if console is not None else (lambda *a, **k: None)
+    model, class_names = load_classifier(model_path)
+    images, labels, sources, data_classes = load_inputs(
+        model_path, model, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, seed=seed
+    )
+    if data_classes and len(data_classes) == len(class_names) and all(c.isdigit() for c in class_names):
+        class_names = data_classes  # a bare .keras file: take readable names from the dataset
+    last_conv = registry_last_conv(model_path)
+    explainer = Explainer(model, batch_size=batch_size, layer=layer, registry_last_conv=last_conv,
+                          samples=samples, noise=noise, steps=steps, seed=seed)
+    if "gradcam" in methods:
+        _ = explainer.gradcam_layer  # a bad --layer fails before any work
+
+    logits = explainer.engine.logits(images).astype("float64")
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    predicted = probs.argmax(1)
+    targets = resolve_targets(target, predicted, labels, class_names)
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    captions = [
+        image_caption(None if labels is None else class_names[labels[i]], class_names[predicted[i]],
+                      probs[i, predicted[i]], class_names[targets[i]])
+        for i in range(len(images))
+    ]
+    if labels is None:
+        captions = [f"{sources[i][:18]}\n{c}" for i, c in enumerate(captions)]
+
+    heatmaps, summary_methods, written = {}, {}, []
+    for m in methods:
+        say(f"[dim]computing {TITLES[m]} for {len(images)} images ...[/]")
+        ex = explainer.explain(m, images, targets)
+        heatmaps[m] = ex.heatmaps
+        _save_npy(out_dir / f"maps_{m}.npy", ex.heatmaps.astype("float32"))
+        if ex.attributions is not None:
+            _save_npy(out_dir / f"attributions_{m}.npy", ex.attributions.astype("float32"))
+        info = {k: v for k, v in ex.info.items() if k != "completeness_gap"}
+        if "completeness_gap" in ex.info:
+            gap = ex.info["completeness_gap"]
+            info["completeness_gap_mean"] = float(gap.mean())
+            info["completeness_gap_max"] = float(gap.max())
+            info["completeness_gap"] = [float(g) for g in gap]
+        summary_methods[m] = info
+        title = TITLES[m] + (f" ({info['layer']})" if "layer" in info else "")
+        if m in ("smoothgrad", "smoothgrad-squared"):
+            title += f" (n={samples}, noise={noise:g})"
+        if m == "integrated-gradients":
+            title += f" ({steps} steps, black baseline, completeness gap {info['completeness_gap_mean']:.1%})"
+        path = out_dir / f"explain_{m}.png"
+        plot_method_grid(images, ex.heatmaps, captions, path, title=title)
+        written.append(path)
+    if len(methods) > 1:
+        path = out_dir / "explain_all.png"
+        titles = {m: TITLES[m] for m in methods}
+        plot_methods_side_by_side(images, heatmaps, captions, path, titles=titles)
+        written.append(path)
+
+    summary = {
+        "model": str(model_path),
+        "target": target,
+        "images": [
+            {"source": sources[i], "true": None if labels is None else class_names[labels[i]],
+             "predicted": class_names[predicted[i]], "probability": float(probs[i, predicted[i]]),
+             "explained_class": class_names[targets[i]]}
+            for i in range(len(images))
+        ],
+        "methods": summary_methods,
+        "batch_size": batch_size,
+        "seed": seed,
+    }
+    if sanity:
+        summary["sanity"] = _run_sanity(model, images, targets, methods, out_dir, explainer, say, written)
+    write_json(out_dir / "explain.json", summary)
+    if console is not None:
+        _print_summary(console, summary, written, out_dir)
+    return summary
+
+
+def _run_sanity(model, images, targets, methods, out_dir, explainer, say, written) -> dict:
+    from zoo.explain.methods import TITLES
+    from zoo.explain.sanity import cascading_randomisation
+    from zoo.plots.explain import plot_sanity
+
+    say("[dim]sanity check: re-initialising layers from the top ...[/]")
+    results = cascading_randomisation(
+        model, images, targets, methods, seed=explainer.seed, registry_last_conv=explainer.registry_last_conv,
+        layer=explainer.layer, batch_size=explainer.batch_size, samples=explainer.samples,
+        noise=explainer.noise, steps=explainer.steps,
+        progress=lambda step: say(f"[dim]  randomised: {step}[/]"),
+    )
+    path = out_dir / "sanity.png"
+    plot_sanity(results, path, titles={m: TITLES[m] for m in methods})
+    written.append(path)
+    return {
+        m: {"steps": r.steps, "mean_spearman": [float(v) for v in r.mean_correlations],
+            "final_spearman": r.final_correlation, "survived_randomisation": r.survived, "threshold": r.threshold}
+        for m, r in results.items()
+    }
+
+
+def _save_npy(path, array) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
+
+
+def _print_summary(console, summary, written, out_dir) -> None:
+    from rich.table import Table
+
+    from zoo.explain.methods import TITLES
+
+    for m, info in summary["methods"].items():
+        if "completeness_gap_mean" in info:
+            console.print(
+                f"{TITLES[m]}: completeness gap |sum(attr) - (f(x) - f(black))| / |f(x) - f(black)| "
+                f"mean {info['completeness_gap_mean']:.2%}, max {info['completeness_gap_max']:.2%}"
+            )
+        if "layer" in info:
+            console.print(f"{TITLES[m]}: layer {info['layer']}")
+    if "sanity" in summary:
+        sanity = summary["sanity"]
+        steps = next(iter(sanity.values()))["steps"]
+        table = Table(title="Sanity check: Spearman rank correlation with the original maps", title_style="bold")
+        table.add_column("method")
+        for s in steps:
+            table.add_column(s if s == "original" else f"+{s}", justify="right")
+        for m, r in sanity.items():
+            table.add_row(TITLES[m], *[f"{v:+.2f}" for v in r["mean_spearman"]])
+        console.print(table)
+        for m, r in sanity.items():
+            if r["survived_randomisation"]:
+                console.print(
+                    f"[bold yellow]WARNING:[/] {TITLES[m]} maps survive randomisation (Spearman "
+                    f"{r['final_spearman']:+.2f} >= {r['threshold']} with every layer random): they show the "
+                    "input more than what the model learned."
+                )
+            else:
+                console.print(f"[green]ok:[/] {TITLES[m]} maps change when the model is randomised "
+                              f"(final Spearman {r['final_spearman']:+.2f}).")
+    console.print(f"Wrote {len(written)} figure(s) and the raw maps (.npy) to [bold]{out_dir}[/]:")
+    for p in written:
+        console.print(f"  {p}")
+
+
+def run_filters(model_path, out_dir, *, layer=None) -> Path:
+    from zoo.explain.filters import first_conv_kernels
+    from zoo.plots.explain import plot_filters
+    from zoo.run import load_model
+
+    model = load_model(model_path)
+    name, kernels = first_conv_kernels(model, layer)
+    path = Path(out_dir) / f"filters_{name}.png"
+    plot_filters(name, kernels, path)
+    return path

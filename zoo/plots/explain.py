@@ -1,0 +1,205 @@
+"""Figures of `zoo explain`: heatmap grids, the sanity cascade, the first layer's kernels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from zoo.plots.common import new_figure, save_figure
+
+HEAT_CMAP = "inferno"  # perceptually uniform, dark = unimportant: reads well on the white page
+OVERLAY_CMAP = "jet"  # strong hue change on top of a gray image
+CLIP_PERCENTILE = 99.0  # one saturated pixel must not wash out the whole map
+
+
+def normalise_heatmap(heatmap, percentile: float = CLIP_PERCENTILE) -> np.ndarray:
+    """Scale a non-negative (H, W) map to [0, 1], clipping at its ``percentile``."""
+    h = np.asarray(heatmap, dtype="float64")
+    top = np.percentile(h, percentile) if h.size else 0.0
+    if not np.isfinite(top) or top <= 0:
+        top = h.max() if h.size and h.max() > 0 else 1.0
+    return np.clip(h / top, 0.0, 1.0)
+
+
+def _gray(image) -> np.ndarray:
+    img = np.asarray(image, dtype="float64")
+    return img[..., 0] if img.shape[-1] == 1 else img.mean(axis=-1)
+
+
+def _draw_input(ax, image):
+    img = np.asarray(image)
+    if img.shape[-1] == 1:
+        ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(np.clip(img, 0, 255).astype("uint8"))
+
+
+def _draw_heatmap(ax, heat):
+    ax.imshow(heat, cmap=HEAT_CMAP, vmin=0, vmax=1)
+
+
+def _draw_overlay(ax, image, heat):
+    import matplotlib
+
+    # image in gray, heatmap on top with opacity growing with the saliency: salient parts pop out
+    ax.imshow(_gray(image), cmap="gray", vmin=0, vmax=255)
+    rgba = matplotlib.colormaps[OVERLAY_CMAP](heat)
+    rgba[..., 3] = 0.75 * heat
+    ax.imshow(rgba)
+
+
+def _bare(ax):
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def image_caption(true_name, pred_name, prob, target_name=None) -> str:
+    """'true Coat | pred Coat 93%' (+ 'for Shirt' when the explained class is neither)."""
+    parts = []
+    if true_name is not None:
+        parts.append(f"true {true_name}")
+    parts.append(f"pred {pred_name} {prob:.0%}")
+    text = " | ".join(parts)
+    if target_name is not None and target_name != pred_name:
+        text += f"\nmap for {target_name}"
+    return text
+
+
+def plot_method_grid(images, heatmaps, captions, path, *, title: str, panels_per_row: int | None = None):
+    """One method: a panel (input, heatmap, overlay) per image, panels in a grid."""
+    n = len(images)
+    per_row = panels_per_row or max(1, min(4, math.ceil(math.sqrt(n))))
+    rows = max(1, math.ceil(n / per_row))
+    cell, gap = 1.3, 0.3  # inches; a narrow spacer column separates the panels
+    n_lines = max(c.count("\n") + 1 for c in captions) if captions else 1
+    fig = new_figure(width=per_row * (3 * cell + gap), height=rows * (cell + 0.22 + 0.14 * n_lines) + 0.2, dpi=110)
+    grid = fig.add_gridspec(rows, 4 * per_row, width_ratios=[1, 1, 1, gap / cell] * per_row,
+                            wspace=0.04, hspace=0.12 + 0.14 * n_lines,
+                            top=1 - 0.3 / fig.get_figheight(), bottom=0.2 / fig.get_figheight(),
+                            left=0.01, right=0.99)
+    for k in range(n):
+        r, c = divmod(k, per_row)
+        heat = normalise_heatmap(heatmaps[k])
+        axes = [fig.add_subplot(grid[r, 4 * c + j]) for j in range(3)]
+        _draw_input(axes[0], images[k])
+        _draw_heatmap(axes[1], heat)
+        _draw_overlay(axes[2], images[k], heat)
+        for ax in axes:
+            _bare(ax)
+        axes[1].set_title(captions[k], fontsize=8)  # centred over the panel
+        if r == rows - 1 or k + per_row >= n:
+            for ax, label in zip(axes, ("input", "heatmap", "overlay")):
+                ax.set_xlabel(label, fontsize=7, labelpad=2)
+    fig.suptitle(f"{title}\nheatmaps clipped at the {CLIP_PERCENTILE:g}th percentile; bright = salient",
+                 fontsize=10, y=1.0, va="bottom")
+    save_figure(fig, path)
+
+
+def plot_methods_side_by_side(images, explanations: dict, captions, path, *, titles: dict):
+    """Several methods: one row per image, the input then a (heatmap, overlay) pair per method."""
+    n, methods = len(images), list(explanations)
+    cell, gap = 1.15, 0.25
+    ratios = [1.0] + [gap / cell, 1.0, 1.0] * len(methods)
+    fig = new_figure(width=cell * sum(ratios) + 1.3, height=n * cell * 1.06 + 0.3, dpi=110)
+    height = fig.get_figheight()
+    width = fig.get_figwidth()
+    grid = fig.add_gridspec(n, len(ratios), width_ratios=ratios, wspace=0.04, hspace=0.06,
+                            top=1 - 0.05 / height, bottom=0.02 / height, left=1.25 / width, right=1 - 0.02 / width)
+    for i in range(n):
+        ax = fig.add_subplot(grid[i, 0])
+        _draw_input(ax, images[i])
+        _bare(ax)
+        ax.set_ylabel(captions[i].replace(" | ", "\n"), fontsize=7, rotation=0, ha="right", va="center",
+                      labelpad=4)
+        if i == 0:
+            ax.set_title("input", fontsize=9)
+        for j, m in enumerate(methods):
+            heat = normalise_heatmap(explanations[m][i])
+            ax_h = fig.add_subplot(grid[i, 2 + 3 * j])
+            ax_o = fig.add_subplot(grid[i, 3 + 3 * j])
+            _draw_heatmap(ax_h, heat)
+            _draw_overlay(ax_o, images[i], heat)
+            _bare(ax_h)
+            _bare(ax_o)
+            if i == 0:  # one header centred over the method's pair of columns
+                left, right = ax_h.get_position(), ax_o.get_position()
+                fig.text((left.x0 + right.x1) / 2, left.y1 + 0.12 / fig.get_figheight(), titles[m],
+                         ha="center", va="bottom", fontsize=9, fontweight="bold")
+    fig.suptitle("Saliency per method: heatmap | overlay "
+                 f"(each map clipped at its {CLIP_PERCENTILE:g}th percentile; bright = salient)",
+                 fontsize=10, y=1.0 + 0.35 / height, va="bottom")
+    save_figure(fig, path)
+
+
+def plot_sanity(results: dict, path, *, titles: dict, image=None, example: int = 0):
+    """Left: mean Spearman rho vs the number of randomised layers; right: one image's maps per step."""
+    methods = list(results)
+    steps = next(iter(results.values())).steps
+    n_steps = len(steps)
+    cell = 1.0
+    fig = new_figure(width=5.0 + n_steps * cell + 0.8, height=max(3.6, len(methods) * cell + 1.4), dpi=110)
+    left, right = fig.subfigures(1, 2, width_ratios=[5.0, n_steps * cell + 0.8], wspace=0.02)
+    ax = left.subplots()
+    x = np.arange(n_steps)
+    for m in methods:
+        r = results[m]
+        mean = r.mean_correlations
+        lo, hi = np.percentile(r.correlations, [10, 90], axis=1)
+        line, = ax.plot(x, mean, marker="o", label=f"{titles[m]} ({mean[-1]:+.2f})")
+        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+    threshold = next(iter(results.values())).threshold
+    ax.axhline(threshold, color="crimson", linestyle="--", linewidth=1)
+    ax.text(x[-1], threshold + 0.02, "warn above", color="crimson", fontsize=7, ha="right", va="bottom")
+    ax.axhline(0, color="gray", linewidth=0.6)
+    ax.set_xticks(x)
+    ax.set_xticklabels(["original"] + [f"+{s}" for s in steps[1:]], rotation=45, ha="right", fontsize=8)
+    ax.set_ylim(-0.3, 1.05)
+    ax.set_ylabel("Spearman rank correlation with original map")
+    ax.set_xlabel("layers re-initialised (cumulative, from the top)")
+    ax.set_title("Cascading model randomisation (Adebayo et al. 2018)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left", title="method (final ρ)", title_fontsize=7)
+    axes = np.atleast_2d(right.subplots(len(methods), n_steps))
+    for row, m in enumerate(methods):
+        for col in range(n_steps):
+            a = axes[row, col]
+            _draw_heatmap(a, normalise_heatmap(results[m].maps[col, example]))
+            _bare(a)
+            if row == 0:
+                a.set_title("original" if col == 0 else f"+{steps[col]}", fontsize=7)
+            if col == 0:
+                a.set_ylabel(titles[m], fontsize=7)
+    right.suptitle("maps of image 0 as layers are randomised", fontsize=9)
+    save_figure(fig, path)
+
+
+def plot_filters(layer_name: str, kernels, path):
+    """Kernels (out, kh, kw, in) as a grid; gray inputs on a diverging scale shared by all kernels."""
+    k = np.asarray(kernels, dtype="float64")
+    n, kh, kw, cin = k.shape
+    cols = min(n, 10 if n <= 40 else 16)
+    rows = math.ceil(n / cols)
+    cell = 0.75
+    fig = new_figure(width=cols * cell + 1.2, height=rows * cell + 0.9, dpi=110)
+    grid = fig.add_gridspec(rows, cols, wspace=0.08, hspace=0.08)
+    colour = cin == 3
+    scale = np.abs(k).max() or 1.0
+    image = None
+    for i in range(n):
+        ax = fig.add_subplot(grid[i // cols, i % cols])
+        if colour:
+            w = k[i]
+            ax.imshow((w - w.min()) / ((w.max() - w.min()) or 1.0), interpolation="nearest")
+        else:
+            image = ax.imshow(k[i].mean(axis=-1), cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
+        _bare(ax)
+        ax.set_title(str(i), fontsize=6, pad=1)
+    what = "RGB, each kernel min-max scaled" if colour else (
+        "red = positive, blue = negative weight" + ("" if cin == 1 else f", mean over {cin} input channels"))
+    fig.suptitle(f"Learned kernels of {layer_name}: {n} x {kh}x{kw} ({what})", fontsize=10)
+    if image is not None:
+        fig.colorbar(image, ax=fig.axes, shrink=0.6, pad=0.02, label="weight")
+    save_figure(fig, path)
