@@ -60,10 +60,17 @@ class Hardware:
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
 
     def steps_per_execution(self, steps_per_epoch: int) -> int:
-        # Several steps per tf.function call cut Python/callback overhead (a few % on small CNNs);
-        # capped by the epoch so short test runs still report every epoch.
+        """Several steps per compiled call cut Python/callback overhead; a divisor of the epoch.
+
+        Keras runs whole executions, so a value that does not divide the epoch would make every
+        epoch overrun into the next one's batches (and per-epoch LR schedules drift).
+        """
         want = self.steps_per_execution_option or 16
-        return max(1, min(want, steps_per_epoch))
+        return largest_divisor_at_most(steps_per_epoch, want)
+
+
+def largest_divisor_at_most(n: int, cap: int) -> int:
+    return max(d for d in range(1, max(1, min(cap, n)) + 1) if n % d == 0)
 
 
 def _pick_device(device: str | None, tf):

@@ -1,0 +1,174 @@
+"""`zoo train` / `zoo eval` end to end on a tiny run, and every bad input's exit code and message.
+
+The tiny run: simplenet at 16x16 (its smallest input) on 256 Fashion-MNIST images per split.
+"""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from zoo.cli.main import app
+
+TINY = ["--input-shape", "16,16,1", "--limit", "256", "--batch-size", "64", "--quiet"]
+runner = CliRunner()
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    return result, result.output + (result.stderr if result.stderr_bytes is not None else "")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    result, text = invoke("train", "simplenet", *TINY, "--epochs", "2", "--schedule", "step", "--step-size", "1",
+                          "--gamma", "0.5", "--lr", "0.002", "--out", out, "--json")
+    assert result.exit_code == 0, text
+    return out, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_run_directory_is_complete(tiny_run):
+    out, summary = tiny_run
+    for name in ("config.json", "model.keras", "history.csv", "curves.png", "metrics.json", "confusion.png"):
+        assert (out / name).is_file(), name
+    assert (out / "checkpoints" / "best.keras").is_file()
+    assert any((out / "logs").rglob("events.out.tfevents*"))
+    assert not (out / "checkpoints" / "backup").exists()  # the resume backup goes once the run is done
+    assert not list(out.glob(".*tmp*"))  # no temporary files left
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model"] == "simplenet" and cfg["dataset"] == "fashion_mnist"
+    assert cfg["input_shape"] == [16, 16, 1] and cfg["optimizer"] == "adam" and cfg["batch_size"] == 64
+    assert cfg["class_names"][0] == "T-shirt/top" and len(cfg["class_names"]) == 10
+    assert summary["run_dir"] == str(out) and summary["epochs"] == 2
+
+
+def test_history_has_metrics_and_exact_step_lr(tiny_run):
+    out, _ = tiny_run
+    rows = list(csv.DictReader((out / "history.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert all(math.isfinite(float(r[key])) for r in rows), key
+    assert [float(r["learning_rate"]) for r in rows] == pytest.approx([0.002, 0.001], rel=1e-6)
+
+
+def test_metrics_match_zoo_eval_and_the_saved_model_loads(tiny_run, tmp_path):
+    from zoo.run import load_classifier
+
+    out, summary = tiny_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["samples"] == 256 and 0 <= metrics["accuracy"] <= 1
+    assert metrics["top5"] >= metrics["accuracy"]
+    assert set(metrics["per_class"]) == set(json.loads((out / "config.json").read_text())["class_names"])
+    assert np.asarray(metrics["confusion_matrix"]).sum() == 256
+    assert summary["test_accuracy"] == metrics["accuracy"]
+    model, names = load_classifier(out)
+    assert model.inputs[0].shape[1:] == (16, 16, 1) and names[-1] == "Ankle boot"
+
+    result, text = invoke("eval", out, "--limit", "256", "--json", "--out", tmp_path / "ev")
+    assert result.exit_code == 0, text
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["accuracy"] == pytest.approx(metrics["accuracy"])
+    assert (tmp_path / "ev" / "confusion.png").is_file() and (tmp_path / "ev" / "metrics.json").is_file()
+
+
+def test_eval_works_on_a_plain_keras_classifier(tmp_path):
+    import keras
+
+    inp = keras.Input((20, 20, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inp))
+    model = keras.Model(inp, keras.layers.Dense(10)(x))
+    path = tmp_path / "plain.keras"
+    model.save(path)
+    result, text = invoke("eval", path, "--limit", "64", "--json")
+    assert result.exit_code == 0, text
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["samples"] == 64 and report["class_names"][0] == "T-shirt/top"
+    assert "20x20x3" in report["note"]
+
+
+def test_existing_output_directory_is_refused_then_resume_skips(tiny_run):
+    out, _ = tiny_run
+    before = (out / "model.keras").stat().st_mtime_ns
+    result, text = invoke("train", "simplenet", *TINY, "--epochs", "2", "--out", out)
+    assert result.exit_code != 0
+    assert "already exists" in text and "--resume" in text and "--overwrite" in text
+    result, text = invoke("train", "simplenet", *TINY, "--out", out, "--resume", "--json")
+    assert result.exit_code == 0, text
+    assert json.loads(result.stdout.strip().splitlines()[-1])["skipped"] is True
+    assert (out / "model.keras").stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--optimizer", "adamm"], "Did you mean: adam"),
+    (["--schedule", "cosin"], "Did you mean: cosine"),
+    (["--lr", "0"], "--lr (learning rate) must be a positive number"),
+    (["--lr", "-0.1"], "must be a positive number"),
+    (["--epochs", "0"], "--epochs must be a positive integer"),
+    (["--batch-size", "0"], "--batch-size must be a positive integer"),
+    (["--resume", "--overwrite"], "contradict"),
+    (["--input-shape", "16,16,3"], "1 channel(s)"),
+    (["--input-shape", "8,8,1"], "at least 16x16"),
+])
+def test_bad_options_fail_clearly_and_leave_nothing(tmp_path, args, message):
+    out = tmp_path / "never"
+    base = ["--limit", "64", "--quiet"] if "--input-shape" in args else TINY
+    result, text = invoke("train", "simplenet", *base, *args, "--out", out)
+    assert result.exit_code == 2, text
+    assert message in " ".join(text.split()), text
+    assert "Traceback" not in text and len(text.strip().splitlines()) <= 3
+    assert not out.exists()
+
+
+def test_unknown_model_lists_close_matches(tmp_path):
+    result, text = invoke("train", "simplenett", "--out", tmp_path / "x")
+    assert result.exit_code == 2 and "Did you mean: simplenet" in text
+
+
+def test_diverging_run_stops_with_a_clear_message(tmp_path):
+    out = tmp_path / "nan"
+    result, text = invoke("train", "simplenet", *TINY, "--epochs", "2", "--optimizer", "sgd", "--lr", "1e30",
+                          "--out", out)
+    assert result.exit_code == 2, text
+    assert "diverged" in text and "Lower --lr" in text
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda p: None, "No such run directory or model file"),
+    (lambda p: p.mkdir(), "without model.keras"),
+    (lambda p: (p.mkdir(), (p / "model.keras").write_bytes(b"not a zip")), "Could not load"),
+])
+def test_eval_missing_or_corrupt_model(tmp_path, setup, message):
+    path = tmp_path / "run"
+    setup(path)
+    result, text = invoke("eval", path, "--out", tmp_path / "ev")
+    assert result.exit_code == 2, text
+    assert message in text and "Traceback" not in text
+    assert not (tmp_path / "ev").exists()
+
+
+def test_eval_refuses_a_model_for_another_number_of_classes(tmp_path):
+    import keras
+
+    inp = keras.Input((28, 28, 1))
+    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
+    model.save(tmp_path / "three.keras")
+    result, text = invoke("eval", tmp_path / "three.keras", "--limit", "16")
+    assert result.exit_code == 2 and "predicts 3 classes" in text
+
+
+def test_deterministic_runs_give_identical_weights(tmp_path):
+    from zoo.run import load_model
+
+    weights = []
+    for name in ("a", "b"):
+        result, text = invoke("train", "simplenet", *TINY, "--epochs", "1", "--seed", "3", "--deterministic",
+                              "--out", tmp_path / name)
+        assert result.exit_code == 0, text
+        weights.append(load_model(tmp_path / name).get_weights())
+    for wa, wb in zip(*weights):
+        np.testing.assert_array_equal(wa, wb)
