@@ -1,7 +1,7 @@
 """Augmentation by name: Keras 3 preprocessing layers in a seeded ``keras.layers.Pipeline``.
 
 A spec is a preset (``none``, ``light``, ``standard``, ``strong``) or a comma list of names with
-optional strengths (``flip,rotate=0.1,translate=0.15``); presets may appear in the list too.
+optional strengths (``flip,rotate=0.1,translate=0.15``; ``rotate:0.1`` works too); presets may appear in the list too.
 Images are float32 pixels in [0, 255] and stay there.
 """
 
@@ -66,7 +66,9 @@ def _zoom(s, channels, seed):
 
 
 def _translate(s, channels, seed):
-    return [keras.layers.RandomTranslation(s, s, fill_mode="constant", seed=seed, name="translate")]
+    # whole-pixel shifts: no interpolation blur added on top of rotate/zoom/shear
+    return [keras.layers.RandomTranslation(s, s, fill_mode="constant", interpolation="nearest", seed=seed,
+                                           name="translate")]
 
 
 def _rotate(s, channels, seed):
@@ -124,7 +126,8 @@ def parse_augmentation(spec) -> list[tuple[str, float | str]]:
     for item in (part.strip() for part in spec.split(",")):
         if not item:
             continue
-        name, _, value = (s.strip() for s in item.partition("="))
+        sep = "=" if "=" in item else ":"  # rotate=0.1 or rotate:0.1
+        name, _, value = (s.strip() for s in item.partition(sep))
         name = name.lower()
         if name in PRESETS:
             if value:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-
-import tensorflow as tf
+from typing import TYPE_CHECKING
 
 from zoo.errors import DataError
+
+if TYPE_CHECKING:  # annotations only: importing this module stays TensorFlow-free
+    import tensorflow as tf
 
 SPLITS = ("train", "val", "test")
 
 # Facts about split datasets that tf.data cannot tell (is it held in memory? how many bytes?),
 # keyed weakly by the tf.data.Dataset so make_pipeline can decide to cache without a Dataset.
-_SPLIT_INFO: "weakref.WeakKeyDictionary[tf.data.Dataset, dict]" = weakref.WeakKeyDictionary()
+_SPLIT_INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def describe_split(ds: tf.data.Dataset, *, in_memory: bool, size: int | None, nbytes: int | None,

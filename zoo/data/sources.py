@@ -15,7 +15,6 @@ import numpy as np
 
 from zoo.data.dataset import Dataset
 from zoo.data.idx import read_idx_pair
-from zoo.data.splits import check_split_args, splits_from_arrays
 from zoo.errors import DataError, InvalidArgumentError, UnknownNameError, close_matches_hint
 
 FASHION_MNIST_CLASSES = [
@@ -86,6 +85,8 @@ def load_dataset(
     ``val_fraction`` of train becomes val (seeded, reproducible) unless the source has its own;
     ``limit`` caps every split at that many examples (quick runs).
     """
+    from zoo.data.splits import check_split_args
+
     check_split_args(val_fraction, limit)
     kind, arg = parse_spec(spec)
     common = dict(val_fraction=val_fraction, seed=seed, limit=limit)
@@ -198,6 +199,8 @@ def _load_idx_family(family: IdxFamily, *, data_dir, download, val_fraction, see
             f"{files['train_images']} holds {x_train.shape[1:]} images but {files['test_images']} "
             f"holds {x_test.shape[1:]}; the files do not belong together."
         )
+    from zoo.data.splits import splits_from_arrays
+
     splits, sizes = splits_from_arrays(
         {"train": (x_train, y_train), "test": (x_test, y_test)},
         val_fraction=val_fraction, seed=seed, limit=limit,
@@ -219,8 +222,8 @@ def how_to_get(family: IdxFamily) -> str:
     ways = []
     if family.apt_package:
         ways.append(f"`sudo apt-get install {family.apt_package}`")
-    ways.append(f"`--download` (download=True: fetched through TFDS as {family.tfds_name!r})")
-    ways.append("put the four files in --data-dir / $ZOO_DATA_DIR")
+    ways.append(f"`--download` (fetched through TFDS as {family.tfds_name!r})")
+    ways.append("the four IDX files in --data-dir or $ZOO_DATA_DIR")
     return ", or ".join(ways)
 
 
@@ -264,7 +267,7 @@ def available_datasets(data_dir=None) -> list[dict]:
             row |= {"found": True, "where": f"TFDS data dir ({tfds_source.data_dir_for(data_dir)})",
                     "sizes": tfds_source.prepared_sizes(family.tfds_name, data_dir)}
         else:
-            row |= {"found": False, "where": f"not found; get it with {how_to_get(family)}", "sizes": {}}
+            row |= {"found": False, "where": f"get it with {how_to_get(family)}", "sizes": {}}
         rows.append(row)
     for name in tfds_source.prepared_datasets(data_dir):
         if name in {f.tfds_name for f in IDX_FAMILIES.values()}:

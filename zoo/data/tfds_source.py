@@ -9,10 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import tensorflow as tf
-
 from zoo.data.dataset import Dataset
-from zoo.data.splits import stream_splits
 from zoo.errors import DataError, UnknownNameError, close_matches_hint
 
 # TFDS split name -> ours
@@ -89,7 +86,10 @@ def _image_and_label_keys(info, name: str) -> tuple[str, str]:
 
 
 def load_tfds(name: str, *, data_dir=None, download=False, val_fraction=0.1, seed=0, limit=None) -> Dataset:
+    import tensorflow as tf
     import tensorflow_datasets as tfds
+
+    from zoo.data.splits import stream_splits
 
     builder = _builder(name, data_dir)
     if download:
@@ -147,7 +147,9 @@ def load_tfds(name: str, *, data_dir=None, download=False, val_fraction=0.1, see
     )
 
 
-def _count(ds: tf.data.Dataset, info, split: str) -> int:
+def _count(ds, info, split: str) -> int:
+    import tensorflow as tf
+
     try:
         n = int(info.splits[split].num_examples)
         if n > 0:
@@ -158,3 +160,21 @@ def _count(ds: tf.data.Dataset, info, split: str) -> int:
     if n >= 0:
         return n
     return int(ds.reduce(tf.constant(0, tf.int64), lambda c, _: c + 1))  # unknown: count once
+
+
+def download(spec: str, data_dir=None) -> str:
+    """Download and prepare a dataset through TFDS (``fashion_mnist``, ``mnist`` or ``tfds:NAME``).
+
+    Returns where it was prepared.
+    """
+    from zoo.data.sources import IDX_FAMILIES, parse_spec
+
+    kind, arg = parse_spec(spec)
+    if kind == "idx":
+        arg = IDX_FAMILIES[arg].tfds_name
+    elif kind != "tfds":
+        raise DataError(f"Only TFDS datasets can be downloaded (fashion_mnist, mnist, tfds:NAME); got {spec!r}.")
+    builder = _builder(arg, data_dir)
+    if not builder.is_prepared():
+        load_tfds(arg, data_dir=data_dir, download=True, val_fraction=0)
+    return str(builder.data_dir)

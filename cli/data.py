@@ -1,0 +1,114 @@
+"""`zoo datasets`, `zoo data preview`, `zoo data download`, `zoo data augmentations`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from zoo.cli.common import console, friendly_errors
+
+data_app = typer.Typer(help="Look at datasets and augmentation.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("datasets")(datasets_command)
+    app.add_typer(data_app, name="data")
+    data_app.command("preview")(preview_command)
+    data_app.command("download")(download_command)
+    data_app.command("augmentations")(augmentations_command)
+
+
+def _sizes(sizes: dict) -> str:
+    return " / ".join(f"{n:,} {split}" for split, n in sizes.items()) or "-"
+
+
+def _classes(classes) -> str:
+    if not classes:
+        return "from the data"
+    shown = ", ".join(classes[:10]) + (" ..." if len(classes) > 10 else "")
+    return f"{len(classes)}: {shown}"
+
+
+@friendly_errors
+def datasets_command(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Also look here (and $ZOO_DATA_DIR)."),
+) -> None:
+    """List the datasets: where each was found or how to get it, classes and sizes."""
+    from rich.table import Table
+
+    from zoo.data import available_datasets
+
+    table = Table(title="Datasets", show_lines=True)
+    table.add_column("Dataset", style="bold", no_wrap=True)
+    table.add_column("Found at / how to get it", overflow="fold")
+    table.add_column("Classes", overflow="fold")
+    table.add_column("Examples", no_wrap=True)
+    for row in available_datasets(data_dir):
+        if row["found"] is True:
+            where = f"[green]found[/] {row['where']}"
+        elif row["found"] is False:
+            where = f"[yellow]missing[/] {row['where']}"
+        else:
+            where = f"{row['title']}; {row['where']}"
+        name = row["name"] if row["found"] is None else f"{row['name']}\n[dim]{row['title']}[/]"
+        table.add_row(name, where, _classes(row["classes"]), _sizes(row["sizes"]))
+    console.print(table)
+
+
+@friendly_errors
+def preview_command(
+    dataset: str = typer.Argument("fashion_mnist", help="fashion_mnist, mnist, tfds:NAME, folder:PATH, npz:PATH."),
+    augment: str = typer.Option("standard", "--augment", "-a", help="Preset (none, light, standard, strong) or a list."),
+    n: int = typer.Option(16, "--n", help="Number of images."),
+    out: Path = typer.Option(Path("augment_preview.png"), "--out", "-o", help="PNG to write."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the augmentation draw."),
+    split: str = typer.Option("train", "--split", help="train, val or test."),
+    draws: int = typer.Option(1, "--draws", help="Augmented rows per original row (different random draws)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
+) -> None:
+    """Write a grid of the same images before and after augmentation."""
+    from zoo.errors import InvalidArgumentError
+
+    if not 1 <= n <= 256:
+        raise InvalidArgumentError(f"--n must be between 1 and 256; got {n}.")
+    if not 1 <= draws <= 4:
+        raise InvalidArgumentError(f"--draws must be between 1 and 4; got {draws}.")
+    from zoo.data import build_augmentation, load_examples, parse_augmentation
+    from zoo.plots.data import augmentation_grid
+
+    parse_augmentation(augment)  # a typo fails before any data is read
+    images, labels, class_names = load_examples(dataset, split=split, n=n, data_dir=data_dir, seed=seed)
+    augmenter = build_augmentation(augment, images.shape[-1], seed)
+    rows = [images if augmenter is None else augmenter(images, training=True).numpy() for _ in range(draws)]
+    augmentation_grid(images, rows, labels, class_names, out, title=f"{dataset}: augment={augment} (seed {seed})")
+    console.print(f"Wrote {out} ({len(images)} images of {dataset} {split}, augment={augment}).")
+
+
+@friendly_errors
+def download_command(
+    dataset: str = typer.Argument(..., help="fashion_mnist, mnist or tfds:NAME."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="TFDS data dir [default: ~/tensorflow_datasets]."),
+) -> None:
+    """Download and prepare a dataset through TFDS."""
+    from zoo.data.tfds_source import download
+
+    where = download(dataset, data_dir)
+    console.print(f"{dataset} is ready in {where}.")
+
+
+@friendly_errors
+def augmentations_command() -> None:
+    """List augmentation presets and names (use them with --augment)."""
+    from rich.table import Table
+
+    from zoo.data import describe_augmentations
+
+    table = Table(title="Augmentation (--augment preset, or a list like flip,rotate=0.1)")
+    table.add_column("Name", style="bold")
+    table.add_column("Default strength")
+    table.add_column("What it does")
+    for name, default, text in describe_augmentations():
+        table.add_row(name, default, text)
+    console.print(table)
