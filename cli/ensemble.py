@@ -158,8 +158,10 @@ def _print_report(report: dict, out) -> None:
     console.print(
         f"{report['method']} accuracy {report['accuracy']:.4f} vs best member "
         f"{report['best_member']['name']} {report['best_member']['accuracy']:.4f} ({gain:+.4f}). "
-        f"Measured vote error {report['vote_error_measured']:.4f}; independence predicts "
-        f"{report['vote_error_if_independent']:.4f} (correlated errors are why it is higher)."
+        f"Measured vote error {report['vote_error_measured']:.4f}; independent errors would give "
+        f"{report['vote_error_if_independent']:.4f}"
+        + (" (the members' errors are correlated)." if report["vote_error_measured"] > report["vote_error_if_independent"]
+           else ".")
     )
     if out is not None:
         console.print(f"Report: [bold]{Path(out) / 'report.json'}[/], figure: [bold]{Path(out) / 'ensemble.png'}[/]")
