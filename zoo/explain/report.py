@@ -56,7 +56,11 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     from zoo.explain.methods import TITLES, Explainer, resolve_targets
     from zoo.plots.explain import image_caption, plot_method_grid, plot_methods_side_by_side
 
+    import tensorflow as tf
+
     say = console.print if console is not None else (lambda *a, **k: None)
+    # each method/model pair is one compiled function traced once; TF's "retracing" notice is noise here
+    tf.get_logger().setLevel("ERROR")
     model, class_names = load_classifier(model_path)
     images, labels, sources, data_classes = load_inputs(
         model_path, model, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, seed=seed
@@ -148,7 +152,7 @@ def _run_sanity(model, images, targets, methods, out_dir, explainer, say, writte
         progress=lambda step: say(f"[dim]  randomised: {step}[/]"),
     )
     path = out_dir / "sanity.png"
-    plot_sanity(results, path, titles={m: TITLES[m] for m in methods})
+    plot_sanity(results, path, titles={m: TITLES[m] for m in methods}, image=images[0])
     written.append(path)
     return {
         m: {"steps": r.steps, "mean_spearman": [float(v) for v in r.mean_correlations],

@@ -80,14 +80,15 @@ def cascading_randomisation(model, images, targets, methods, *, seed: int = 0, r
 
     from zoo.explain.methods import Explainer
 
-    keras.utils.set_random_seed(seed)
+    # offset the seed: a model built (untrained) with seed s must not be "re-initialised" to itself
+    keras.utils.set_random_seed((seed * 7919 + 104_729) % 2**31)
     # a fresh clone supplies re-initialised weights (each layer's own initialisers) ...
     fresh = keras.models.clone_model(model)
     # ... and a second clone with the trained weights is the one we destroy
     work = keras.models.clone_model(model)
-    for layer in work.layers:
-        if layer.weights:
-            _copy_weights(layer, model.get_layer(layer.name))
+    for copy in work.layers:
+        if copy.weights:
+            _copy_weights(copy, model.get_layer(copy.name))
     explainer = Explainer(work, batch_size=batch_size, layer=layer, registry_last_conv=registry_last_conv,
                           samples=samples, noise=noise, steps=steps, seed=seed)
     order = randomisation_order(work)

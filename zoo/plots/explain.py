@@ -140,8 +140,9 @@ def plot_sanity(results: dict, path, *, titles: dict, image=None, example: int =
     steps = next(iter(results.values())).steps
     n_steps = len(steps)
     cell = 1.0
-    fig = new_figure(width=5.0 + n_steps * cell + 0.8, height=max(3.6, len(methods) * cell + 1.4), dpi=110)
-    left, right = fig.subfigures(1, 2, width_ratios=[5.0, n_steps * cell + 0.8], wspace=0.02)
+    n_cols = n_steps + (image is not None)
+    fig = new_figure(width=5.0 + n_cols * cell + 0.8, height=max(4.6, len(methods) * cell + 1.4), dpi=110)
+    left, right = fig.subfigures(1, 2, width_ratios=[5.0, n_cols * cell + 0.8], wspace=0.02)
     ax = left.subplots()
     x = np.arange(n_steps)
     for m in methods:
@@ -156,50 +157,66 @@ def plot_sanity(results: dict, path, *, titles: dict, image=None, example: int =
     ax.axhline(0, color="gray", linewidth=0.6)
     ax.set_xticks(x)
     ax.set_xticklabels(["original"] + [f"+{s}" for s in steps[1:]], rotation=45, ha="right", fontsize=8)
-    ax.set_ylim(-0.3, 1.05)
+    ax.set_ylim(min(-0.3, float(min(r.mean_correlations.min() for r in results.values())) - 0.05), 1.05)
     ax.set_ylabel("Spearman rank correlation with original map")
     ax.set_xlabel("layers re-initialised (cumulative, from the top)")
     ax.set_title("Cascading model randomisation (Adebayo et al. 2018)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left", title="method (final ρ)", title_fontsize=7)
-    axes = np.atleast_2d(right.subplots(len(methods), n_steps))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.24), ncol=2, title="method (final ρ)",
+              title_fontsize=8, frameon=False)
+    first = 1 if image is not None else 0
+    axes = np.atleast_2d(right.subplots(len(methods), n_steps + first))
     for row, m in enumerate(methods):
+        if image is not None:
+            _draw_input(axes[row, 0], image)
+            _bare(axes[row, 0])
+            axes[row, 0].set_ylabel(titles[m], fontsize=7)
+            if row == 0:
+                axes[row, 0].set_title("input", fontsize=7)
         for col in range(n_steps):
-            a = axes[row, col]
+            a = axes[row, col + first]
             _draw_heatmap(a, normalise_heatmap(results[m].maps[col, example]))
             _bare(a)
             if row == 0:
                 a.set_title("original" if col == 0 else f"+{steps[col]}", fontsize=7)
-            if col == 0:
+            if col == 0 and image is None:
                 a.set_ylabel(titles[m], fontsize=7)
-    right.suptitle("maps of image 0 as layers are randomised", fontsize=9)
+    right.suptitle(f"maps of image {example} as layers are randomised", fontsize=9)
     save_figure(fig, path)
 
 
 def plot_filters(layer_name: str, kernels, path):
-    """Kernels (out, kh, kw, in) as a grid; gray inputs on a diverging scale shared by all kernels."""
+    """Kernels (out, kh, kw, in) tiled into one mosaic; gray inputs on a diverging scale shared by all."""
+    import matplotlib
+
     k = np.asarray(kernels, dtype="float64")
     n, kh, kw, cin = k.shape
     cols = min(n, 10 if n <= 40 else 16)
     rows = math.ceil(n / cols)
-    cell = 0.75
-    fig = new_figure(width=cols * cell + 1.2, height=rows * cell + 0.9, dpi=110)
-    grid = fig.add_gridspec(rows, cols, wspace=0.08, hspace=0.08)
     colour = cin == 3
-    scale = np.abs(k).max() or 1.0
-    image = None
+    pad = 1  # one blank pixel between kernels
+    tile = np.full((rows * (kh + pad) - pad, cols * (kw + pad) - pad, 3 if colour else 1), np.nan)
     for i in range(n):
-        ax = fig.add_subplot(grid[i // cols, i % cols])
-        if colour:
-            w = k[i]
-            ax.imshow((w - w.min()) / ((w.max() - w.min()) or 1.0), interpolation="nearest")
+        r, c = divmod(i, cols)
+        w = k[i]
+        if colour:  # each kernel min-max scaled: only its own pattern matters
+            w = (w - w.min()) / ((w.max() - w.min()) or 1.0)
         else:
-            image = ax.imshow(k[i].mean(axis=-1), cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
-        _bare(ax)
-        ax.set_title(str(i), fontsize=6, pad=1)
-    what = "RGB, each kernel min-max scaled" if colour else (
-        "red = positive, blue = negative weight" + ("" if cin == 1 else f", mean over {cin} input channels"))
-    fig.suptitle(f"Learned kernels of {layer_name}: {n} x {kh}x{kw} ({what})", fontsize=10)
-    if image is not None:
-        fig.colorbar(image, ax=fig.axes, shrink=0.6, pad=0.02, label="weight")
+            w = w.mean(axis=-1, keepdims=True)
+        tile[r * (kh + pad):r * (kh + pad) + kh, c * (kw + pad):c * (kw + pad) + kw] = w
+    scale = max(1.0, 6.0 / max(kh, kw)) * 0.55  # inches per kernel: small kernels still visible
+    fig = new_figure(width=cols * scale + 1.4, height=rows * scale + 0.8, dpi=110)
+    ax = fig.add_subplot()
+    if colour:
+        ax.imshow(np.where(np.isnan(tile), 1.0, tile), interpolation="nearest")
+        what = "RGB, each kernel min-max scaled"
+    else:
+        limit = np.abs(k).max() or 1.0
+        cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="white")
+        image = ax.imshow(np.ma.masked_invalid(tile[..., 0]), cmap=cmap, vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+        fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02, label="weight")
+        what = "red = positive, blue = negative weight" + ("" if cin == 1 else f", mean over {cin} input channels")
+    _bare(ax)
+    ax.set_title(f"Learned kernels of {layer_name}: {n} x {kh}x{kw}, in reading order\n({what})", fontsize=10)
     save_figure(fig, path)

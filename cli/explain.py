@@ -1,0 +1,85 @@
+"""`zoo explain`: saliency heatmaps, the randomisation sanity check, the first layer's kernels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from zoo.cli.common import console, friendly_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("explain", no_args_is_help=True)(explain)
+
+
+@friendly_errors
+def explain(
+    model: str = typer.Argument(..., metavar="RUN_OR_MODEL", help="A run directory or a .keras file."),
+    more_images: Optional[List[str]] = typer.Argument(
+        None, metavar="[FILES]...", help="More image files (so `--images a.png b.png` works too).",
+        show_default=False),
+    images: Optional[List[str]] = typer.Option(
+        None, "--images", "-i", metavar="FILE",
+        help="Image file (PNG/JPEG, any size, gray or colour); repeat the option or list files after it."),
+    dataset: Optional[str] = typer.Option(
+        None, "--dataset", "-d", help="Explain dataset images instead (default: the run's dataset)."),
+    split: str = typer.Option("test", "--split", help="Dataset split."),
+    n: int = typer.Option(16, "--n", help="How many dataset images."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
+    method: str = typer.Option(
+        "all", "--method", "-m",
+        help="gradient | smoothgrad | smoothgrad-squared | integrated-gradients | gradcam | all"),
+    samples: int = typer.Option(50, "--samples", help="SmoothGrad: noisy copies per image."),
+    noise: float = typer.Option(0.15, "--noise", help="SmoothGrad: noise std as a fraction of the 0-255 range."),
+    steps: int = typer.Option(50, "--steps", help="Integrated Gradients: steps from the black baseline."),
+    target: str = typer.Option(
+        "predicted", "--target", "-t", help="Class to explain: predicted, true, a class name or an index."),
+    layer: Optional[str] = typer.Option(
+        None, "--layer", help="Grad-CAM layer (default: the registry's last conv layer)."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Gradient items per compiled chunk (bounds memory)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: RUN/explain)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the dataset sample, the noise and the sanity check."),
+    sanity: bool = typer.Option(
+        False, "--sanity", help="Also run the cascading model-randomisation check (Adebayo et al. 2018)."),
+    filters: bool = typer.Option(
+        False, "--filters", help="Only draw the first conv layer's learned kernels."),
+) -> None:
+    """Saliency heatmaps (gradient, SmoothGrad, Integrated Gradients, Grad-CAM) for a trained model."""
+    from zoo.explain.methods import resolve_methods
+    from zoo.explain.saliency import check_batch_size, check_noise, check_samples, check_steps
+
+    # cheap checks first: a typo should not cost a model load
+    methods = resolve_methods(method)
+    check_samples(samples)
+    check_noise(noise)
+    check_steps(steps)
+    check_batch_size(batch_size)
+    _check_n(n)
+    files = [*(images or []), *(more_images or [])]
+
+    from zoo.explain.report import run_explain, run_filters
+
+    out_dir = Path(out) if out is not None else default_out_dir(model)
+    if filters:
+        path = run_filters(model, out_dir, layer=layer)
+        console.print(f"Kernels: [bold]{path}[/]")
+        return
+    run_explain(
+        model, out_dir, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, methods=methods,
+        samples=samples, noise=noise, steps=steps, target=target, layer=layer, batch_size=batch_size,
+        seed=seed, sanity=sanity, console=console,
+    )
+
+
+def default_out_dir(model: str) -> Path:
+    p = Path(model)
+    return p / "explain" if p.is_dir() else p.parent / f"{p.stem}_explain"
+
+
+def _check_n(n: int) -> None:
+    if n < 1:
+        from zoo.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"--n must be a positive number of images; got {n}.")
