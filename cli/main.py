@@ -17,7 +17,6 @@ COMMAND_MODULES = (
     "zoo.cli.train",  # zoo train, zoo eval
     "zoo.cli.attack",  # zoo attack
     "zoo.cli.ensemble",  # zoo ensemble, zoo features
-    "zoo.cli.explain",  # zoo explain
     "zoo.cli.data",  # zoo datasets, zoo data preview/download/augmentations
     "zoo.cli.explain",  # zoo explain
 )
