@@ -1,0 +1,34 @@
+"""The package installs as a wheel that carries cli/ and weights/, and the CLI starts lazily."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_carries_cli_and_weights(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+         "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True,
+    )
+    wheel = next(tmp_path.glob("zoo-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "zoo/cli/main.py" in names
+    assert "zoo/weights/manifest.json" in names
+    assert "zoo/registry.py" in names
+    assert "zoo/models/__init__.py" in names
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "zoo = zoo.cli.main:main" in zipfile.ZipFile(wheel).read(entry).decode()
+
+
+def test_cli_import_does_not_load_tensorflow():
+    # `zoo --help` and shell completion must not pay for a TensorFlow import.
+    code = "import sys, zoo.cli.main; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.split() == ["False", "False"]
