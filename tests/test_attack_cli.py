@@ -20,16 +20,8 @@ runner = CliRunner()
 
 
 def _app():
-    try:
-        from zoo.cli.main import app
-    except ModuleNotFoundError:  # TEMP while other command modules land
-        import typer
+    from zoo.cli.main import app
 
-        from zoo.cli import attack
-
-        app = typer.Typer()
-        attack.register(app)
-        app.command("noop")(lambda: None)
     return app
 
 

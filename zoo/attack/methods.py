@@ -198,16 +198,18 @@ class _Graphs:
         def predict(x):
             return tf.cast(ref()(x, training=False), tf.float32)
 
-        @tf.function(input_signature=[x_spec, y_spec])
-        def logits_and_sign(x, y):
+        @tf.function(input_signature=[x_spec, y_spec, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.bool)])
+        def fgsm_and_predict(x, y, eps_values, targeted):
+            # FGSM's gradient does not depend on eps: one backward pass, then all eps classified
+            # together as one (E*B)-sized batch. Returns clean logits, adv [E, B, ...], logits [E, B, K].
             logits, grad = loss_gradient(ref(), x, y)
-            return logits, tf.sign(grad)
-
-        @tf.function(input_signature=[x_spec, x_spec, scalar])
-        def step_and_predict(x, direction, eps):
-            # FGSM at one eps given the (signed, oriented) gradient, and the logits of the result.
-            adv = project(x + eps * direction, x, eps)
-            return adv, tf.cast(ref()(adv, training=False), tf.float32)
+            step = _direction(targeted) * tf.sign(grad)
+            e = tf.reshape(eps_values, (-1,) + (1,) * len(shape))
+            advs = project(x[None] + e * step[None], x[None], e)
+            flat = tf.reshape(advs, tf.concat([[-1], tf.shape(x)[1:]], 0))
+            adv_logits = tf.cast(ref()(flat, training=False), tf.float32)
+            adv_logits = tf.reshape(adv_logits, [tf.shape(eps_values)[0], tf.shape(x)[0], -1])
+            return logits, advs, adv_logits
 
         @tf.function(
             input_signature=[x_spec, y_spec, x_spec, scalar, scalar, tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.bool)]
@@ -217,8 +219,7 @@ class _Graphs:
             return adv, tf.cast(ref()(adv, training=False), tf.float32)
 
         self.predict = predict
-        self.logits_and_sign = logits_and_sign
-        self.step_and_predict = step_and_predict
+        self.fgsm_and_predict = fgsm_and_predict
         self.iterate_and_predict = iterate_and_predict
 
 
@@ -273,32 +274,26 @@ def predict_logits(model, images, *, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, classes), "float32")
 
 
-def gradient_signs(model, images, labels, *, targeted: bool = False, batch_size: int = 256):
-    """(clean logits, oriented gradient sign) for FGSM at any eps: x_adv = clip(x + eps * sign)."""
+def fgsm_multi(model, images, labels, eps_values, *, targeted: bool = False, batch_size: int = 256):
+    """FGSM at several eps with one gradient pass per batch.
+
+    Returns (clean logits [N, K], {eps: (adversarial images [N, ...], logits [N, K])}).
+    """
+    eps_values = [check_eps(e) for e in eps_values]
     images, labels = _check_arrays(model, images, labels)
     g = graphs(model)
-    logits, signs = [], []
+    eps_t = tf.constant(eps_values, tf.float32)
+    clean, advs, logits = [], [], []
     for s in _batches(len(images), batch_size):
-        lo, sg = g.logits_and_sign(tf.constant(images[s]), tf.constant(labels[s]))
-        logits.append(lo.numpy())
-        signs.append(-sg.numpy() if targeted else sg.numpy())
-    if not logits:
-        return np.zeros((0, int(model.outputs[0].shape[-1])), "float32"), np.zeros_like(images)
-    return np.concatenate(logits), np.concatenate(signs)
-
-
-def fgsm_from_signs(model, images, signs, eps, *, batch_size: int = 256):
-    """(adversarial images, their logits) for FGSM at ``eps`` given ``gradient_signs``."""
-    eps = check_eps(eps)
-    g = graphs(model)
-    advs, logits = [], []
-    for s in _batches(len(images), batch_size):
-        a, lo = g.step_and_predict(tf.constant(images[s]), tf.constant(signs[s]), tf.constant(eps, tf.float32))
+        c, a, lo = g.fgsm_and_predict(tf.constant(images[s]), tf.constant(labels[s]), eps_t, tf.constant(bool(targeted)))
+        clean.append(c.numpy())
         advs.append(a.numpy())
         logits.append(lo.numpy())
-    if not advs:
-        return np.zeros_like(images), np.zeros((0, int(model.outputs[0].shape[-1])), "float32")
-    return np.concatenate(advs), np.concatenate(logits)
+    k = int(model.outputs[0].shape[-1])
+    if not clean:
+        return np.zeros((0, k), "float32"), {e: (np.zeros_like(images), np.zeros((0, k), "float32")) for e in eps_values}
+    advs, logits = np.concatenate(advs, axis=1), np.concatenate(logits, axis=1)
+    return np.concatenate(clean), {e: (advs[i], logits[i]) for i, e in enumerate(eps_values)}
 
 
 def attack_and_predict(
@@ -313,8 +308,8 @@ def attack_and_predict(
     settings = resolve_settings(method, eps, steps=steps, step_size=step_size, random_start=random_start)
     images, labels = _check_arrays(model, images, labels)
     if settings.method == "fgsm":
-        _, signs = gradient_signs(model, images, labels, targeted=targeted, batch_size=batch_size)
-        adv, logits = fgsm_from_signs(model, images, signs, settings.eps, batch_size=batch_size)
+        _, results = fgsm_multi(model, images, labels, [settings.eps], targeted=targeted, batch_size=batch_size)
+        adv, logits = results[settings.eps]
         return adv, logits, settings
     g = graphs(model)
     rng = np.random.default_rng(seed)

@@ -100,7 +100,7 @@ def evaluate_robustness(
     ``target``: None (untargeted), a class index / name, or "least-likely" (per example, the class
     with the lowest clean logit). ``use_labels=False`` attacks the model's clean predictions
     instead of the true labels (no label leaking). FGSM's gradient does not depend on eps, so it is
-    computed once and every eps costs one forward pass.
+    computed once per batch and every eps costs one forward pass.
     """
     methods_ = [M.check_method(m) for m in methods]
     if not methods_:
@@ -132,13 +132,14 @@ def evaluate_robustness(
     results: dict[str, list] = {}
     for method in methods_:
         rows = []
-        signs = None
-        if method == "fgsm":
-            _, signs = M.gradient_signs(model, images, attack_labels, targeted=targeted, batch_size=batch_size)
+        fgsm_results = None
+        if method == "fgsm":  # every eps from one gradient pass
+            _, fgsm_results = M.fgsm_multi(model, images, attack_labels, eps_values, targeted=targeted,
+                                           batch_size=batch_size)
         for eps in eps_values:
             settings = M.resolve_settings(method, eps, steps=steps, step_size=step_size, random_start=random_start)
             if method == "fgsm":
-                adv, logits = M.fgsm_from_signs(model, images, signs, eps, batch_size=batch_size)
+                adv, logits = fgsm_results[eps]
             else:
                 adv, logits, _ = M.attack_and_predict(
                     model, images, attack_labels, method, eps, targeted=targeted, steps=steps,
