@@ -172,3 +172,36 @@ def test_deterministic_runs_give_identical_weights(tmp_path):
         weights.append(load_model(tmp_path / name).get_weights())
     for wa, wb in zip(*weights):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_adversarial_training_runs_through_mix_adversarial(tmp_path, monkeypatch):
+    import zoo.attack
+
+    calls = []
+    real = zoo.attack.mix_adversarial
+
+    def spy(model, images, labels, **kw):
+        calls.append(kw)
+        return real(model, images, labels, **kw)
+
+    monkeypatch.setattr(zoo.attack, "mix_adversarial", spy)
+    out = tmp_path / "adv"
+    result, text = invoke("train", "simplenet", *TINY, "--epochs", "1", "--adversarial", "fgsm", "--adv-eps", "4",
+                          "--adv-ratio", "0.25", "--out", out)
+    assert result.exit_code == 0, text
+    assert calls and calls[0] == {"method": "fgsm", "eps": 4.0, "ratio": 0.25}  # traced into the train step
+    cfg = json.loads((out / "config.json").read_text())
+    assert (cfg["adversarial"], cfg["adv_eps"], cfg["adv_ratio"]) == ("fgsm", 4.0, 0.25)
+
+
+def test_transfer_from_a_run_uses_the_transfer_setup(tiny_run, tmp_path):
+    src, _ = tiny_run
+    out = tmp_path / "tr"
+    result, text = invoke("train", "simplenet", *TINY, "--epochs", "1", "--from", src, "--transfer",
+                          "feature-extract", "--out", out)
+    assert result.exit_code == 0, text
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["transfer_from"] == str(src) and cfg["transfer"] == "feature-extract"
+    assert (out / "model.keras").is_file()
+    result, text = invoke("train", "simplenet", *TINY, "--transfer", "svm", "--out", tmp_path / "no")
+    assert result.exit_code == 2 and "--from" in text

@@ -143,8 +143,8 @@ def resolve_input_shape(config: TrainConfig, spec, data, say) -> tuple[int, int,
         hint = "" if config.input_shape is not None else (
             " (pass --input-shape to choose another, or pick a small-input model: `zoo models small`)"
             if not spec.small_input else " (pass --input-shape to choose another)")
-        say(f"Resizing {native[0]}x{native[1]} images to {shape[0]}x{shape[1]}, the input size of "
-            f"{config.model}{hint}.")
+        whose = "the requested input size" if config.input_shape is not None else f"the input size of {config.model}"
+        say(f"Resizing {native[0]}x{native[1]} images to {shape[0]}x{shape[1]}, {whose}{hint}.")
     return shape
 
 
