@@ -89,3 +89,41 @@ def test_eval_pipeline_never_augments():
     x = _images(n=8)
     p = make_pipeline(_split(x), input_shape=x.shape[1:], batch_size=8, training=False, augment="strong")
     np.testing.assert_array_equal(next(iter(p))[0].numpy(), x.astype(np.float32))
+
+
+def _blob_batch(n=64, size=33, offset=(0, 10)):
+    """A single bright pixel ``offset`` (dy, dx) from the centre of a dark image."""
+    x = np.zeros((n, size, size, 1), np.float32)
+    c = size // 2
+    x[:, c + offset[0], c + offset[1]] = 255.0
+    return x, c
+
+
+def _centroids(images, c):
+    ys, xs = np.mgrid[: images.shape[1], : images.shape[2]]
+    mass = images[..., 0].sum(axis=(1, 2))
+    return (images[..., 0] * ys).sum(axis=(1, 2)) / mass - c, (images[..., 0] * xs).sum(axis=(1, 2)) / mass - c
+
+
+def test_random_affine_rotation_and_zoom_about_the_centre():
+    from zoo.data.affine import RandomAffine
+
+    x, c = _blob_batch()
+    dy, dx = _centroids(RandomAffine(rotate=0.05, seed=0)(x).numpy(), c)
+    angles, radius = np.degrees(np.arctan2(dy, dx)), np.hypot(dy, dx)
+    assert np.all(np.abs(angles) <= 18.0 + 1.0) and np.ptp(angles) > 10  # +-0.05 turn, and it varies
+    np.testing.assert_allclose(radius, 10.0, atol=0.3)
+    dy, dx = _centroids(RandomAffine(zoom=0.2, seed=0)(x).numpy(), c)
+    assert np.all(np.abs(dy) < 0.3) and np.all((dx > 10 * 0.8 - 0.3) & (dx < 10 * 1.2 + 0.3))
+
+
+def test_random_affine_shifts_are_whole_pixels():
+    from zoo.data.affine import RandomAffine
+
+    x = _images(n=32, c=1).astype(np.float32)
+    out = RandomAffine(crop=0.125, translate=0.1, seed=0)(x).numpy()
+    assert np.array_equal(out, np.round(out))  # pixels copied, never interpolated
+    x1, c = _blob_batch(size=33, offset=(0, 0))
+    dy, dx = _centroids(RandomAffine(crop=0.125, seed=0)(x1).numpy(), c)
+    assert np.all(np.abs(dx) <= 0.125 * 33 + 0.5) and np.all(np.abs(dy) <= 0.125 * 33 + 0.5)
+    assert len(set(zip(dy.round(), dx.round()))) > 10  # shifts differ per image

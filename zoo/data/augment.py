@@ -1,7 +1,9 @@
-"""Augmentation by name: Keras 3 preprocessing layers in a seeded ``keras.layers.Pipeline``.
+"""Augmentation by name: seeded Keras 3 preprocessing layers in a ``keras.layers.Pipeline``.
 
 A spec is a preset (``none``, ``light``, ``standard``, ``strong``) or a comma list of names with
-optional strengths (``flip,rotate=0.1,translate=0.15``; ``rotate:0.1`` works too); presets may appear in the list too.
+optional strengths (``flip,rotate=0.1,translate=0.15``; ``rotate:0.1`` works too); presets may
+appear in the list. The geometric names share one RandomAffine layer (zoo.data.affine: one
+resampling instead of one per name); colour and erasing use Keras's own layers.
 Images are float32 pixels in [0, 255] and stay there.
 """
 
@@ -20,22 +22,11 @@ class Augmentation:
     name: str
     help: str
     default: float | str  # strength used when the spec names it without a value
-    build: Callable  # (strength, channels, seed) -> list of keras layers
+    build: Callable | None  # (strength, channels, seed) -> keras layers; None: part of RandomAffine
 
 
-def _flip(mode, channels, seed):
-    modes = {"horizontal": "horizontal", "vertical": "vertical", "both": "horizontal_and_vertical"}
-    if mode not in modes:
-        raise InvalidArgumentError(f"flip takes one of {', '.join(modes)}; got {mode!r}.")
-    return [keras.layers.RandomFlip(modes[mode], seed=seed, name="flip")]
-
-
-def _crop(pad, channels, seed):
-    # Pad-and-crop: shift each image by a whole number of pixels, filling the uncovered border with
-    # zeros, exactly what zero-padding then cropping back does. RandomTranslation draws one shift
-    # per image; keras.layers.RandomCrop draws a single window for the whole batch.
-    return [keras.layers.RandomTranslation(pad, pad, fill_mode="constant", fill_value=0.0,
-                                           interpolation="nearest", seed=seed, name="crop")]
+GEOMETRIC = ("flip", "crop", "translate", "rotate", "zoom", "shear")  # fused into one RandomAffine
+FLIP_MODES = ("horizontal", "vertical", "both")
 
 
 def _brightness(s, channels, seed):
@@ -57,24 +48,6 @@ def _color(s, channels, seed):
     return layers
 
 
-def _shear(s, channels, seed):
-    return [keras.layers.RandomShear(x_factor=s, y_factor=s, fill_mode="constant", seed=seed, name="shear")]
-
-
-def _zoom(s, channels, seed):
-    return [keras.layers.RandomZoom(s, fill_mode="constant", seed=seed, name="zoom")]
-
-
-def _translate(s, channels, seed):
-    # whole-pixel shifts: no interpolation blur added on top of rotate/zoom/shear
-    return [keras.layers.RandomTranslation(s, s, fill_mode="constant", interpolation="nearest", seed=seed,
-                                           name="translate")]
-
-
-def _rotate(s, channels, seed):
-    return [keras.layers.RandomRotation(s, fill_mode="constant", seed=seed, name="rotate")]
-
-
 def _erase(s, channels, seed):
     return [keras.layers.RandomErasing(factor=s, value_range=(0, 255), fill_value=0.0, seed=seed,
                                        name="erase")]
@@ -83,12 +56,12 @@ def _erase(s, channels, seed):
 AUGMENTATIONS = {
     a.name: a
     for a in [
-        Augmentation("flip", "mirror left-right (value: horizontal, vertical, both)", "horizontal", _flip),
-        Augmentation("crop", "pad-and-crop: shift by up to this fraction of the size, zero border", 0.125, _crop),
-        Augmentation("translate", "shift by up to this fraction of height/width", 0.1, _translate),
-        Augmentation("rotate", "rotate by up to this fraction of a full turn", 0.05, _rotate),
-        Augmentation("zoom", "zoom in or out by up to this fraction", 0.1, _zoom),
-        Augmentation("shear", "shear by up to this factor in x and y", 0.15, _shear),
+        Augmentation("flip", "mirror left-right (value: horizontal, vertical, both)", "horizontal", None),
+        Augmentation("crop", "pad-and-crop: shift by whole pixels, up to this fraction of the size", 0.125, None),
+        Augmentation("translate", "shift by up to this fraction of height/width", 0.1, None),
+        Augmentation("rotate", "rotate by up to this fraction of a full turn", 0.05, None),
+        Augmentation("zoom", "zoom in or out by up to this fraction", 0.1, None),
+        Augmentation("shear", "shear by up to this factor in x and y", 0.15, None),
         Augmentation("brightness", "add up to this fraction of 255", 0.2, _brightness),
         Augmentation("contrast", "scale contrast by 1 +- this factor", 0.2, _contrast),
         Augmentation("color", "brightness and contrast, plus saturation and hue on RGB", 0.2, _color),
@@ -146,6 +119,8 @@ def parse_augmentation(spec) -> list[tuple[str, float | str]]:
 
 def _strength(name: str, text: str) -> float | str:
     if name == "flip":
+        if text.lower() not in FLIP_MODES:
+            raise InvalidArgumentError(f"flip takes one of {', '.join(FLIP_MODES)}; got {text!r}.")
         return text.lower()
     try:
         value = float(text)
@@ -161,17 +136,26 @@ def _strength(name: str, text: str) -> float | str:
 def build_augmentation(spec, channels: int, seed: int = 0):
     """A ``keras.layers.Pipeline`` applying ``spec`` to float32 [0, 255] image batches, or None.
 
-    Each layer gets its own seed derived from ``seed``, so the same seed repeats the same stream.
-    The last layer clips to [0, 255]. Returns None for ``none`` (nothing to apply).
+    Geometric names (flip, crop, translate, rotate, zoom, shear) become one RandomAffine layer
+    (one resampling); colour and erasing are the stock Keras layers, applied after it. Each layer
+    gets its own seed derived from ``seed``, so a seed repeats the same stream. The last layer
+    clips to [0, 255]. Returns None for ``none`` (nothing to apply).
     """
+    from zoo.data.affine import RandomAffine
+
     if channels not in (1, 3):
         raise InvalidArgumentError(f"Augmentation needs 1 or 3 channels; got {channels}.")
-    items = parse_augmentation(spec)
+    items = dict(parse_augmentation(spec))
     if not items:
         return None
+    base = int(seed) * 1000
     layers = []
-    for i, (name, strength) in enumerate(items):
-        layers += AUGMENTATIONS[name].build(strength, channels, int(seed) * 1000 + 10 * i)
+    geometric = {name: items[name] for name in GEOMETRIC if name in items}
+    if geometric:
+        layers.append(RandomAffine(**geometric, seed=base, name="geometric"))
+    for i, (name, strength) in enumerate(items.items()):
+        if name not in GEOMETRIC:
+            layers += AUGMENTATIONS[name].build(strength, channels, base + 10 * (i + 1))
     layers.append(ClipPixels(name="clip_pixels"))
     return keras.layers.Pipeline(layers, name="augment")
 
