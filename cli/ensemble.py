@@ -116,7 +116,7 @@ def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch
 
         from zoo.io import _jsonable
 
-        typer.echo(json.dumps(report, indent=2, default=_jsonable))
+        typer.echo(json.dumps(report, default=_jsonable))
         return report
     _print_report(report, out)
     return report

@@ -226,8 +226,10 @@ def test_imagenet_weights_missing_says_which_file_and_where(tmp_path, monkeypatc
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
     with pytest.raises(ModelFileError, match=r"vgg16_weights_tf_dim_ordering_tf_kernels\.h5.*~/.keras/models"):
         imagenet_weights_file("vgg16")
-    with pytest.raises(UnknownNameError, match="keras.applications covers vgg16, vgg19, resnet50"):
+    with pytest.raises(UnknownNameError, match="keras.applications covers vgg16, vgg19 with the zoo's layout"):
         imagenet_weights_file("lenet5")
+    with pytest.raises(InvalidArgumentError, match="ResNet v1.*v1.5"):
+        imagenet_weights_file("resnet50")
 
 
 def test_vgg16_mapping_from_random_keras_application_matches_features():
@@ -248,3 +250,34 @@ def test_vgg16_mapping_from_random_keras_application_matches_features():
     want = app.predict(caffe, verbose=0)
     got = keras.Model(zoo_model.input, zoo_model.get_layer("block5_pool").output).predict(rgb, verbose=0)
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
+
+
+@pytest.mark.slow
+def test_vgg16_full_imagenet_mapping_gives_the_same_logits(tmp_path):
+    """The whole 224x224 VGG16 with its 1000-way head, loaded the way `--from imagenet` does (a
+    weight file in the Keras cache), against keras.applications on caffe-preprocessed input."""
+    import keras
+
+    from zoo.training.transfer import imagenet_model, keras_cache_dir
+
+    keras.utils.set_random_seed(0)
+    app = keras.applications.VGG16(weights=None, classifier_activation=None)  # logits, like the zoo
+    import os
+
+    os.environ["KERAS_HOME"] = str(tmp_path)  # restored below; imagenet_model reads it
+    try:
+        keras_cache_dir().mkdir(parents=True)
+        import h5py
+        from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
+
+        # the layout of Keras' published file (legacy HDF5 weights)
+        with h5py.File(keras_cache_dir() / "vgg16_weights_tf_dim_ordering_tf_kernels.h5", "w") as f:
+            save_weights_to_hdf5_group(f, app)
+        zoo_model = imagenet_model("vgg16")
+    finally:
+        del os.environ["KERAS_HOME"]
+    rgb = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    want = app.predict(keras.applications.vgg16.preprocess_input(rgb.copy()), verbose=0)
+    got = zoo_model.predict(rgb, verbose=0)
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
+    assert got.argmax() == want.argmax()

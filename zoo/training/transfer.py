@@ -439,7 +439,14 @@ def prepare_transfer(config, data, input_shape, num_classes) -> TransferSetup:
 IMAGENET_MODELS = {
     "vgg16": ("VGG16", "vgg16_weights_tf_dim_ordering_tf_kernels.h5"),
     "vgg19": ("VGG19", "vgg19_weights_tf_dim_ordering_tf_kernels.h5"),
-    "resnet50": ("ResNet50", "resnet50_weights_tf_dim_ordering_tf_kernels.h5"),
+}
+# keras.applications also has ResNet50, but it is ResNet v1 (stride in the first 1x1 conv of a
+# block, explicit 3-pixel stem padding) while the zoo's resnet50 is torchvision's v1.5 (stride in
+# the 3x3 conv, "same" padding): the weights fit the shapes but compute another function.
+LAYOUT_MISMATCH = {
+    "resnet50": "keras.applications' ResNet50 is ResNet v1 (stride in the first 1x1 conv of each block, "
+                "explicit stem padding) while the zoo's resnet50 follows torchvision's v1.5 (stride in the "
+                "3x3 conv): its ImageNet weights would load but compute a different function",
 }
 CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)  # keras.applications "caffe" mode subtracts these (as BGR)
 
@@ -450,6 +457,11 @@ def keras_cache_dir() -> Path:
 
 def imagenet_weights_file(name: str) -> Path:
     """The cached keras.applications weight file for ``name``, or a ZooError saying how to get it."""
+    if name in LAYOUT_MISMATCH:
+        raise InvalidArgumentError(
+            f"No ImageNet weights for {name}: {LAYOUT_MISMATCH[name]}. Use --from imagenet with "
+            f"{' or '.join(IMAGENET_MODELS)}, or train {name} on your data."
+        )
     if name not in IMAGENET_MODELS:
         raise UnknownNameError(
             f"No ImageNet weights for {name!r}: keras.applications covers {', '.join(IMAGENET_MODELS)} "
