@@ -1,3 +1,3 @@
 """Model families. Importing this package registers every model in ``zoo.registry``."""
 
-from zoo.models import alexnet, lenet, vgg  # noqa: F401
+from zoo.models import alexnet, inception, lenet, resnet, vgg  # noqa: F401
