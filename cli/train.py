@@ -173,8 +173,9 @@ def _print_eval(report: dict) -> None:
 
     if report.get("note"):
         console.print(f"[dim]{report['note']}[/]", highlight=False)
-    table = Table(title=f"{report['model_path']} on {report['dataset']} ({report['split']}, "
-                        f"{report['samples']} images)")
+    console.print(f"[bold]{report['model_path']}[/] on {report['dataset']} {report['split']} "
+                  f"({report['samples']} images)", highlight=False, soft_wrap=True)
+    table = Table()
     table.add_column("class")
     table.add_column("accuracy", justify="right")
     for name, acc in report["per_class"].items():

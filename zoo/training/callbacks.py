@@ -51,13 +51,19 @@ class HistoryCSV(keras.callbacks.Callback):
         self._start = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        self._start = self._train_end = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        # called once per steps_per_execution steps: the last call ends the epoch's training part
+        self._train_end = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": int(epoch)}
         for k, v in sorted((logs or {}).items()):
             row[k] = float(np.asarray(v)) if np.ndim(v) == 0 else v
-        row["epoch_seconds"] = round(time.perf_counter() - (self._start or time.perf_counter()), 3)
+        now = time.perf_counter()
+        row["epoch_seconds"] = round(now - (self._start or now), 3)  # training + validation
+        row["train_seconds"] = round((self._train_end or now) - (self._start or now), 3)
         self.rows = [r for r in self.rows if int(r["epoch"]) < epoch] + [row]
         write_history(self.path, self.rows)
 

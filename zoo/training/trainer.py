@@ -87,7 +87,7 @@ def _plan_run_dir(config: TrainConfig, *, resume: bool, overwrite: bool, say) ->
     exists = run_dir.is_dir() and any(run_dir.iterdir())
     if not exists:
         if resume:
-            say(f"Nothing to resume in {run_dir}: starting a new run there.")
+            say(f"No run in {run_dir} yet: starting one.")
         return config, "new"
     if overwrite:
         return config, "overwrite"
