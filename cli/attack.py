@@ -71,27 +71,30 @@ def attack_command(
     no_labels: bool = typer.Option(
         False, "--no-labels", help="Untargeted: attack the model's predictions, not the true labels (no label leaking)."
     ),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Iterations of bim/pgd [default: 10]."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Iterations of bim/pgd (default 10)."),
     step_size: Optional[float] = typer.Option(
-        None, "--step-size", help="Step of bim/pgd in pixel levels [default: eps/4 for bim, 2.5*eps/steps for pgd]."
+        None, "--step-size", help="Step of bim/pgd in pixel levels (default eps/4 for bim, 2.5*eps/steps for pgd)."
     ),
     random_start: Optional[bool] = typer.Option(
-        None, "--random-start/--no-random-start", help="Start bim/pgd at a random point of the eps-ball [default: on for pgd, off for bim]."
+        None, "--random-start/--no-random-start", help="Start bim/pgd at a random point of the eps-ball (default on for pgd, off for bim)."
     ),
     n: int = typer.Option(1000, "--n", help="Number of examples to attack (the first N of the split)."),
     all_examples: bool = typer.Option(False, "--all", help="Attack the whole split."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset spec [default: the run's dataset, else fashion_mnist]."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset spec (default: the run's dataset, else fashion_mnist)."),
     split: str = typer.Option("test", "--split", help="Split to attack."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
     batch_size: int = typer.Option(256, "--batch-size", help="Examples per attack batch."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output directory [default: RUN/attack or MODEL_attack/]."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the example selection, random starts and noise baseline."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: RUN/attack, or MODEL_attack/ next to a .keras file)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random starts and the noise baseline (and of the val split)."),
     eval_on: Optional[List[Path]] = typer.Option(
-        None, "--eval-on", help="Other runs/models to evaluate the crafted examples on (transferability); repeatable."
+        None, "--eval-on", help="Runs/models to evaluate the crafted examples on (transferability): --eval-on RUN2 RUN3 ..."
     ),
     png_count: int = typer.Option(16, "--png-count", help="Adversarial images saved as PNG per method and eps."),
-    grid_eps: Optional[float] = typer.Option(None, "--grid-eps", help="eps shown in the example grid [default: 8 if given, else the middle eps]."),
-    extra_eval_on: Optional[List[Path]] = typer.Argument(None, hidden=True, help="More --eval-on models."),
+    grid_eps: Optional[float] = typer.Option(None, "--grid-eps", help="eps shown in the example grid (default 8 if given, else the middle eps)."),
+    overlay: Optional[List[Path]] = typer.Option(
+        None, "--overlay", help="report.json of an earlier `zoo attack` to draw in the curve too (e.g. a normally trained model)."
+    ),
+    extra_eval_on: Optional[List[Path]] = typer.Argument(None, metavar="EVAL_ON", hidden=True, help="More --eval-on models."),
 ) -> None:
     """Craft adversarial examples against a classifier and report its robustness.
 
@@ -119,6 +122,8 @@ def attack_command(
 
     for m in methods:  # check --steps / --step-size before loading anything
         resolve_settings(m, eps_values[-1], steps=steps, step_size=step_size, random_start=random_start)
+
+    overlays = _read_overlays(overlay or [])
 
     from zoo.attack.report import resolve_target
     from zoo.run import load_classifier, read_run_config
@@ -159,7 +164,7 @@ def attack_command(
             report["transfer"] = transfer_matrix(run, str(model_path), others, batch_size=batch_size)
 
     out_dir = out or default_out_dir(model_path)
-    files = _write_outputs(run, out_dir, png_count=png_count, grid_eps=grid_eps)
+    files = _write_outputs(run, out_dir, png_count=png_count, grid_eps=grid_eps, overlays=overlays)
     _print_summary(report, files)
 
 
@@ -175,13 +180,32 @@ def _load_examples(spec, split, n, input_shape, data_dir, seed):
     return np.asarray(images, "float32"), np.asarray(labels).astype("int32").reshape(-1), list(class_names)
 
 
+def _read_overlays(paths) -> dict:
+    """{label: report} from report.json files written by `zoo attack` (checked before attacking)."""
+    import json
+
+    from zoo.errors import InvalidArgumentError
+
+    overlays = {}
+    for path in paths:
+        try:
+            rep = json.loads(Path(path).read_text())
+            rep["results"], rep["clean"]["accuracy"]  # noqa: B018  (the keys the curve reads)
+        except (OSError, ValueError, KeyError, TypeError):
+            raise InvalidArgumentError(
+                f"--overlay {path} is not a report.json written by `zoo attack`; pass such a file."
+            ) from None
+        overlays[Path(rep.get("model", path)).name] = rep
+    return overlays
+
+
 def _pick_grid_eps(eps_values, wanted):
     if wanted is not None:
         return min(eps_values, key=lambda e: abs(e - wanted))
     return 8.0 if 8.0 in eps_values else eps_values[len(eps_values) // 2]
 
 
-def _write_outputs(run, out_dir: Path, *, png_count: int, grid_eps) -> dict:
+def _write_outputs(run, out_dir: Path, *, png_count: int, grid_eps, overlays=None) -> dict:
     """Report, figures, arrays and PNGs; returns {what: path}."""
     import numpy as np
 
@@ -192,8 +216,9 @@ def _write_outputs(run, out_dir: Path, *, png_count: int, grid_eps) -> dict:
     names = report["class_names"]
     files = {}
     curve = out_dir / "accuracy_vs_eps.png"
-    plot_accuracy_vs_eps(report, curve, title=f"{Path(report['model']).name}: accuracy under attack "
-                         f"({report['samples']} {report['split']} examples)")
+    name = Path(report["model"]).name
+    plot_accuracy_vs_eps(report, curve, title=f"{name}: accuracy under attack ({report['samples']} {report['split']} examples)",
+                         extra_curves=overlays, main_label=name)
     files["curve"] = curve
 
     methods = report["attack"]["methods"]

@@ -83,6 +83,13 @@ def test_not_a_classifier(runs):
     assert result.exit_code != 0 and "not a classifier" in result.output
 
 
+def test_overlay_must_be_a_report(runs, tmp_path):
+    bad = tmp_path / "notes.json"
+    bad.write_text("{}")
+    result = _invoke(runs[0], "--overlay", bad)
+    assert result.exit_code != 0 and "not a report.json written by `zoo attack`" in result.output
+
+
 def test_unknown_method(runs):
     result = _invoke(runs[0], "--method", "fgsn")
     assert result.exit_code != 0 and "Unknown attack method 'fgsn'" in result.output and "fgsm" in result.output
@@ -92,7 +99,7 @@ def test_unknown_method(runs):
 def test_attack_run_writes_report_figures_and_transfer(runs, tmp_path):
     out = tmp_path / "out"
     result = _invoke(runs[0], "--compare", "--eps", "4,8", "--n", "24", "--steps", "2", "--png-count", "2",
-                     "--out", out, "--eval-on", runs[1], "--batch-size", "16")
+                     "--out", out, "--eval-on", runs[1], runs[0], "--batch-size", "16")
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
     assert report["samples"] == 24 and report["attack"]["methods"] == ["fgsm", "pgd"]
@@ -104,7 +111,8 @@ def test_attack_run_writes_report_figures_and_transfer(runs, tmp_path):
             assert set(r["per_class_robust_accuracy"]) == set(CLASSES)
     assert len(report["noise_baseline"]["rows"]) == 2
     transfer = report["transfer"]["pgd"]
-    assert np.asarray(transfer["accuracy"]).shape == (2, 3)  # source + 1 model, clean + 2 eps
+    assert np.asarray(transfer["accuracy"]).shape == (3, 3)  # source + 2 models, clean + 2 eps
+    assert transfer["accuracy"][2] == transfer["accuracy"][0]  # the source evaluated again: same numbers
     for name in ("accuracy_vs_eps.png", "examples.png", "transfer_pgd.png", "adversarial.npz"):
         assert (out / name).stat().st_size > 0, name
     arrays = np.load(out / "adversarial.npz")

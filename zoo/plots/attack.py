@@ -9,28 +9,30 @@ from zoo.plots.common import new_figure, save_figure, show_image
 _METHOD_STYLE = {"fgsm": ("tab:red", "o"), "bim": ("tab:purple", "s"), "pgd": ("tab:blue", "^")}
 
 
-def plot_accuracy_vs_eps(report: dict, path, title: str | None = None, extra_curves=None) -> None:
+def plot_accuracy_vs_eps(report: dict, path, title: str | None = None, extra_curves=None,
+                         main_label: str | None = None) -> None:
     """Robust accuracy per method against eps, with the random-noise baseline at the same eps.
 
-    ``extra_curves``: optional {label: report} drawn too (e.g. an adversarially trained model),
-    with dashed-dotted lines.
+    ``extra_curves``: optional {label: report} of other models, drawn dotted and lighter (e.g. the
+    normally trained model next to an adversarially trained one); ``main_label`` names ``report``.
     """
     fig = new_figure(7.0, 4.6)
     ax = fig.add_subplot(1, 1, 1)
-    curves = [("", report, "-")] + [(f" ({label})", rep, "-.") for label, rep in (extra_curves or {}).items()]
+    main = f" ({main_label})" if main_label and extra_curves else ""
+    curves = [(main, report, "-", 1.0)] + [(f" ({label})", rep, ":", 0.55) for label, rep in (extra_curves or {}).items()]
     max_eps = 1.0
-    for suffix, rep, style in curves:
+    for suffix, rep, style, alpha in curves:
         clean = rep["clean"]["accuracy"]
         for method, rows in rep["results"].items():
             color, marker = _METHOD_STYLE.get(method, ("black", "x"))
             eps = [0.0] + [r["eps"] for r in rows]
             acc = [clean] + [r["robust_accuracy"] for r in rows]
             max_eps = max(max_eps, eps[-1])
-            ax.plot(eps, acc, style, color=color, marker=marker, label=f"{method.upper()}{suffix}")
-        noise = rep["noise_baseline"]["rows"]
-        ax.plot([0.0] + [r["eps"] for r in noise], [clean] + [r["accuracy"] for r in noise],
-                "--" if not suffix else ":", color="tab:gray", marker=".",
-                label=f"random ±eps noise{suffix}")
+            ax.plot(eps, acc, style, color=color, marker=marker, alpha=alpha, label=f"{method.upper()}{suffix}")
+    # the noise baseline of the main model only: overlays would clutter the figure
+    noise = report["noise_baseline"]["rows"]
+    ax.plot([0.0] + [r["eps"] for r in noise], [report["clean"]["accuracy"]] + [r["accuracy"] for r in noise],
+            "--", color="tab:gray", marker=".", label=f"random ±eps sign noise{main}")
     ax.set_xlabel("eps (L-inf, pixel levels out of 255)")
     ax.set_ylabel("accuracy")
     ax.set_ylim(-0.02, 1.02)
