@@ -183,6 +183,20 @@ def test_pipeline_training_shuffles_with_seed():
     assert not np.array_equal(e1, e2)  # reshuffled every epoch
 
 
+def test_in_memory_pipeline_keeps_images_with_labels(tmp_path, no_system_copies):
+    d = _fake_idx_dir(tmp_path, n_train=50, n_test=20)
+    data = load_dataset("fashion_mnist", data_dir=d, val_fraction=0.2, seed=1)
+    x_ref, y_ref = _images_of(data.train).astype(np.float32), _labels_of(data.train)
+    x, y = next(iter(make_pipeline(data.train, input_shape=(28, 28, 1), batch_size=64, training=False)))
+    np.testing.assert_array_equal(x.numpy(), x_ref)  # evaluation: source order, unchanged
+    np.testing.assert_array_equal(y.numpy(), y_ref)
+    pipe = make_pipeline(data.train, input_shape=(28, 28, 1), batch_size=16, training=True, seed=2)
+    x, y = (np.concatenate(parts) for parts in zip(*[(a.numpy(), b.numpy()) for a, b in pipe]))
+    order = [int(np.flatnonzero((x_ref == xi).all(axis=(1, 2, 3)))[0]) for xi in x]
+    assert sorted(order) == list(range(40)) and order != list(range(40))  # a permutation
+    np.testing.assert_array_equal(y, y_ref[order])  # each label travels with its image
+
+
 def test_pipeline_rejects_whole_dataset():
     data = load_dataset("fashion_mnist", limit=10)
     with pytest.raises(InvalidArgumentError, match="data.train"):

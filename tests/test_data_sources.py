@@ -100,6 +100,23 @@ def test_tfds_mock_data(tmp_path):
         load_dataset("tfds:cifar1O", data_dir=tmp_path)
 
 
+def test_fashion_mnist_falls_back_to_tfds_download(tmp_path, monkeypatch):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    from zoo.data import sources
+
+    fam = sources.IDX_FAMILIES["fashion_mnist"]
+    monkeypatch.setitem(sources.IDX_FAMILIES, "fashion_mnist",
+                        sources.IdxFamily(**{**fam.__dict__, "system_dirs": ()}))
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
+        load_dataset("fashion_mnist", data_dir=tmp_path)
+    with tfds.testing.mock_data(num_examples=6):
+        data = load_dataset("fashion_mnist", data_dir=tmp_path, download=True, val_fraction=0)
+    assert data.name == "fashion_mnist" and data.class_names[0] == "T-shirt/top"
+    assert data.image_shape == (28, 28, 1) and data.sizes == {"train": 6, "test": 6}
+    assert "TFDS" in data.source
+
+
 def test_npz_layouts_and_errors(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((20, 6, 6)).astype(np.float32)  # floats in [0, 1]

@@ -19,14 +19,15 @@ _SPLIT_INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def describe_split(ds: tf.data.Dataset, *, in_memory: bool, size: int | None, nbytes: int | None,
-                   image_shape=None, reshuffled=None) -> tf.data.Dataset:
+                   image_shape=None, reshuffled=None, arrays=None) -> tf.data.Dataset:
     """Remember how ``ds`` is stored; returns ``ds`` for chaining.
 
     ``reshuffled(seed)``, when given, rebuilds the split in a fresh order every epoch more cheaply
     than a shuffle buffer of decoded images (e.g. by shuffling file names before decoding).
+    ``arrays`` = (images, labels) of an in-memory split lets pipelines gather whole batches.
     """
     _SPLIT_INFO[ds] = {"in_memory": in_memory, "size": size, "nbytes": nbytes, "image_shape": image_shape,
-                       "reshuffled": reshuffled}
+                       "reshuffled": reshuffled, "arrays": arrays}
     return ds
 
 
@@ -57,6 +58,7 @@ class Dataset:
         return None if self.image_shape is None else self.image_shape[2]
 
     def split(self, name: str) -> tf.data.Dataset:
+        name = {"validation": "val", "valid": "val"}.get(name, name)
         if name not in SPLITS:
             raise DataError(f"Unknown split {name!r}: use one of {', '.join(SPLITS)}.")
         ds = getattr(self, name)

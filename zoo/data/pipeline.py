@@ -7,7 +7,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from zoo.data.augment import build_augmentation
+from zoo.data.augment import build_augmentation, parse_augmentation
 from zoo.data.dataset import Dataset, split_info
 from zoo.errors import InvalidArgumentError
 
@@ -75,12 +75,18 @@ def make_pipeline(ds, *, input_shape, batch_size: int, training: bool, augment="
     input_shape = check_shape(input_shape)
     if int(batch_size) < 1:
         raise InvalidArgumentError(f"batch_size must be at least 1; got {batch_size!r}.")
+    parse_augmentation(augment)  # a typo fails here even in an evaluation pipeline
     info = split_info(ds)
     native = _static_image_shape(ds)
     size = info.get("size") or (int(ds.cardinality()) if ds.cardinality() >= 0 else None)
     per_example = (info.get("nbytes") // max(size, 1)) if info.get("nbytes") and size else (
         int(np.prod(native)) if native else None)
 
+    if info.get("arrays") is not None:  # in memory: shuffle indices, gather whole batches
+        if "tensors" not in info:  # one device copy per split, however many pipelines use it
+            info["tensors"] = tuple(tf.constant(a) for a in info["arrays"])
+        return _array_pipeline(*info["tensors"], input_shape=input_shape, batch_size=int(batch_size),
+                               training=training, augment=augment, seed=seed)
     cached = bool(cache and not info.get("in_memory") and size and per_example
                   and size * per_example <= CACHE_BUDGET_BYTES)
     if cached:
@@ -101,6 +107,23 @@ def make_pipeline(ds, *, input_shape, batch_size: int, training: bool, augment="
     else:  # sizes vary: resize each image, then batch
         ds = ds.map(convert, num_parallel_calls=AUTOTUNE).batch(int(batch_size))
 
+    return _augment_and_prefetch(ds, input_shape, training, augment, seed)
+
+
+def _array_pipeline(images, labels, *, input_shape, batch_size, training, augment, seed):
+    """Batches gathered from in-memory tensors: one gather per batch instead of per-image work."""
+    n = int(images.shape[0])
+    index = tf.data.Dataset.range(n)
+    if training:
+        index = index.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    ds = index.batch(batch_size).map(
+        lambda i: (convert_images(tf.gather(images, i), input_shape), tf.gather(labels, i)),
+        num_parallel_calls=AUTOTUNE,
+    )
+    return _augment_and_prefetch(ds, input_shape, training, augment, seed)
+
+
+def _augment_and_prefetch(ds, input_shape, training, augment, seed):
     if training:
         augmenter = build_augmentation(augment, input_shape[2], seed)
         if augmenter is not None:

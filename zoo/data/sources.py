@@ -34,6 +34,7 @@ class IdxFamily:
     system_dirs: tuple[str, ...]  # Debian package, Keras cache
     apt_package: str | None
     tfds_name: str
+    keras_npz: str | None = None  # keras.datasets' own cache file, when it is an .npz
 
 
 IDX_FAMILIES = {
@@ -56,6 +57,7 @@ IDX_FAMILIES = {
         system_dirs=("/usr/share/datasets/mnist", "~/.keras/datasets/mnist"),
         apt_package=None,
         tfds_name="mnist",
+        keras_npz="~/.keras/datasets/mnist.npz",
     ),
 }
 ALIASES = {"fashion-mnist": "fashion_mnist", "fmnist": "fashion_mnist", "fashionmnist": "fashion_mnist"}
@@ -177,6 +179,13 @@ def locate_idx(family: IdxFamily, data_dir=None) -> tuple[dict | None, list[tupl
 
 def _load_idx_family(family: IdxFamily, *, data_dir, download, val_fraction, seed, limit) -> Dataset:
     files, partial = locate_idx(family, data_dir)
+    keras_npz = Path(family.keras_npz).expanduser() if family.keras_npz else None
+    if files is None and keras_npz is not None and keras_npz.is_file():
+        from zoo.data.npz import load_npz
+
+        ds = load_npz(keras_npz, val_fraction=val_fraction, seed=seed, limit=limit)
+        ds.name, ds.class_names = family.name, list(family.class_names)
+        return ds
     if files is None:
         from zoo.data import tfds_source
 
@@ -222,7 +231,7 @@ def how_to_get(family: IdxFamily) -> str:
     ways = []
     if family.apt_package:
         ways.append(f"`sudo apt-get install {family.apt_package}`")
-    ways.append(f"`--download` (fetched through TFDS as {family.tfds_name!r})")
+    ways.append(f"`--download` or `zoo data download {family.name}` (through TFDS)")
     ways.append("the four IDX files in --data-dir or $ZOO_DATA_DIR")
     return ", or ".join(ways)
 

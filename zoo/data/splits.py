@@ -35,7 +35,7 @@ def array_split(images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
     """An in-memory split as an unbatched tf.data.Dataset of (uint8 HxWxC, int64)."""
     ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int64)))
     return describe_split(ds, in_memory=True, size=len(images), nbytes=images.nbytes,
-                          image_shape=tuple(images.shape[1:]))
+                          image_shape=tuple(images.shape[1:]), arrays=(images, labels.astype(np.int64)))
 
 
 def splits_from_arrays(arrays: dict, *, val_fraction: float, seed: int, limit: int | None):
