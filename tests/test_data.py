@@ -195,6 +195,9 @@ def test_in_memory_pipeline_keeps_images_with_labels(tmp_path, no_system_copies)
     order = [int(np.flatnonzero((x_ref == xi).all(axis=(1, 2, 3)))[0]) for xi in x]
     assert sorted(order) == list(range(40)) and order != list(range(40))  # a permutation
     np.testing.assert_array_equal(y, y_ref[order])  # each label travels with its image
+    mean, var = channel_stats(data.train, (28, 28, 3))  # grey copied to RGB: three equal channels
+    np.testing.assert_allclose(mean, [(x_ref / 255).mean()] * 3, rtol=1e-5)
+    np.testing.assert_allclose(var, [(x_ref / 255).var()] * 3, rtol=1e-4)
 
 
 def test_pipeline_rejects_whole_dataset():

@@ -31,6 +31,7 @@ def test_names_and_presets():
     assert parse_augmentation("flip,rotate=0.1,translate=0.15") == [
         ("flip", "horizontal"), ("rotate", 0.1), ("translate", 0.15)]
     assert parse_augmentation("none") == [] and build_augmentation("none", 3, 0) is None
+    assert parse_augmentation("flip,crop:4") == [("flip", "horizontal"), ("crop", 4)]  # pixels
 
 
 def test_bad_specs():
@@ -127,3 +128,5 @@ def test_random_affine_shifts_are_whole_pixels():
     dy, dx = _centroids(RandomAffine(crop=0.125, seed=0)(x1).numpy(), c)
     assert np.all(np.abs(dx) <= 0.125 * 33 + 0.5) and np.all(np.abs(dy) <= 0.125 * 33 + 0.5)
     assert len(set(zip(dy.round(), dx.round()))) > 10  # shifts differ per image
+    dy, dx = _centroids(RandomAffine(crop=2, seed=0)(x1).numpy(), c)  # whole pixels
+    assert set(np.round(dx)) <= {-2, -1, 0, 1, 2} and len(set(np.round(dx))) == 5

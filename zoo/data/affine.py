@@ -18,7 +18,8 @@ class RandomAffine(keras.layers.Layer):
     """Random geometric augmentation of NHWC float batches, zero fill outside the source.
 
     Args (0 / None = off): ``flip`` "horizontal" | "vertical" | "both"; ``crop`` pad-and-crop shift
-    up to this fraction of the size; ``translate`` shift up to this fraction; ``rotate`` up to this
+    up to this fraction of the size, or this many pixels when >= 1; ``translate`` shift up to this
+    fraction; ``rotate`` up to this
     fraction of a full turn either way; ``zoom`` scale in [1 - zoom, 1 + zoom]; ``shear`` shear
     factors in [-shear, shear] along x and y.
     """
@@ -53,9 +54,13 @@ class RandomAffine(keras.layers.Layer):
         s00, s01, s10, s11 = z * fx, kx * z * fy, ky * z * fx, z * fy
         m00, m01 = cos * s00 - sin * s10, cos * s01 - sin * s11
         m10, m11 = sin * s00 + cos * s10, sin * s01 + cos * s11
-        shift = self.crop + self.translate
-        tx = ops.round(self._uniform(n, shift) * w) if shift else zeros  # whole pixels: no blur
-        ty = ops.round(self._uniform(n, shift) * h) if shift else zeros
+        # maximum shift in pixels along x and y; whole-pixel shifts add no blur
+        crop_x = self.crop if self.crop >= 1 else self.crop * w
+        crop_y = self.crop if self.crop >= 1 else self.crop * h
+        max_x, max_y = crop_x + self.translate * w, crop_y + self.translate * h
+        shifting = bool(self.crop or self.translate)
+        tx = ops.round(self._uniform(n, 1.0) * max_x) if shifting else zeros
+        ty = ops.round(self._uniform(n, 1.0) * max_y) if shifting else zeros
         # affine_transform wants the inverse map (output pixel -> source pixel)
         det = m00 * m11 - m01 * m10
         i00, i01, i10, i11 = m11 / det, -m01 / det, -m10 / det, m00 / det

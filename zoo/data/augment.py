@@ -57,7 +57,8 @@ AUGMENTATIONS = {
     a.name: a
     for a in [
         Augmentation("flip", "mirror left-right (value: horizontal, vertical, both)", "horizontal", None),
-        Augmentation("crop", "pad-and-crop: shift by whole pixels, up to this fraction of the size", 0.125, None),
+        Augmentation("crop", "pad-and-crop: shift up to this fraction of the size, or pixels if >= 1 (crop=4)",
+                     0.125, None),
         Augmentation("translate", "shift by up to this fraction of height/width", 0.1, None),
         Augmentation("rotate", "rotate by up to this fraction of a full turn", 0.05, None),
         Augmentation("zoom", "zoom in or out by up to this fraction", 0.1, None),
@@ -126,9 +127,14 @@ def _strength(name: str, text: str) -> float | str:
         value = float(text)
     except ValueError:
         raise InvalidArgumentError(f"Augmentation {name!r} needs a number; got {text!r}.") from None
+    if name == "crop" and value >= 1:  # crop=4: pad 4 pixels, the usual way to write it
+        if value != int(value):
+            raise InvalidArgumentError(f"crop takes a fraction below 1 or whole pixels; got {value}.")
+        return int(value)
     if not 0.0 < value <= 1.0:
         raise InvalidArgumentError(
-            f"Augmentation strength for {name!r} must be in (0, 1]; got {value}."
+            f"Augmentation strength for {name!r} must be in (0, 1]"
+            + (" (or whole pixels)" if name == "crop" else "") + f"; got {value}."
         )
     return value
 

@@ -34,9 +34,12 @@ def convert_images(images, input_shape) -> tf.Tensor:
     """uint8 or float images (one HxWxC or a batch) -> float32 [0, 255] at ``input_shape``."""
     h, w, c = input_shape
     x = tf.cast(images, tf.float32)
-    if tuple(x.shape[-3:-1]) != (h, w):  # unknown or different size
-        # antialias keeps downscaling from aliasing; weights are positive, so pixels stay in range
-        x = tf.image.resize(x, (h, w), method="bilinear", antialias=True)
+    have_hw = tuple(x.shape[-3:-1])
+    if have_hw != (h, w):  # unknown or different size
+        # antialias keeps downscaling from aliasing (weights stay positive, so pixels stay in
+        # range); upscaling does not need its slower kernel
+        shrinking = None in have_hw or have_hw[0] > h or have_hw[1] > w
+        x = tf.image.resize(x, (h, w), method="bilinear", antialias=shrinking)
     have = x.shape[-1]
     if have == 1 and c == 3:
         x = tf.image.grayscale_to_rgb(x)
@@ -139,18 +142,30 @@ def channel_stats(ds, input_shape, max_examples: int | None = None) -> tuple[np.
     if isinstance(ds, Dataset):
         ds = ds.train
     ds = _as_split(ds, "channel_stats")
-    input_shape = check_shape(input_shape)
-    if max_examples is not None:
-        ds = ds.take(int(max_examples))
-    convert = lambda x, y: convert_images(x, input_shape) / 255.0
-    if _static_image_shape(ds) is not None:
-        ds = ds.batch(1024).map(convert, num_parallel_calls=AUTOTUNE)
+    h, w, c = check_shape(input_shape)
+    native = _static_image_shape(ds)
+    if native is not None and native[-1] == 1 and c == 3:
+        # grey copied to RGB: three equal channels, so measure one
+        mean, variance = channel_stats(ds, (h, w, 1), max_examples)
+        return np.repeat(mean, 3), np.repeat(variance, 3)
+    info = split_info(ds)
+    if info.get("arrays") is not None:  # in memory: gather batches of 1024, no per-image work
+        images, _ = info["arrays"]
+        n = len(images) if max_examples is None else min(len(images), int(max_examples))
+        images = tf.constant(images[:n])
+        ds = tf.data.Dataset.range(n).batch(1024).map(lambda i: convert_images(tf.gather(images, i), (h, w, c)),
+                                                      num_parallel_calls=AUTOTUNE)
     else:
-        ds = ds.map(convert, num_parallel_calls=AUTOTUNE).batch(256)
-    c = input_shape[2]
+        if max_examples is not None:
+            ds = ds.take(int(max_examples))
+        convert = lambda x, y: convert_images(x, (h, w, c))
+        if native is not None:
+            ds = ds.batch(1024).map(convert, num_parallel_calls=AUTOTUNE)
+        else:
+            ds = ds.map(convert, num_parallel_calls=AUTOTUNE).batch(256)
 
     def add(state, x):
-        x = tf.reshape(tf.cast(x, tf.float64), [-1, c])
+        x = tf.reshape(tf.cast(x, tf.float64) / 255.0, [-1, c])
         return (state[0] + tf.reduce_sum(x, 0), state[1] + tf.reduce_sum(tf.square(x), 0),
                 state[2] + tf.cast(tf.shape(x)[0], tf.float64))
 
