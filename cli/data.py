@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _sizes(sizes: dict) -> str:
-    return " / ".join(f"{n:,} {split}" for split, n in sizes.items()) or "-"
+    return "\n".join(f"{n:,} {split}" for split, n in sizes.items()) or "-"
 
 
 def _classes(classes) -> str:
@@ -47,9 +47,9 @@ def datasets_command(
     table.add_column("Examples", no_wrap=True)
     for row in available_datasets(data_dir):
         if row["found"] is True:
-            where = f"[green]found[/] {row['where']}"
+            where = f"[green]found[/]\n{row['where']}"
         elif row["found"] is False:
-            where = f"[yellow]missing[/] {row['where']}"
+            where = f"[yellow]missing[/]: {row['where']}"
         else:
             where = f"{row['title']}; {row['where']}"
         name = row["name"] if row["found"] is None else f"{row['name']}\n[dim]{row['title']}[/]"

@@ -79,3 +79,10 @@ class RandomAffine(keras.layers.Layer):
             "flip": self.flip, "crop": self.crop, "translate": self.translate, "rotate": self.rotate,
             "zoom": self.zoom, "shear": self.shear, "seed": self.seed,
         }
+
+
+class ClipPixels(keras.layers.Layer):
+    """Keep pixels in [0, 255] after the augmentation layers."""
+
+    def call(self, images):
+        return ops.clip(images, 0.0, 255.0)

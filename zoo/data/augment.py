@@ -4,15 +4,14 @@ A spec is a preset (``none``, ``light``, ``standard``, ``strong``) or a comma li
 optional strengths (``flip,rotate=0.1,translate=0.15``; ``rotate:0.1`` works too); presets may
 appear in the list. The geometric names share one RandomAffine layer (zoo.data.affine: one
 resampling instead of one per name); colour and erasing use Keras's own layers.
-Images are float32 pixels in [0, 255] and stay there.
+Images are float32 pixels in [0, 255] and stay there. Importing this module does not import Keras
+(names and presets are cheap to list); building a pipeline does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
-
-import keras
 
 from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
 
@@ -30,14 +29,20 @@ FLIP_MODES = ("horizontal", "vertical", "both")
 
 
 def _brightness(s, channels, seed):
+    import keras
+
     return [keras.layers.RandomBrightness(s, value_range=(0, 255), seed=seed, name="brightness")]
 
 
 def _contrast(s, channels, seed):
+    import keras
+
     return [keras.layers.RandomContrast(s, value_range=(0, 255), seed=seed, name="contrast")]
 
 
 def _color(s, channels, seed):
+    import keras
+
     layers = _brightness(s, channels, seed) + _contrast(s, channels, seed + 1)
     if channels == 3:  # saturation and hue mean nothing on grey images
         layers += [
@@ -49,6 +54,8 @@ def _color(s, channels, seed):
 
 
 def _erase(s, channels, seed):
+    import keras
+
     return [keras.layers.RandomErasing(factor=s, value_range=(0, 255), fill_value=0.0, seed=seed,
                                        name="erase")]
 
@@ -147,7 +154,9 @@ def build_augmentation(spec, channels: int, seed: int = 0):
     gets its own seed derived from ``seed``, so a seed repeats the same stream. The last layer
     clips to [0, 255]. Returns None for ``none`` (nothing to apply).
     """
-    from zoo.data.affine import RandomAffine
+    import keras
+
+    from zoo.data.affine import ClipPixels, RandomAffine
 
     if channels not in (1, 3):
         raise InvalidArgumentError(f"Augmentation needs 1 or 3 channels; got {channels}.")
@@ -164,10 +173,3 @@ def build_augmentation(spec, channels: int, seed: int = 0):
             layers += AUGMENTATIONS[name].build(strength, channels, base + 10 * (i + 1))
     layers.append(ClipPixels(name="clip_pixels"))
     return keras.layers.Pipeline(layers, name="augment")
-
-
-class ClipPixels(keras.layers.Layer):
-    """Keep pixels in [0, 255] after interpolating layers."""
-
-    def call(self, images):
-        return keras.ops.clip(images, 0.0, 255.0)
