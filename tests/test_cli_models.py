@@ -79,3 +79,14 @@ def test_info_too_small_input_for_the_model_is_a_clear_error(runner):
     result = runner.invoke(app, ["info", "alexnet", "--input-shape", "32,32,3"])
     assert result.exit_code != 0
     assert "at least 63x63" in _plain(result) and "Traceback" not in _plain(result)
+
+
+def test_docs_table_is_up_to_date_for_the_lenet_rows(runner):
+    """docs/models.md is generated; a stale page would disagree with the registry's numbers."""
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "models.md").read_text()
+    result = runner.invoke(app, ["models", "lenet", "--markdown"])
+    assert result.exit_code == 0, _plain(result)
+    for row in result.stdout.strip().splitlines()[2:]:
+        assert row in docs, f"docs/models.md is stale; run scripts/gen_models_doc.py ({row})"

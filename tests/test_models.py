@@ -290,3 +290,22 @@ def test_imagenet_resnet_projects_shortcuts_option_b():
     model = weightless_model("resnet50")
     assert isinstance(model.get_layer("conv2_block1_0"), keras.layers.Conv2D)  # 64 -> 256 channels
     assert tuple(model.get_layer("conv5_block3_out").output.shape) == (None, 7, 7, 2048)
+
+
+def test_flops_match_the_multiply_adds_of_simplenet():
+    from zoo.flops import count_flops, model_stats
+
+    # 2 FLOPs per multiply-add: conv1 24x24x20 outputs of 5x5x1, conv2 8x8x50 of 5x5x20, FC 800->256->10
+    macs = 24 * 24 * 20 * 25 + 8 * 8 * 50 * 500 + 800 * 256 + 256 * 10
+    stats = model_stats("simplenet")
+    assert 2 * macs <= stats.flops <= 1.02 * 2 * macs  # + bias adds, ReLUs, pooling
+    # the same graph counted on a model with real weights gives the same number
+    assert count_flops(create_model("simplenet")) == stats.flops
+    assert (stats.trainable_params, stats.input_shape, stats.num_classes) == (233_196, (28, 28, 1), 10)
+
+
+def test_flops_scale_with_input_area():
+    from zoo.flops import model_stats
+
+    small, large = model_stats("resnet20", (32, 32, 3)).flops, model_stats("resnet20", (64, 64, 3)).flops
+    assert 3.9 < large / small < 4.1
