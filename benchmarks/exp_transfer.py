@@ -24,7 +24,7 @@ MODEL = "simplenet"
 SHAPE = (28, 28, 1)
 SOURCE_CLASSES = [0, 1, 2, 3, 4]
 TARGET_CLASSES = [5, 6, 7, 8, 9]
-METHODS = ("scratch", "feature-extract", "finetune", "svm", "auto")
+METHODS = ("scratch", "feature-extract", "finetune", "svm", "auto", "finetune-1x")
 
 
 def fashion_arrays():
@@ -47,13 +47,16 @@ def write_subsets(out: Path, per_class_list, seed: int = 0) -> dict:
     src = np.isin(ytr, SOURCE_CLASSES)
     src_te = np.isin(yte, SOURCE_CLASSES)
     paths["source"] = out / "source_0-4.npz"
-    np.savez(paths["source"], x_train=xtr[src], y_train=ytr[src], x_test=xte[src_te], y_test=yte[src_te],
-             class_names=np.array(names[:5]))
+    if not paths["source"].is_file():
+        np.savez(paths["source"], x_train=xtr[src], y_train=ytr[src], x_test=xte[src_te], y_test=yte[src_te],
+                 class_names=np.array(names[:5]))
     tgt_te = np.isin(yte, TARGET_CLASSES)
     for per_class in per_class_list:
         idx = np.concatenate([rng.choice(np.flatnonzero(ytr == c), per_class, replace=False) for c in TARGET_CLASSES])
         rng.shuffle(idx)
         paths[per_class] = out / f"target_5-9_{per_class}.npz"
+        if paths[per_class].is_file():  # a later run adding methods or seeds reuses the same examples
+            continue
         np.savez(paths[per_class], x_train=xtr[idx], y_train=ytr[idx] - 5, x_test=xte[tgt_te],
                  y_test=yte[tgt_te] - 5, class_names=np.array(names[5:]))
     return paths
@@ -112,10 +115,13 @@ def run_method(method: str, source_run: Path, data, steps: int, seed: int) -> tu
         model = create_model(MODEL, SHAPE, data.num_classes)
         set_standardization(model, *channel_stats(data, SHAPE))
         return fit(model, data, steps=steps, seed=seed), "simplenet from random weights"
-    config = types.SimpleNamespace(model=MODEL, transfer_from=str(source_run), transfer=method, unfreeze=None,
+    # "finetune-1x": fine-tuning at the from-scratch LR instead of prepare_transfer's 0.1x
+    mode = "finetune" if method == "finetune-1x" else method
+    config = types.SimpleNamespace(model=MODEL, transfer_from=str(source_run), transfer=mode, unfreeze=None,
                                    lr=1e-3, optimizer="adam", seed=seed)
     setup = prepare_transfer(config, data, SHAPE, data.num_classes)
-    acc = fit(setup.model, data, loss=setup.loss, lr=setup.learning_rate or 1e-3, steps=steps, seed=seed)
+    lr = 1e-3 if method == "finetune-1x" else (setup.learning_rate or 1e-3)
+    acc = fit(setup.model, data, loss=setup.loss, lr=lr, steps=steps, seed=seed)
     return acc, setup.message
 
 
@@ -126,6 +132,7 @@ def main() -> None:
     ap.add_argument("--source-epochs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=300, help="training batches (of 32) per method, at least 2 epochs")
     ap.add_argument("--seeds", type=int, default=1, help="repeat each cell with this many seeds (mean reported)")
+    ap.add_argument("--methods", default=",".join(METHODS), help="subset of " + ",".join(METHODS))
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,25 +148,31 @@ def main() -> None:
     from zoo.training.transfer import choose_mode, load_source, transfer_distance
 
     src_model, info = load_source(str(source_run))
-    results = {}
+    results_file = out / "results.json"
+    # merge into earlier results, so extra methods or seeds can be added run by run
+    results = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    methods = [m for m in args.methods.split(",") if m]
     for per_class in sizes:
         data = load_dataset(f"npz:{paths[per_class]}", val_fraction=0.0)
         distance = transfer_distance(src_model, info, data)
         mode, unfreeze, reason = choose_mode(data.sizes["train"] / data.num_classes, distance)
-        row = {"distance": distance, "auto_mode": mode, "auto_unfreeze": unfreeze, "reason": reason}
-        for method in METHODS:
+        row = results.get(str(per_class), {})
+        row.update({"distance": distance, "auto_mode": mode, "auto_unfreeze": unfreeze, "reason": reason,
+                    "train_examples": data.sizes["train"], "test_examples": data.sizes["test"]})
+        for method in methods:
             t0 = time.time()
             accs = [run_method(method, source_run, data, args.steps, seed)[0] for seed in range(args.seeds)]
             row[method] = float(np.mean(accs))
             row[f"{method}_all"] = accs
             row[f"{method}_seconds"] = time.time() - t0
+            row[f"{method}_seeds"] = args.seeds
             print(json.dumps({"per_class": per_class, "method": method, "accuracy": row[method]}), flush=True)
-        results[per_class] = row
-        (out / "results.json").write_text(json.dumps(results, indent=2))
+        results[str(per_class)] = row
+        results_file.write_text(json.dumps(results, indent=2))
     # also: same-distribution distance (source data vs itself, another sample) for calibration
     same = load_dataset(f"npz:{paths['source']}", val_fraction=0.0)
     results["calibration_same_distribution"] = transfer_distance(src_model, info, type("D", (), {"train": same.test, "sizes": {}})())
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    results_file.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 
 

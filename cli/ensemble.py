@@ -176,8 +176,9 @@ def features(
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many examples."),
     batch_size: int = typer.Option(256, "--batch-size", help="Batch size."),
-    layer: Optional[str] = typer.Option(None, "--layer", help="Take this layer's output (average-pooled if spatial) "
-                                                              "instead of the penultimate features."),
+    layer: Optional[str] = typer.Option(
+        None, "--layer", help="Take this layer's output instead of the penultimate features "
+                              "(flattened, or average-pooled when larger than 4096 values)."),
 ) -> None:
     """Export penultimate-layer features (the input of the final Dense) with labels to an .npz file."""
     from zoo.errors import InvalidArgumentError

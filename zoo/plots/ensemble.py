@@ -37,7 +37,7 @@ def plot_ensemble_report(report: dict, path) -> None:
         f"measured vs {report['vote_error_if_independent']:.4f} if independent",
         fontsize=9,
     )
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
 
     corr = np.eye(m)
     for pair in report["pairs"]:

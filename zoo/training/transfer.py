@@ -32,11 +32,13 @@ SVM_MARGIN = 1.0
 # The 2x2 rule's thresholds. "Small" = fewer labelled examples per class than this: below it a
 # network with millions of weights overfits when fine-tuned, and a linear model on features wins.
 SMALL_PER_CLASS = 500
-# "Similar" = feature-statistics distance below this (see feature_distance; measured values are
-# in docs/transfer.md: same-distribution samples give ~0.01, Fashion-MNIST tops vs shoes ~0.5+).
-SIMILAR_DISTANCE = 0.25
+# "Similar" = feature-statistics distance below this (see feature_distance). Two samples of the
+# same distribution give ~2/n (0.004 with 512 per side); Fashion-MNIST tops -> footwear/bags gives
+# ~0.3 (docs/transfer.md), so 0.1 sits well above the noise and below a change of classes.
+SIMILAR_DISTANCE = 0.1
 AUTO_UNFREEZE_TOP = 2  # large + similar: fine-tune only the top weight layers
 DISTANCE_SAMPLES = 512
+MAX_FLAT_FEATURES = 4096  # earlier-layer features: flatten up to this size (a VGG fc1 input), else average-pool
 KERNEL_LAYERS = (layers.Conv2D, layers.Dense, layers.DepthwiseConv2D, layers.SeparableConv2D, layers.Conv1D)
 _DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3}
 
@@ -117,7 +119,8 @@ def penultimate_output(model):
 
 
 def feature_model(model, layer_name: str | None = None) -> keras.Model:
-    """image -> penultimate features (or ``layer_name``'s output, globally average-pooled if spatial)."""
+    """image -> penultimate features, or ``layer_name``'s output (flattened when it has at most
+    MAX_FLAT_FEATURES values, else globally average-pooled)."""
     if any(isinstance(layer, keras.Model) for layer in model.layers):
         raise ModelFileError(
             f"Model {model.name!r} contains sub-models (an ensemble?); features and transfer need a "
@@ -128,7 +131,11 @@ def feature_model(model, layer_name: str | None = None) -> keras.Model:
     else:
         out = model.get_layer(layer_name).output
         if len(out.shape) == 4:
-            out = layers.GlobalAveragePooling2D(name="feature_pool")(out)
+            # small maps keep their layout (what the next FC layer saw); big ones are averaged
+            if int(np.prod(out.shape[1:])) <= MAX_FLAT_FEATURES:
+                out = layers.Flatten(name="feature_flatten")(out)
+            else:
+                out = layers.GlobalAveragePooling2D(name="feature_pool")(out)
     return keras.Model(model.inputs[0], out, name=f"{model.name}_features")
 
 
