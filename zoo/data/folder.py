@@ -162,12 +162,14 @@ def _scan(paths: np.ndarray, on_bad_image: str) -> tuple[np.ndarray, np.ndarray]
 def _split_dataset(paths: np.ndarray, labels: np.ndarray, nbytes: int, channels: int, image_shape
                    ) -> tf.data.Dataset:
     def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        # dtype=uint8 rescales 16-bit PNGs instead of wrapping them
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, dtype=tf.uint8,
+                                   expand_animations=False)
         if image_shape is not None:
             image = tf.ensure_shape(image, image_shape)
         else:
             image.set_shape([None, None, channels])
-        return tf.cast(image, tf.uint8), label
+        return image, label
 
     def files(shuffle_seed=None):
         ds = tf.data.Dataset.from_tensor_slices((paths, labels))

@@ -90,6 +90,8 @@ def load_dataset(
     from zoo.data.splits import check_split_args
 
     check_split_args(val_fraction, limit)
+    if on_bad_image not in ("fail", "skip"):
+        raise InvalidArgumentError(f"on_bad_image must be 'fail' or 'skip'; got {on_bad_image!r}.")
     kind, arg = parse_spec(spec)
     common = dict(val_fraction=val_fraction, seed=seed, limit=limit)
     if kind == "idx":
