@@ -62,7 +62,7 @@ def preview_command(
     dataset: str = typer.Argument("fashion_mnist", help="fashion_mnist, mnist, tfds:NAME, folder:PATH, npz:PATH."),
     augment: str = typer.Option("standard", "--augment", "-a", help="Preset (none, light, standard, strong) or a list."),
     n: int = typer.Option(16, "--n", help="Number of images."),
-    out: Path = typer.Option(Path("augment_preview.png"), "--out", "-o", help="PNG to write."),
+    out: Path = typer.Option(Path("grid.png"), "--out", "-o", help="PNG to write."),
     seed: int = typer.Option(0, "--seed", help="Seed for the augmentation draw."),
     split: str = typer.Option("train", "--split", help="train, val or test."),
     draws: int = typer.Option(1, "--draws", help="Augmented rows per original row (different random draws)."),
