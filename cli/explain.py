@@ -58,6 +58,12 @@ def explain(
     check_batch_size(batch_size)
     _check_n(n)
     files = [*(images or []), *(more_images or [])]
+    if files and dataset:
+        from zoo.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            f"Pass either image files or --dataset, not both (got {len(files)} file(s) and --dataset {dataset})."
+        )
 
     from zoo.explain.report import run_explain, run_filters
 

@@ -88,6 +88,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     ]
     if labels is None:
         captions = [f"{sources[i][:18]}\n{c}" for i, c in enumerate(captions)]
+    mistakes = None if labels is None else list(predicted != labels)
 
     heatmaps, summary_methods, written = {}, {}, []
     for m in methods:
@@ -110,12 +111,12 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
         if m == "integrated-gradients":
             title += f" ({steps} steps, black baseline, completeness gap {info['completeness_gap_mean']:.1%})"
         path = out_dir / f"explain_{m}.png"
-        plot_method_grid(images, ex.heatmaps, captions, path, title=title)
+        plot_method_grid(images, ex.heatmaps, captions, path, title=title, mistakes=mistakes)
         written.append(path)
     if len(methods) > 1:
         path = out_dir / "explain_all.png"
         titles = {m: TITLES[m] for m in methods}
-        plot_methods_side_by_side(images, heatmaps, captions, path, titles=titles)
+        plot_methods_side_by_side(images, heatmaps, captions, path, titles=titles, mistakes=mistakes)
         written.append(path)
 
     summary = {

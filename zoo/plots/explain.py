@@ -43,7 +43,7 @@ def _draw_overlay(ax, image, heat):
     import matplotlib
 
     # image in gray, heatmap on top with opacity growing with the saliency: salient parts pop out
-    ax.imshow(_gray(image), cmap="gray", vmin=0, vmax=255)
+    ax.imshow(_gray(image), cmap="gray", vmin=0, vmax=255 * 1.5)  # dimmed, so the colours stand out
     rgba = matplotlib.colormaps[OVERLAY_CMAP](heat)
     rgba[..., 3] = 0.75 * heat
     ax.imshow(rgba)
@@ -68,8 +68,15 @@ def image_caption(true_name, pred_name, prob, target_name=None) -> str:
     return text
 
 
-def plot_method_grid(images, heatmaps, captions, path, *, title: str, panels_per_row: int | None = None):
-    """One method: a panel (input, heatmap, overlay) per image, panels in a grid."""
+MISTAKE_COLOUR = "crimson"
+
+
+def plot_method_grid(images, heatmaps, captions, path, *, title: str, panels_per_row: int | None = None,
+                     mistakes=None):
+    """One method: a panel (input, heatmap, overlay) per image, panels in a grid.
+
+    ``mistakes[i]`` True draws image i's caption in red (a misclassified example).
+    """
     n = len(images)
     per_row = panels_per_row or max(1, min(4, math.ceil(math.sqrt(n))))
     rows = max(1, math.ceil(n / per_row))
@@ -89,16 +96,18 @@ def plot_method_grid(images, heatmaps, captions, path, *, title: str, panels_per
         _draw_overlay(axes[2], images[k], heat)
         for ax in axes:
             _bare(ax)
-        axes[1].set_title(captions[k], fontsize=8)  # centred over the panel
+        wrong = mistakes is not None and mistakes[k]
+        axes[1].set_title(captions[k], fontsize=8, color=MISTAKE_COLOUR if wrong else "black")  # centred over the panel
         if r == rows - 1 or k + per_row >= n:
             for ax, label in zip(axes, ("input", "heatmap", "overlay")):
                 ax.set_xlabel(label, fontsize=7, labelpad=2)
-    fig.suptitle(f"{title}\nheatmaps clipped at the {CLIP_PERCENTILE:g}th percentile; bright = salient",
+    note = "; red caption = misclassified" if mistakes is not None and any(mistakes) else ""
+    fig.suptitle(f"{title}\nheatmaps clipped at the {CLIP_PERCENTILE:g}th percentile; bright = salient{note}",
                  fontsize=10, y=1.0, va="bottom")
     save_figure(fig, path)
 
 
-def plot_methods_side_by_side(images, explanations: dict, captions, path, *, titles: dict):
+def plot_methods_side_by_side(images, explanations: dict, captions, path, *, titles: dict, mistakes=None):
     """Several methods: one row per image, the input then a (heatmap, overlay) pair per method."""
     n, methods = len(images), list(explanations)
     cell, gap = 1.15, 0.25
@@ -112,8 +121,9 @@ def plot_methods_side_by_side(images, explanations: dict, captions, path, *, tit
         ax = fig.add_subplot(grid[i, 0])
         _draw_input(ax, images[i])
         _bare(ax)
+        wrong = mistakes is not None and mistakes[i]
         ax.set_ylabel(captions[i].replace(" | ", "\n"), fontsize=7, rotation=0, ha="right", va="center",
-                      labelpad=4)
+                      labelpad=4, color=MISTAKE_COLOUR if wrong else "black")
         if i == 0:
             ax.set_title("input", fontsize=9)
         for j, m in enumerate(methods):
@@ -128,8 +138,9 @@ def plot_methods_side_by_side(images, explanations: dict, captions, path, *, tit
                 left, right = ax_h.get_position(), ax_o.get_position()
                 fig.text((left.x0 + right.x1) / 2, left.y1 + 0.12 / fig.get_figheight(), titles[m],
                          ha="center", va="bottom", fontsize=9, fontweight="bold")
+    note = "; red = misclassified" if mistakes is not None and any(mistakes) else ""
     fig.suptitle("Saliency per method: heatmap | overlay "
-                 f"(each map clipped at its {CLIP_PERCENTILE:g}th percentile; bright = salient)",
+                 f"(each map clipped at its {CLIP_PERCENTILE:g}th percentile; bright = salient{note})",
                  fontsize=10, y=1.0 + 0.35 / height, va="bottom")
     save_figure(fig, path)
 
