@@ -90,7 +90,7 @@ def vgg_small(input_shape, num_classes, dropout: float | None = None, batch_norm
     """A VGG for 28-64 px images: three blocks of 3x3 convs (2x32, 2x64, 3x128), FC 256, logits.
 
     Five 2x2 poolings would reduce a 28x28 image to nothing, so only three blocks are kept
-    (28 -> 14 -> 7 -> 4 with padded pooling) with a quarter of VGG's widths and a narrow 256-unit
+    (28 -> 14 -> 7 -> 4 with padded pooling) at half of VGG's widths and with a narrow 256-unit
     head instead of 4096-4096: 0.96M params, an epoch of Fashion-MNIST in minutes on a CPU.
     Batch norm after each conv (``batch_norm``, default on) makes it train without VGG's staged
     initialisation. ``dropout`` (default 0.5) precedes the output.
