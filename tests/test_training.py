@@ -205,3 +205,17 @@ def test_transfer_from_a_run_uses_the_transfer_setup(tiny_run, tmp_path):
     assert (out / "model.keras").is_file()
     result, text = invoke("train", "simplenet", *TINY, "--transfer", "svm", "--out", tmp_path / "no")
     assert result.exit_code == 2 and "--from" in text
+
+
+def test_resume_with_more_epochs_extends_a_finished_run(tmp_path):
+    out = tmp_path / "ext"
+    common = [*TINY, "--schedule", "step", "--step-size", "1", "--gamma", "0.5", "--out", out]
+    result, text = invoke("train", "simplenet", *common, "--epochs", "1")
+    assert result.exit_code == 0, text
+    result, text = invoke("train", "simplenet", "--epochs", "2", "--out", out, "--resume", "--quiet")
+    assert result.exit_code == 0, text
+    rows = list(csv.DictReader((out / "history.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    assert [float(r["learning_rate"]) for r in rows] == pytest.approx([0.001, 0.0005], rel=1e-6)
+    assert json.loads((out / "config.json").read_text())["epochs"] == 2
+    assert json.loads((out / "metrics.json").read_text())["epochs_trained"] == 2

@@ -35,7 +35,7 @@ def plot_curves(rows: list[dict], path, title: str | None = None) -> None:
         ax.set_title(label)
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend()
+            ax.legend(loc="upper right" if key == "loss" else "lower right")
     lr = _column(rows, "learning_rate")
     ax = axes[2]
     if len(lr) and not np.all(np.isnan(lr)):

@@ -319,11 +319,11 @@ def _read_metrics(run_dir: Path) -> dict:
 
 
 def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False, say=_noop,
-          progress_console=None) -> TrainResult:
+          progress_console=None, extra_callbacks=()) -> TrainResult:
     """Train ``config.model`` and write a run directory; see the module docstring.
 
     ``say`` prints notes (resizing, resuming ...); ``progress_console`` (a rich Console) shows the
-    per-epoch progress, None for none.
+    per-epoch progress, None for none; ``extra_callbacks`` are Keras callbacks added last.
     """
     from zoo.registry import get_spec
     from zoo.training import distributed
@@ -366,7 +366,7 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
                                            jit=hw.jit, steps_per_execution=hw.steps_per_execution(steps_per_epoch))
 
     if mode == "extend":
-        _reopen_finished(run_dir, model, say)
+        _reopen_finished(run_dir, model, steps_per_epoch, say)
     initial_epoch = backup_epoch(run_dir / BACKUP_DIR) if mode in ("resume", "extend") else 0
     if mode == "resume" and initial_epoch == 0:
         say(f"{run_dir} has no finished epoch to resume from: starting it from epoch 1.")
@@ -378,7 +378,7 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
                                        "dataset_sizes": data.sizes, "steps_per_epoch": steps_per_epoch})
     try:
         history, stopped_early = _fit(model, config, data, input_shape, run_dir, steps_per_epoch,
-                                      initial_epoch, schedule_callbacks, progress_console)
+                                      initial_epoch, schedule_callbacks, progress_console, list(extra_callbacks))
     except Diverged:
         if created:  # a diverged run is worth nothing, and its backup holds NaN weights
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -404,20 +404,20 @@ def _create_run_dir(run_dir: Path, mode: str) -> bool:
     return created
 
 
-def _reopen_finished(run_dir: Path, model, say) -> None:
+def _reopen_finished(run_dir: Path, model, steps_per_epoch: int, say) -> None:
     """--resume --epochs N on a finished run: continue from its final weights and history."""
     import json
 
     from zoo.training.callbacks import read_history
 
     history = read_history(run_dir / "history.csv")
+    model.optimizer.build(model.trainable_variables)  # built first, so its saved state loads too
     try:
         model.load_weights(str(run_dir / MODEL_FILE))
     except Exception as exc:
         raise ModelFileError(f"Cannot extend {run_dir}: its {MODEL_FILE} does not load ({exc}).") from None
-    # the optimizer state is not in model.keras: the schedule restarts its step count from the epoch
-    model.optimizer.build(model.trainable_variables)
-    model.optimizer.iterations.assign(0)
+    # the step count drives the LR schedule: continue it where the run stopped
+    model.optimizer.iterations.assign(len(history) * steps_per_epoch)
     backup = run_dir / BACKUP_DIR
     backup.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(backup / "latest.weights.h5"))
@@ -427,7 +427,7 @@ def _reopen_finished(run_dir: Path, model, say) -> None:
 
 
 def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epoch, schedule_callbacks,
-         progress_console):
+         progress_console, extra_callbacks=()):
     import keras
 
     from zoo.training.callbacks import (HistoryCSV, LearningRateLogger, NaNStop, ResumableBackup,
@@ -450,8 +450,10 @@ def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epo
         initial_value_threshold=best_val if isinstance(best_val, float) and math.isfinite(best_val) else None))
     if importlib.util.find_spec("tensorboard") is not None:  # Keras' TensorBoard callback needs the package
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0))
-    callbacks.append(HistoryCSV(run_dir / "history.csv", rows))
+    history_cb = HistoryCSV(run_dir / "history.csv", rows)
+    callbacks.append(history_cb)
     callbacks.append(ResumableBackup(str(run_dir / BACKUP_DIR)))
+    callbacks += list(extra_callbacks)
 
     train_ds = train_stream(data, config, input_shape, initial_epoch)
     val_ds = eval_stream(data, "val", input_shape, max(config.batch_size, 256))
@@ -469,7 +471,7 @@ def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epo
         raise Diverged(
             f"Training diverged: the loss became {value} at {at}. Lower --lr (now {config.lr:g}), "
             "or try another --optimizer or a --schedule with warmup.")
-    history = callbacks[-2].rows
+    history = history_cb.rows
     stopped_early = bool(early is not None and early.stopped_epoch > 0)
     return history, stopped_early
 
