@@ -57,3 +57,10 @@ def test_train_unfreeze_larger_than_model_is_a_clear_error(source_and_data, tmp_
     result = _train(["--from", str(tmp_path / "no_such_run"), "--dataset", f"npz:{data}", "--epochs", "1",
                      "--out", str(tmp_path / "ft2")])
     assert result.exit_code != 0 and "No such run directory or model file" in result.output
+    from typer.testing import CliRunner
+
+    from zoo.cli.main import app
+
+    result = CliRunner().invoke(app, ["train", "lenet5", "--from", str(run), "--dataset", f"npz:{data}",
+                                      "--epochs", "1", "--out", str(tmp_path / "ft3")])
+    assert result.exit_code != 0 and "holds a simplenet, not a lenet5" in result.output

@@ -400,6 +400,13 @@ def prepare_transfer(config, data, input_shape, num_classes) -> TransferSetup:
         )
     seed = getattr(config, "seed", None)
     model, info = load_source(source, getattr(config, "model", None))
+    trained_as = (info.get("config") or {}).get("model")
+    wanted = getattr(config, "model", None)
+    if trained_as and wanted and trained_as != wanted:
+        raise InvalidArgumentError(
+            f"{source} holds a {trained_as}, not a {wanted}: transfer keeps the source's architecture. "
+            f"Run `zoo train {trained_as} --from {source} ...`."
+        )
     reason = ""
     features_from = None
     if mode == "auto":
