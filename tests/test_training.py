@@ -112,6 +112,11 @@ def test_existing_output_directory_is_refused_then_resume_skips(tiny_run):
     (["--resume", "--overwrite"], "contradict"),
     (["--input-shape", "16,16,3"], "1 channel(s)"),
     (["--input-shape", "8,8,1"], "at least 16x16"),
+    (["--device", "gpu"], "sees no GPU"),
+    (["--device", "tpu"], "--device must be cpu, gpu or gpu:N"),
+    (["--precision", "fp64"], "Unknown precision"),
+    (["--strategy", "mirror"], "Did you mean: mirrored"),
+    (["--jit", "maybe"], "Unknown jit mode"),
 ])
 def test_bad_options_fail_clearly_and_leave_nothing(tmp_path, args, message):
     out = tmp_path / "never"
@@ -209,9 +214,11 @@ def test_transfer_from_a_run_uses_the_transfer_setup(tiny_run, tmp_path):
 
 def test_resume_with_more_epochs_extends_a_finished_run(tmp_path):
     out = tmp_path / "ext"
-    common = [*TINY, "--schedule", "step", "--step-size", "1", "--gamma", "0.5", "--out", out]
+    common = [*TINY[:-1], "--schedule", "step", "--step-size", "1", "--gamma", "0.5", "--out", out]
     result, text = invoke("train", "simplenet", *common, "--epochs", "1")
     assert result.exit_code == 0, text
+    assert "Resizing 28x28 images to 16x16" in text  # the data did not fit the model: said once
+    assert "epoch   1/1" in text and "test accuracy" in text  # progress line and summary table
     result, text = invoke("train", "simplenet", "--epochs", "2", "--out", out, "--resume", "--quiet")
     assert result.exit_code == 0, text
     rows = list(csv.DictReader((out / "history.csv").open()))
