@@ -185,11 +185,12 @@ def _print_summary(console, summary, written, out_dir) -> None:
         sanity = summary["sanity"]
         steps = next(iter(sanity.values()))["steps"]
         table = Table(title="Sanity check: Spearman rank correlation with the original maps", title_style="bold")
-        table.add_column("method")
-        for s in steps:
-            table.add_column(s if s == "original" else f"+{s}", justify="right")
-        for m, r in sanity.items():
-            table.add_row(TITLES[m], *[f"{v:+.2f}" for v in r["mean_spearman"]])
+        table.add_column("layers re-initialised")
+        for m in sanity:
+            table.add_column(TITLES[m], justify="right")
+        for k, s in enumerate(steps):  # one row per step: deep models have dozens
+            table.add_row("none (original)" if k == 0 else f"+{s}",
+                          *[f"{r['mean_spearman'][k]:+.2f}" for r in sanity.values()])
         console.print(table)
         for m, r in sanity.items():
             if r["survived_randomisation"]:

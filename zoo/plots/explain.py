@@ -145,53 +145,70 @@ def plot_methods_side_by_side(images, explanations: dict, captions, path, *, tit
     save_figure(fig, path)
 
 
+def _two_lines(name: str, width: int = 12) -> str:
+    """Break a long layer name at the underscore nearest its middle (column titles stay narrow)."""
+    if len(name) <= width or "_" not in name:
+        return name
+    cut = min((i for i, ch in enumerate(name) if ch == "_"), key=lambda i: abs(i - len(name) / 2))
+    return name[:cut] + "\n" + name[cut:]
+
+
+MAX_SANITY_COLUMNS = 7  # deep models have dozens of steps: the strip shows evenly spaced ones
+
+
 def plot_sanity(results: dict, path, *, titles: dict, image=None, example: int = 0):
     """Left: mean Spearman rho vs the number of randomised layers; right: one image's maps per step."""
     methods = list(results)
     steps = next(iter(results.values())).steps
     n_steps = len(steps)
+    shown = np.unique(np.round(np.linspace(0, n_steps - 1, min(n_steps, MAX_SANITY_COLUMNS))).astype(int))
     cell = 1.0
-    n_cols = n_steps + (image is not None)
-    fig = new_figure(width=5.0 + n_cols * cell + 0.8, height=max(4.6, len(methods) * cell + 1.4), dpi=110)
-    left, right = fig.subfigures(1, 2, width_ratios=[5.0, n_cols * cell + 0.8], wspace=0.02)
+    n_cols = len(shown) + (image is not None)
+    fig = new_figure(width=5.5 + n_cols * cell + 0.8, height=max(5.0, len(methods) * cell + 1.4), dpi=110)
+    left, right = fig.subfigures(1, 2, width_ratios=[5.5, n_cols * cell + 0.8], wspace=0.02)
     ax = left.subplots()
+    longest = max(len(s) for s in steps)
+    left.subplots_adjust(bottom=min(0.45, 0.16 + 0.014 * longest), left=0.15, right=0.97)
     x = np.arange(n_steps)
     for m in methods:
         r = results[m]
         mean = r.mean_correlations
         lo, hi = np.percentile(r.correlations, [10, 90], axis=1)
-        line, = ax.plot(x, mean, marker="o", label=f"{titles[m]} ({mean[-1]:+.2f})")
+        line, = ax.plot(x, mean, marker="o", markersize=4 if n_steps > 12 else 6,
+                        label=f"{titles[m]} ({mean[-1]:+.2f})")
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
     threshold = next(iter(results.values())).threshold
     ax.axhline(threshold, color="crimson", linestyle="--", linewidth=1)
     ax.text(x[-1], threshold + 0.02, "warn above", color="crimson", fontsize=7, ha="right", va="bottom")
     ax.axhline(0, color="gray", linewidth=0.6)
-    ax.set_xticks(x)
-    ax.set_xticklabels(["original"] + [f"+{s}" for s in steps[1:]], rotation=45, ha="right", fontsize=8)
+    every = max(1, math.ceil(n_steps / 12))  # at most ~12 labels, always the first and the last
+    ticks = sorted(set(range(0, n_steps, every)) | {n_steps - 1})
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(["original" if i == 0 else f"+{steps[i]}" for i in ticks], rotation=45, ha="right",
+                       fontsize=7)
     ax.set_ylim(min(-0.3, float(min(r.mean_correlations.min() for r in results.values())) - 0.05), 1.05)
     ax.set_ylabel("Spearman rank correlation with original map")
-    ax.set_xlabel("layers re-initialised (cumulative, from the top)")
+    ax.set_xlabel(f"layers re-initialised (cumulative, from the top; {n_steps - 1} steps)", fontsize=9)
     ax.set_title("Cascading model randomisation (Adebayo et al. 2018)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.24), ncol=2, title="method (final ρ)",
-              title_fontsize=8, frameon=False)
+    ax.legend(fontsize=7, loc="best", title="method (final mean ρ)", title_fontsize=7, framealpha=0.9)
     first = 1 if image is not None else 0
-    axes = np.atleast_2d(right.subplots(len(methods), n_steps + first))
+    axes = np.atleast_2d(right.subplots(len(methods), len(shown) + first))
     for row, m in enumerate(methods):
         if image is not None:
             _draw_input(axes[row, 0], image)
             _bare(axes[row, 0])
-            axes[row, 0].set_ylabel(titles[m], fontsize=7)
+            axes[row, 0].set_ylabel(titles[m].replace(" ", "\n"), fontsize=7)
             if row == 0:
                 axes[row, 0].set_title("input", fontsize=7)
-        for col in range(n_steps):
+        for col, step in enumerate(shown):
             a = axes[row, col + first]
-            _draw_heatmap(a, normalise_heatmap(results[m].maps[col, example]))
+            _draw_heatmap(a, normalise_heatmap(results[m].maps[step, example]))
             _bare(a)
             if row == 0:
-                a.set_title("original" if col == 0 else f"+{steps[col]}", fontsize=7)
+                a.set_title("original" if step == 0 else _two_lines(f"+{steps[step]}"), fontsize=7)
             if col == 0 and image is None:
-                a.set_ylabel(titles[m], fontsize=7)
+                a.set_ylabel(titles[m].replace(" ", "\n"), fontsize=7)
     right.suptitle(f"maps of image {example} as layers are randomised", fontsize=9)
     save_figure(fig, path)
 
