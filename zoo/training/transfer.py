@@ -252,8 +252,9 @@ def set_trainable(model, mode: str, unfreeze: int | None = None) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def load_source(source, model_name: str | None = None):
-    """(model, info) for a run directory, a .keras file or ``imagenet`` (needs ``model_name``)."""
+def load_source(source, model_name: str | None = None, *, download: bool = False):
+    """(model, info) for a run directory, a .keras file or ``imagenet`` (needs ``model_name``;
+    ``download`` lets Keras fetch a missing weight file)."""
     from zoo.run import load_model, read_run_config
 
     if str(source).strip().lower() == "imagenet":
@@ -261,7 +262,7 @@ def load_source(source, model_name: str | None = None):
             raise InvalidArgumentError(
                 "--from imagenet needs a model name (one of " + ", ".join(IMAGENET_MODELS) + ")."
             )
-        return imagenet_model(model_name), {"kind": "imagenet", "name": f"ImageNet {model_name}", "config": {}}
+        return imagenet_model(model_name, download=download), {"kind": "imagenet", "name": f"ImageNet {model_name}", "config": {}}
     model = load_model(source)
     cfg = read_run_config(source)
     return model, {"kind": "run", "name": str(source), "config": cfg}
@@ -399,7 +400,7 @@ def prepare_transfer(config, data, input_shape, num_classes) -> TransferSetup:
             f"--unfreeze {unfreeze} only applies to --transfer finetune (or auto); {mode} keeps the base frozen."
         )
     seed = getattr(config, "seed", None)
-    model, info = load_source(source, getattr(config, "model", None))
+    model, info = load_source(source, getattr(config, "model", None), download=bool(getattr(config, "download", False)))
     trained_as = (info.get("config") or {}).get("model")
     wanted = getattr(config, "model", None)
     if trained_as and wanted and trained_as != wanted:
@@ -469,8 +470,9 @@ def keras_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser() / "models"
 
 
-def imagenet_weights_file(name: str) -> Path:
-    """The cached keras.applications weight file for ``name``, or a ZooError saying how to get it."""
+def imagenet_weights_file(name: str, *, download: bool = False) -> Path | None:
+    """The cached keras.applications weight file for ``name``; None when it is missing but
+    ``download`` is allowed (Keras then fetches it); else a ZooError saying how to get it."""
     if name in LAYOUT_MISMATCH:
         raise InvalidArgumentError(
             f"No ImageNet weights for {name}: {LAYOUT_MISMATCH[name]}. Use --from imagenet with "
@@ -483,19 +485,30 @@ def imagenet_weights_file(name: str) -> Path:
         )
     path = keras_cache_dir() / IMAGENET_MODELS[name][1]
     if not path.is_file():
+        if download:
+            return None
         raise ModelFileError(
-            f"ImageNet weights for {name} are not on this machine and cannot be downloaded here "
-            f"(no internet): missing {path}. On a machine with internet run "
+            f"ImageNet weights for {name} are not on this machine: missing {path}. Pass --download to "
+            f"let Keras fetch them (needs internet), or on a machine with internet run "
             f"`python -c \"import keras; keras.applications.{IMAGENET_MODELS[name][0]}()\"`, then copy "
             f"~/.keras/models/{path.name} to {path.parent}/."
         )
     return path
 
 
-def keras_application(name: str, weights="imagenet", **kwargs):
-    """The keras.applications model for a zoo name (weights from the local cache only)."""
+def keras_application(name: str, weights="imagenet", *, download: bool = False, **kwargs):
+    """The keras.applications model for a zoo name (weights from the local cache unless ``download``)."""
     if weights == "imagenet":
-        weights = str(imagenet_weights_file(name))
+        path = imagenet_weights_file(name, download=download)
+        if path is None:
+            try:
+                return getattr(keras.applications, IMAGENET_MODELS[name][0])(weights="imagenet", **kwargs)
+            except Exception as exc:  # no network, a proxy, a truncated file ...
+                raise ModelFileError(
+                    f"Could not download the ImageNet weights for {name} ({type(exc).__name__}: "
+                    f"{str(exc).strip()[:120]}). Place {IMAGENET_MODELS[name][1]} in {keras_cache_dir()}/."
+                ) from None
+        weights = str(path)
     elif name not in IMAGENET_MODELS:
         imagenet_weights_file(name)  # raises the unknown-name error
     ctor = getattr(keras.applications, IMAGENET_MODELS[name][0])
@@ -559,13 +572,13 @@ def map_keras_application(zoo_model, app_model) -> list[tuple[str, str]]:
     return pairs
 
 
-def imagenet_model(name: str, *, weights="imagenet"):
+def imagenet_model(name: str, *, weights="imagenet", download: bool = False):
     """The zoo's faithful ``name`` (224x224x3, 1000 classes) carrying keras.applications' weights."""
     from zoo.registry import create_model
 
     if name not in IMAGENET_MODELS:
         imagenet_weights_file(name)
-    app = keras_application(name, weights=weights)
+    app = keras_application(name, weights=weights, download=download)
     model = create_model(name, (224, 224, 3), 1000)
     map_keras_application(model, app)
     return model
