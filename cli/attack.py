@@ -172,10 +172,19 @@ def _load_examples(spec, split, n, input_shape, data_dir, seed):
     """(images float32 [0,255], labels, class_names) of ``n`` examples (None: the whole split)."""
     import numpy as np
 
-    from zoo.data import load_examples
+    from zoo.errors import InvalidArgumentError
 
+    from zoo.data import load_dataset, load_examples
+
+    data = load_dataset(spec, data_dir=data_dir, seed=seed, limit=n)
+    data.split(split)  # an unknown or missing split fails here, with the splits there are
+    size = data.sizes.get({"validation": "val", "valid": "val"}.get(split, split))
+    if n is None or (size and n > size):
+        if not size:
+            raise InvalidArgumentError(f"The size of {spec} {split} is unknown; pass --n instead of --all.")
+        n = size  # load_examples batches all n at once: never ask for more than there are
     images, labels, class_names = load_examples(
-        spec, split=split, n=2**31 - 1 if n is None else n, input_shape=input_shape, data_dir=data_dir, seed=seed
+        data, split=split, n=n, input_shape=input_shape, data_dir=data_dir, seed=seed
     )
     return np.asarray(images, "float32"), np.asarray(labels).astype("int32").reshape(-1), list(class_names)
 

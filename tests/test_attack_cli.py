@@ -175,3 +175,16 @@ def test_evaluate_robustness_targeted_and_transfer():
         assert zero["robust_accuracy"] == run.report["clean"]["accuracy"]
     transfer = transfer_matrix(run, "a", [("b", other)])
     assert transfer["bim"]["models"] == ["a", "b"] and transfer["bim"]["eps"] == [0.0, 0.0, 16.0]
+
+
+def test_all_attacks_the_whole_split(runs, tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "tiny.npz"
+    np.savez(data, x_train=rng.integers(0, 256, (20, 28, 28, 1), dtype=np.uint8), y_train=np.arange(20) % 10,
+             x_test=rng.integers(0, 256, (30, 28, 28, 1), dtype=np.uint8), y_test=np.arange(30) % 10)
+    out = tmp_path / "out"
+    result = _invoke(runs[0], "--dataset", f"npz:{data}", "--all", "--eps", "4", "--png-count", "0", "--out", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["samples"] == 30 and report["dataset"] == f"npz:{data}"
+    assert not (out / "images").exists()
