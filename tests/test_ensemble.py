@@ -249,3 +249,17 @@ def test_cli_features_exports_penultimate_features(tiny_runs, tmp_path):
         x = np.load(tiny_runs[1])["x_test"].astype("float32")
         np.testing.assert_allclose(f["features"] @ w + b, model.predict(x, verbose=0), atol=1e-4)
     assert math.isfinite(float(np.abs(np.load(out)["features"]).sum()))
+
+
+def test_zoo_eval_with_several_runs_delegates_to_the_ensemble(tiny_runs):
+    from typer.testing import CliRunner
+
+    from zoo.cli.main import app
+
+    runs, _ = tiny_runs
+    result = CliRunner().invoke(app, ["eval", *runs, "--ensemble", "soft", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["method"] == "soft" and report["num_members"] == 3
+    assert report["accuracy"] == report["soft_accuracy"]
+    assert [m["name"] for m in report["members"]] == ["run0", "run1", "run2"]
