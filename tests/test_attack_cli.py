@@ -188,3 +188,16 @@ def test_all_attacks_the_whole_split(runs, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["samples"] == 30 and report["dataset"] == f"npz:{data}"
     assert not (out / "images").exists()
+
+
+def test_red_flags_targeted_use_success_rate():
+    report = _report(0.9, [0.5, 0.3], [0.8, 0.7], eps=(8, 16))  # pgd keeps accuracy: fine when targeted
+    report["attack"] = {"targeted": True}
+    for method, rates in (("fgsm", [0.1, 0.2]), ("pgd", [0.6, 0.9])):
+        for row, rate in zip(report["results"][method], rates):
+            row["success_rate"] = rate
+    assert red_flags(report) == []
+    report["results"]["pgd"][1]["success_rate"] = 0.1
+    flags = red_flags(report)
+    assert any("targeted success falls with eps" in f for f in flags)
+    assert any("pgd is weaker than fgsm at eps 16" in f and "success" in f for f in flags)

@@ -209,14 +209,29 @@ def evaluate_robustness(
 def red_flags(report: dict) -> list[str]:
     """Warnings for results that look like gradient masking or a broken attack.
 
-    A difference counts when it is larger than one example and half a percentage point (random
-    starts and ties move results by single examples).
+    Untargeted attacks are judged by accuracy (it must not rise with eps, PGD/BIM must not leave
+    more of it than FGSM, random noise must not hurt more than the attack); targeted ones by their
+    success rate (hitting the target, not accuracy, is their goal). A difference counts when it
+    is larger than one example and half a percentage point (random starts and ties move results by
+    single examples).
     """
     n = max(1, int(report.get("samples", 1)))
     tol = max(0.005, 1.0 / n)
     flags = []
-    clean = report["clean"]["accuracy"]
     results = report["results"]
+    targeted = bool(report.get("attack", {}).get("targeted"))
+    if targeted:
+        for method, rows in results.items():
+            rates = [(r["eps"], r["success_rate"]) for r in rows if r.get("success_rate") is not None]
+            for (e0, s0), (e1, s1) in zip(rates, rates[1:]):
+                if s1 < s0 - tol:
+                    flags.append(
+                        f"{method}: targeted success falls with eps ({s0:.1%} at eps {e0:g} -> {s1:.1%} at eps "
+                        f"{e1:g}); a larger budget should never hurt: suspect gradient masking or too few steps."
+                    )
+        _compare_with_fgsm(results, "success_rate", lambda it, fg: it < fg - tol, "success", flags)
+        return flags
+    clean = report["clean"]["accuracy"]
     noise = {row["eps"]: row["accuracy"] for row in report.get("noise_baseline", {}).get("rows", [])}
     for method, rows in results.items():
         accs = [(0.0, clean)] + [(r["eps"], r["robust_accuracy"]) for r in rows]
@@ -233,17 +248,24 @@ def red_flags(report: dict) -> list[str]:
                     f"({noise[r['eps']]:.1%} vs {r['robust_accuracy']:.1%} accuracy): the gradients do not "
                     "point uphill (gradient masking, a saturated or non-differentiable model?)."
                 )
-    if "fgsm" in results:
-        fgsm = {r["eps"]: r["robust_accuracy"] for r in results["fgsm"]}
-        for method in ("bim", "pgd"):
-            for r in results.get(method, []):
-                if r["eps"] in fgsm and r["robust_accuracy"] > fgsm[r["eps"]] + tol:
-                    flags.append(
-                        f"{method} is weaker than fgsm at eps {r['eps']:g} ({r['robust_accuracy']:.1%} vs "
-                        f"{fgsm[r['eps']]:.1%} accuracy): an iterative attack should be at least as strong; "
-                        "suspect gradient masking, or raise --steps / --step-size."
-                    )
+    _compare_with_fgsm(results, "robust_accuracy", lambda it, fg: it > fg + tol, "accuracy", flags)
     return flags
+
+
+def _compare_with_fgsm(results, key, weaker, what, flags) -> None:
+    """Flag eps where an iterative method is weaker than FGSM by ``key``."""
+    if "fgsm" not in results:
+        return
+    fgsm = {r["eps"]: r[key] for r in results["fgsm"] if r.get(key) is not None}
+    for method in ("bim", "pgd"):
+        for r in results.get(method, []):
+            value = r.get(key)
+            if value is not None and r["eps"] in fgsm and weaker(value, fgsm[r["eps"]]):
+                flags.append(
+                    f"{method} is weaker than fgsm at eps {r['eps']:g} ({value:.1%} vs {fgsm[r['eps']]:.1%} "
+                    f"{what}): an iterative attack should be at least as strong; suspect gradient masking, "
+                    "or raise --steps / --step-size."
+                )
 
 
 def transfer_matrix(run: RobustnessRun, source_name: str, targets, *, batch_size: int = 256) -> dict:
