@@ -79,3 +79,17 @@ def test_chief_selection(monkeypatch):
 @pytest.mark.parametrize("n, cap, expected", [(422, 16, 2), (432, 16, 16), (7, 16, 7), (100, 16, 10), (1, 16, 1)])
 def test_steps_per_execution_divides_the_epoch(n, cap, expected):
     assert largest_divisor_at_most(n, cap) == expected
+
+
+def test_mirrored_strategy_trains_through_fit(tmp_path):
+    from typer.testing import CliRunner
+
+    from zoo.cli.main import app
+
+    out = tmp_path / "mirrored"
+    result = CliRunner().invoke(app, ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "128",
+                                      "--batch-size", "64", "--epochs", "1", "--strategy", "mirrored",
+                                      "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "model.keras").is_file()
+    assert json.loads((out / "config.json").read_text())["strategy"] == "mirrored"
