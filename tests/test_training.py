@@ -226,3 +226,26 @@ def test_resume_with_more_epochs_extends_a_finished_run(tmp_path):
     assert [float(r["learning_rate"]) for r in rows] == pytest.approx([0.001, 0.0005], rel=1e-6)
     assert json.loads((out / "config.json").read_text())["epochs"] == 2
     assert json.loads((out / "metrics.json").read_text())["epochs_trained"] == 2
+
+
+def test_label_smoothing_loss_exact_value():
+    from zoo.training.losses import SparseSmoothedCrossentropy
+
+    logits = np.array([[2.0, 0.0], [0.0, 1.0]], dtype="float32")
+    labels = np.array([0, 1])
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    target = np.array([[0.9, 0.1], [0.1, 0.9]])  # smoothing 0.2 over 2 classes
+    expected = float(np.mean(-(target * np.log(p)).sum(axis=1)))
+    loss = SparseSmoothedCrossentropy(0.2, 2)
+    assert float(loss(labels, logits)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_early_stopping_ends_the_run_when_val_loss_stalls(tmp_path):
+    out = tmp_path / "es"
+    # an SGD step of 1e-30 leaves float32 weights unchanged, so val_loss never improves
+    result, text = invoke("train", "simplenet", *TINY, "--epochs", "6", "--optimizer", "sgd", "--lr", "1e-30",
+                          "--early-stopping", "1", "--out", out, "--json")
+    assert result.exit_code == 0, text
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["stopped_early"] is True and summary["epochs"] == 2
+    assert len(list(csv.DictReader((out / "history.csv").open()))) == 2

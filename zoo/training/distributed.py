@@ -148,8 +148,8 @@ def train_custom_loop(config, data, input_shape, hw: Hardware, *, mode: str, say
     from zoo.training.callbacks import write_history
     from zoo.training.optimizers import add_l2_regularization, make_optimizer
     from zoo.training.schedules import learning_rate_at, make_learning_rate
-    from zoo.training.trainer import (SparseSmoothedCrossentropy, TrainResult, build_model, eval_stream,
-                                      finalize_run, steps_for)
+    from zoo.training.losses import SparseSmoothedCrossentropy
+    from zoo.training.trainer import TrainResult, build_model, eval_stream, finalize_run
 
     if mode in ("resume", "extend"):
         raise TrainingError("--resume is not supported with --strategy multiworker yet; start a new run (--overwrite).")

@@ -186,35 +186,12 @@ def eval_stream(data, split: str, input_shape, batch_size: int):
 # Model
 
 
-class SparseSmoothedCrossentropy:
-    """Cross-entropy from logits with integer labels and label smoothing (Keras' sparse loss has none)."""
-
-    def __new__(cls, label_smoothing: float, num_classes: int):
-        import keras
-
-        @keras.saving.register_keras_serializable(package="zoo")
-        class _Loss(keras.losses.Loss):
-            def __init__(self, label_smoothing=0.0, num_classes=2, name="smoothed_crossentropy", **kw):
-                super().__init__(name=name, **kw)
-                self.label_smoothing = float(label_smoothing)
-                self.num_classes = int(num_classes)
-
-            def call(self, y_true, y_pred):
-                y = keras.ops.one_hot(keras.ops.reshape(keras.ops.cast(y_true, "int32"), (-1,)), self.num_classes)
-                return keras.losses.categorical_crossentropy(
-                    y, y_pred, from_logits=True, label_smoothing=self.label_smoothing)
-
-            def get_config(self):
-                return {**super().get_config(), "label_smoothing": self.label_smoothing,
-                        "num_classes": self.num_classes}
-
-        return _Loss(label_smoothing, num_classes)
-
-
 def make_loss(config: TrainConfig, num_classes: int):
     import keras
 
     if config.label_smoothing > 0:
+        from zoo.training.losses import SparseSmoothedCrossentropy
+
         return SparseSmoothedCrossentropy(config.label_smoothing, num_classes)
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
