@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 def explain(
     model: str = typer.Argument(..., metavar="RUN_OR_MODEL", help="A run directory or a .keras file."),
     more_images: Optional[List[str]] = typer.Argument(
-        None, metavar="[FILES]...", help="More image files (so `--images a.png b.png` works too).",
+        None, metavar="FILES", help="More image files (so `--images a.png b.png` works too).",
         show_default=False),
     images: Optional[List[str]] = typer.Option(
         None, "--images", "-i", metavar="FILE",

@@ -104,6 +104,7 @@ def test_smoothgrad_noise_changes_the_map_and_is_seeded():
 
 @pytest.mark.parametrize("method", ["smoothgrad", "integrated-gradients", "gradcam"])
 def test_maps_do_not_depend_on_batch_size(method):
+    # same noise per (image, sample) whatever the chunking; only float summation order may differ
     model = small_convnet()
     images = pixels(5, (10, 10, 1))
     targets = np.array([0, 1, 2, 3, 0])

@@ -49,9 +49,10 @@ def check_layer(model, layer: str) -> str:
         )
     if layer not in four_d_layers(model):
         shape = tuple(model.get_layer(layer).output.shape)
+        usable = [n for n in four_d_layers(model) if n not in ("rescale", "standardize")]
         raise InvalidArgumentError(
             f"Grad-CAM needs a layer with a 4-D (batch, H, W, C) output; {layer!r} has {shape}. "
-            f"Pick one of: {', '.join(four_d_layers(model)[-5:])}."
+            f"Pick one of: {', '.join(usable[-6:])}."
         )
     return layer
 
