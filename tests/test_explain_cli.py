@@ -102,13 +102,20 @@ def test_sanity_flags_randomised_maps_as_changed(run_dir, image_files, tmp_path)
 
 
 def test_cascade_leaves_the_callers_model_untouched():
+    from zoo.explain import Explainer
+    from zoo.models.common import set_standardization
+
     model = tiny_model(seed=3)
+    set_standardization(model, 0.3, 0.09)  # the clone must carry the statistics over too
     before = [w.copy() for w in model.get_weights()]
     images = np.random.default_rng(1).uniform(0, 255, (4, 12, 12, 1)).astype("float32")
     results = cascading_randomisation(model, images, [0, 1, 2, 0], ["gradient"], seed=1)
     r = results["gradient"]
     assert r.correlations.shape == (5, 4)
     np.testing.assert_allclose(r.correlations[0], 1.0)
+    # step 0 is the caller's model exactly
+    original = Explainer(model).explain("gradient", images, [0, 1, 2, 0]).heatmaps
+    np.testing.assert_allclose(r.maps[0], original, rtol=1e-6)
     assert r.final_correlation < 0.5 and not r.survived
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
