@@ -10,6 +10,8 @@ from zoo.errors import DataError, InvalidArgumentError
 from zoo.io import atomic_path, write_json
 from zoo.run import load_classifier, read_run_config
 
+MAX_FIGURE_IMAGES = 32  # rows of the side-by-side figure; more would not be readable
+
 
 def registry_last_conv(model_path) -> str | None:
     """The registry's Grad-CAM layer for the run's model (None for a plain .keras file)."""
@@ -89,6 +91,9 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     if labels is None:
         captions = [f"{sources[i][:18]}\n{c}" for i, c in enumerate(captions)]
     mistakes = None if labels is None else list(predicted != labels)
+    shown = slice(0, MAX_FIGURE_IMAGES)  # every map goes to .npy; figures stay readable
+    if len(images) > MAX_FIGURE_IMAGES:
+        say(f"[dim]figures show the first {MAX_FIGURE_IMAGES} of {len(images)} images (all maps are in the .npy files)[/]")
 
     heatmaps, summary_methods, written = {}, {}, []
     for m in methods:
@@ -111,12 +116,14 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
         if m == "integrated-gradients":
             title += f" ({steps} steps, black baseline, completeness gap {info['completeness_gap_mean']:.1%})"
         path = out_dir / f"explain_{m}.png"
-        plot_method_grid(images, ex.heatmaps, captions, path, title=title, mistakes=mistakes)
+        plot_method_grid(images[shown], ex.heatmaps[shown], captions[shown], path, title=title,
+                         mistakes=None if mistakes is None else mistakes[shown])
         written.append(path)
     if len(methods) > 1:
         path = out_dir / "explain_all.png"
         titles = {m: TITLES[m] for m in methods}
-        plot_methods_side_by_side(images, heatmaps, captions, path, titles=titles, mistakes=mistakes)
+        plot_methods_side_by_side(images[shown], {m: h[shown] for m, h in heatmaps.items()}, captions[shown], path,
+                                  titles=titles, mistakes=None if mistakes is None else mistakes[shown])
         written.append(path)
 
     summary = {
