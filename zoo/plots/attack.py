@@ -75,7 +75,8 @@ def plot_examples(images, adversarial, labels, clean_logits, adv_logits, class_n
         show_image(ax, adversarial[i])
         ax.set_title(f"adversarial\npred: {class_names[a]} ({p_adv[i, a]:.0%})", fontsize=9,
                      color="black" if a == y else "tab:red")
-    fig.suptitle(f"{method.upper()} at eps = {eps:g}/255 (red: wrong prediction)", fontsize=11)
+    fig.suptitle(f"{method.upper()} at eps = {eps:g}/255 (red: wrong prediction)\n"
+                 "perturbation: gray = unchanged, white = brighter, black = darker", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)
 
