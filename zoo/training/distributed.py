@@ -205,6 +205,8 @@ def train_custom_loop(config, data, input_shape, hw: Hardware, *, mode: str, say
     from zoo.evaluation import classification_metrics, predict_logits
 
     if chief:
+        if mode == "overwrite":
+            shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_dir / CONFIG_FILE, {**config.to_dict(), "input_shape": list(input_shape),
                                            "dataset_sizes": data.sizes, "steps_per_epoch": steps_per_epoch,

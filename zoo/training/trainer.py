@@ -108,13 +108,13 @@ def _plan_run_dir(config: TrainConfig, *, resume: bool, overwrite: bool, say) ->
             "Pass the same model, or --out DIR for a new run.")
     resumed = TrainConfig.from_dict(saved)
     resumed.out = config.out
-    if config.epochs is not None and config.epochs != resumed.epochs:
+    finished = _is_finished(run_dir)
+    if config.epochs is not None and config.epochs != resumed.epochs and not (finished and config.epochs < resumed.epochs):
         say(f"Changing the number of epochs from {resumed.epochs} to {config.epochs}.")
         resumed.epochs = config.epochs
-        resumed.class_names, resumed.num_classes = saved.get("class_names", []), saved.get("num_classes")
-        if _is_finished(run_dir):
+        if finished:
             return resumed, "extend"
-    if _is_finished(run_dir):
+    if finished:
         return resumed, "finished"
     return resumed, "resume"
 
@@ -345,8 +345,9 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
     if mode == "extend":
         _reopen_finished(run_dir, model, steps_per_epoch, say)
     initial_epoch = backup_epoch(run_dir / BACKUP_DIR) if mode in ("resume", "extend") else 0
-    if mode == "resume" and initial_epoch == 0:
-        say(f"{run_dir} has no finished epoch to resume from: starting it from epoch 1.")
+    if mode == "resume":
+        say(f"Resuming {run_dir} at epoch {initial_epoch + 1}/{config.epochs}." if initial_epoch else
+            f"{run_dir} has no finished epoch to resume from: starting it from epoch 1.")
     if initial_epoch >= config.epochs:
         raise TrainingError(f"{run_dir} already trained {initial_epoch} epochs; pass --epochs above that to go on.")
 
