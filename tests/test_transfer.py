@@ -253,29 +253,23 @@ def test_vgg16_mapping_from_random_keras_application_matches_features():
 
 
 @pytest.mark.slow
-def test_vgg16_full_imagenet_mapping_gives_the_same_logits(tmp_path):
+def test_vgg16_full_imagenet_mapping_gives_the_same_logits(tmp_path, monkeypatch):
     """The whole 224x224 VGG16 with its 1000-way head, loaded the way `--from imagenet` does (a
     weight file in the Keras cache), against keras.applications on caffe-preprocessed input."""
+    import h5py
     import keras
+    from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
     from zoo.training.transfer import imagenet_model, keras_cache_dir
 
     keras.utils.set_random_seed(0)
     app = keras.applications.VGG16(weights=None, classifier_activation=None)  # logits, like the zoo
-    import os
-
-    os.environ["KERAS_HOME"] = str(tmp_path)  # restored below; imagenet_model reads it
-    try:
-        keras_cache_dir().mkdir(parents=True)
-        import h5py
-        from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
-
-        # the layout of Keras' published file (legacy HDF5 weights)
-        with h5py.File(keras_cache_dir() / "vgg16_weights_tf_dim_ordering_tf_kernels.h5", "w") as f:
-            save_weights_to_hdf5_group(f, app)
-        zoo_model = imagenet_model("vgg16")
-    finally:
-        del os.environ["KERAS_HOME"]
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    keras_cache_dir().mkdir(parents=True)
+    # the layout of Keras' published file (legacy HDF5 weights)
+    with h5py.File(keras_cache_dir() / "vgg16_weights_tf_dim_ordering_tf_kernels.h5", "w") as f:
+        save_weights_to_hdf5_group(f, app)
+    zoo_model = imagenet_model("vgg16")
     rgb = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
     want = app.predict(keras.applications.vgg16.preprocess_input(rgb.copy()), verbose=0)
     got = zoo_model.predict(rgb, verbose=0)
