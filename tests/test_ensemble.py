@@ -249,6 +249,8 @@ def test_cli_features_exports_penultimate_features(tiny_runs, tmp_path):
         x = np.load(tiny_runs[1])["x_test"].astype("float32")
         np.testing.assert_allclose(f["features"] @ w + b, model.predict(x, verbose=0), atol=1e-4)
     assert math.isfinite(float(np.abs(np.load(out)["features"]).sum()))
+    result = CliRunner().invoke(app, ["features", runs[0], "--layer", "conv", "--out", str(tmp_path / "f.npz")])
+    assert result.exit_code != 0 and "has no layer 'conv'. Did you mean: conv1?" in result.output
 
 
 def test_zoo_eval_with_several_runs_delegates_to_the_ensemble(tiny_runs):

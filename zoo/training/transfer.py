@@ -129,6 +129,9 @@ def feature_model(model, layer_name: str | None = None) -> keras.Model:
     if layer_name is None:
         out = penultimate_output(model)
     else:
+        names = [layer.name for layer in model.layers]
+        if layer_name not in names:
+            raise UnknownNameError(f"{model.name} has no layer {layer_name!r}." + close_matches_hint(layer_name, names))
         out = model.get_layer(layer_name).output
         if len(out.shape) == 4:
             # small maps keep their layout (what the next FC layer saw); big ones are averaged
