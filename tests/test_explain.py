@@ -169,3 +169,25 @@ def test_bad_parameters_are_rejected(kwargs, match):
     model, _, _ = linear_model()
     with pytest.raises(InvalidArgumentError, match=match):
         Explainer(model, **kwargs)
+
+
+def test_image_files_become_model_inputs(tmp_path):
+    from PIL import Image
+
+    from zoo.errors import DataError
+    from zoo.explain.images import load_image_files
+
+    rgb = np.zeros((30, 40, 3), np.uint8)
+    rgb[..., 0] = 255  # pure red
+    Image.fromarray(rgb).save(tmp_path / "red.png")
+    Image.fromarray(np.full((5, 7), 100, np.uint8)).save(tmp_path / "gray.png")
+    gray_in = load_image_files([tmp_path / "red.png", tmp_path / "gray.png"], (12, 10, 1))
+    assert gray_in.shape == (2, 12, 10, 1) and gray_in.dtype == np.float32
+    np.testing.assert_allclose(gray_in[0], 76, atol=1)  # ITU-R 601 luma of red: 0.299 * 255
+    np.testing.assert_allclose(gray_in[1], 100)
+    colour_in = load_image_files([tmp_path / "gray.png"], (8, 8, 3))
+    assert colour_in.shape == (1, 8, 8, 3)
+    np.testing.assert_allclose(colour_in, 100)
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8 truncated")
+    with pytest.raises(DataError, match="bad.jpg"):
+        load_image_files([tmp_path / "bad.jpg"], (8, 8, 1))
