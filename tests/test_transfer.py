@@ -16,8 +16,6 @@ from zoo.training.transfer import (
     feature_distance,
     multiclass_hinge,
     prepare_transfer,
-    replace_head,
-    set_trainable,
 )
 
 
@@ -154,7 +152,7 @@ def test_unfreeze_top_layers_only(tmp_path):
 
 def test_bad_transfer_arguments_give_clear_errors(tmp_path):
     src = _source(tmp_path)
-    with pytest.raises(InvalidArgumentError, match=r"--unfreeze 9 is larger than the model.*3 weight layers.*conv1, conv2, fc1"):
+    with pytest.raises(InvalidArgumentError, match=r"--unfreeze 9 is larger than the model: tiny has 3 weight layers.*conv1, conv2, fc1"):
         prepare_transfer(_config(src, "finetune", unfreeze=9), None, None, 3)
     with pytest.raises(InvalidArgumentError, match="only applies to --transfer finetune"):
         prepare_transfer(_config(src, "svm", unfreeze=1), None, None, 3)

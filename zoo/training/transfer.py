@@ -176,7 +176,7 @@ def replace_head(model, num_classes: int, *, input_shape=None, features_from: st
     """A new model: the source's layers (shared, same weights) up to the features, a new Dense head.
 
     The new head is ``Dense(num_classes, name="logits")`` on the penultimate features (or on
-    ``features_from``'s output, average-pooled). When ``input_shape`` differs from the source's,
+    ``features_from``'s output, see ``feature_model``). When ``input_shape`` differs from the source's,
     a ``MatchInput`` layer resizes / converts channels in front, so the graph stays flat (every
     layer reachable by name, as in any zoo model).
     """
@@ -194,18 +194,22 @@ def replace_head(model, num_classes: int, *, input_shape=None, features_from: st
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
     )
     if input_shape == src_shape:  # the source's own graph: every layer.output stays valid (Grad-CAM)
-        return keras.Model(base.inputs[0], head(base.outputs[0]), name=f"{model.name}_transfer")
+        return keras.Model(base.inputs[0], head(base.outputs[0]), name=f"{_base_name(model)}_transfer")
     image = keras.Input(shape=input_shape, dtype="float32", name="image")
     x = MatchInput(*src_shape, name="match_input")(image)
     try:  # re-run the source graph on the new input with the same layer objects (flat model)
         feats = base._run_through_graph(x, operation_fn=lambda op: op)
     except Exception:  # a private Keras API: fall back to nesting the feature model
         feats = base(x)
-    shared = keras.Model(image, head(feats), name=f"{model.name}_transfer")
+    shared = keras.Model(image, head(feats), name=f"{_base_name(model)}_transfer")
     # a clone has one node per layer (the shared layers have two), so layer.output is unambiguous
     fresh = keras.models.clone_model(shared)
     fresh.set_weights(shared.get_weights())
     return fresh
+
+
+def _base_name(model) -> str:
+    return model.name.removesuffix("_transfer")
 
 
 def weight_layers(model) -> list:
@@ -232,7 +236,7 @@ def set_trainable(model, mode: str, unfreeze: int | None = None) -> list[str]:
             raise InvalidArgumentError(f"--unfreeze must be a non-negative integer; got {unfreeze!r}.")
         if unfreeze > len(body):
             raise InvalidArgumentError(
-                f"--unfreeze {unfreeze} is larger than the model: {model.name} has {len(body)} weight "
+                f"--unfreeze {unfreeze} is larger than the model: {_base_name(model)} has {len(body)} weight "
                 f"layers below the new head ({', '.join(layer.name for layer in body)}). "
                 f"Pass at most {len(body)}, or omit --unfreeze to fine-tune everything."
             )
