@@ -54,7 +54,12 @@ def ensemble(
             "input_shape": list(model.inputs[0].shape[1:]), "class_names": class_names,
             "dataset": dataset or _first_dataset(runs),
         })
-    console.print(f"Saved the {method} ensemble of {len(names)} members to [bold]{model_path}[/]")
+    if not json_output:
+        console.print(f"Saved the {method} ensemble of {len(names)} members to [bold]{model_path}[/]")
+    elif not evaluate:
+        import json
+
+        typer.echo(json.dumps({"model": str(model_path), "method": method, "members": names}))
     if evaluate:
         run_ensemble_eval(runs, ensemble=method, dataset=dataset, split=split, data_dir=data_dir, limit=limit,
                           batch_size=batch_size, out=out if as_dir else None, json_output=json_output,
