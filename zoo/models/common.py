@@ -111,5 +111,5 @@ def check_spatial(input_shape, minimum: int, model: str) -> None:
     if min(h, w) < minimum:
         raise InvalidArgumentError(
             f"{model} needs inputs of at least {minimum}x{minimum} pixels; got {h}x{w}. "
-            f"Pass a larger --input-shape or pick a small-input model (`zoo models small`)."
+            "Pass a larger --input-shape or a small-input model (e.g. simplenet, resnet20; see `zoo models`)."
         )

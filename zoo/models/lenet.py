@@ -25,7 +25,8 @@ def lenet5(input_shape, num_classes, dropout: float | None = None):
 
     As in the paper, inputs smaller than 32x32 are zero-padded to 32x32 (28x28 digits sat centred
     in a 32x32 field), so a 28x28 image gives 5x5x16 features into FC 120. C3 is fully connected
-    (the paper's partial C3 table only saved compute in 1998), the subsampling layers are plain
+    (the paper's partial connection table cut 1998's compute and broke symmetry; full
+    connectivity is today's convention), the subsampling layers are plain
     average pooling (no trainable coefficient) and the RBF output is a Dense layer: 61,706 params
     at 28x28x1 with 10 classes. ``dropout`` (default 0, as in the paper) goes before the output.
     """
