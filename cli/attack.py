@@ -333,7 +333,11 @@ def _print_summary(report: dict, files: dict) -> None:
     for flag in report["red_flags"]:
         console.print(f"[bold yellow]Red flag:[/] {flag}", highlight=False)
     if not report["red_flags"]:
-        console.print("[green]No red flags[/] (accuracy falls with eps, the attacks beat random noise"
-                      + (", pgd is at least as strong as fgsm" if {"fgsm", "pgd"} <= set(methods) else "") + ").")
+        both = {"fgsm", "pgd"} <= set(methods)
+        if attack["targeted"]:
+            checks = "targeted success does not fall with eps" + (", pgd hits the target at least as often as fgsm" if both else "")
+        else:
+            checks = "accuracy falls with eps, the attacks beat random noise" + (", pgd is at least as strong as fgsm" if both else "")
+        console.print(f"[green]No red flags[/] ({checks}).")
     console.print(f"Wrote {files['report']}, {files['curve'].name}, {files['grid'].name}, {files['arrays'].name}"
                   + (f", PNGs under {files['pngs']}" if "pngs" in files else "") + f" in {files['report'].parent}")
