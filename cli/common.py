@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import importlib.abc
+import importlib.util
 import os
 import sys
 
@@ -70,9 +72,45 @@ def parse_input_shape(text: str | None):
 
 
 def quiet_tensorflow() -> None:
-    """Hide TensorFlow's C++ start-up chatter unless the user asked for it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
+    """Hide TensorFlow's C++ start-up chatter (unless ZOO_DEBUG is set), keeping imports lazy.
+
+    TF_CPP_MIN_LOG_LEVEL silences the C++ logs once absl logging is set up, but TensorFlow 2.21
+    prints its oneDNN/CUDA notices before that, straight to file descriptor 2. So the first
+    ``import tensorflow`` runs with fd 2 pointed at /dev/null; Python exceptions still propagate.
+    """
+    if os.environ.get("ZOO_DEBUG"):
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietImport())
+
+
+class _QuietImport(importlib.abc.MetaPathFinder):
+    """Finds ``tensorflow`` through the normal finders, then runs its import with fd 2 muted."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once only; the normal finders do the finding
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_quietly(module):
+            sys.stderr.flush()
+            saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 2)
+                exec_module(module)
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                os.close(devnull)
+
+        spec.loader.exec_module = exec_quietly
+        return spec
 
 
 def is_interactive() -> bool:

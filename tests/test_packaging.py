@@ -1,5 +1,6 @@
 """The package installs as a wheel that carries cli/ and weights/, and the CLI starts lazily."""
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -32,3 +33,17 @@ def test_cli_import_does_not_load_tensorflow():
     code = "import sys, zoo.cli.main; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_cli_error_is_one_or_two_lines_without_tensorflow_noise():
+    # TensorFlow prints start-up notices to fd 2 before absl logging is set up; the CLI mutes them
+    # so a user's mistake reads as the error alone.
+    out = subprocess.run(
+        [sys.executable, "-m", "zoo.cli.main", "info", "resnet81"],
+        capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "ZOO_DEBUG"},
+    )
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert 1 <= len(lines) <= 2, out.stderr
+    assert "resnet81" in lines[0] and "resnet18" in out.stderr
+    assert "Traceback" not in out.stderr
