@@ -11,12 +11,12 @@ export TF_CPP_MIN_LOG_LEVEL=2
 
 RUN=${ZOO_MAIN_RUN:-runs/main-simplenet}
 start=$SECONDS
-# 4 epochs of Adam with cosine decay from 2e-3: the decay buys ~1% over a constant LR.
-.venv/bin/zoo train simplenet --dataset fashion_mnist --epochs 4 --lr 0.002 --schedule cosine \
+# 3 epochs of Adam with cosine decay from 2e-3 (~90% test): the decay buys ~1% over a constant LR.
+.venv/bin/zoo train simplenet --dataset fashion_mnist --epochs 3 --lr 0.002 --schedule cosine \
   --seed 0 --out "$RUN" --resume
 if [ -f "$RUN/eval/metrics.json" ]; then
   echo "Evaluation already in $RUN/eval/metrics.json:"
-  .venv/bin/python -c 'import json,sys; m=json.load(open(sys.argv[1])); print(f"  test accuracy {m[\"accuracy\"]:.2%}, top-5 {m[\"top5\"]:.2%}")' "$RUN/eval/metrics.json"
+  .venv/bin/python -c 'import json, sys; m = json.load(open(sys.argv[1])); print("  test accuracy %.2f%%, top-5 %.2f%%" % (100 * m["accuracy"], 100 * m["top5"]))' "$RUN/eval/metrics.json"
 else
   .venv/bin/zoo eval "$RUN" --split test --out "$RUN/eval"
 fi
