@@ -154,7 +154,7 @@ def eval_command(
     if len(paths) > 1 or ensemble:
         from zoo.cli.ensemble import run_ensemble_eval
 
-        run_ensemble_eval(paths, ensemble=ensemble or "vote", dataset=dataset, split=split,
+        run_ensemble_eval(paths, ensemble=ensemble, dataset=dataset, split=split,
                           data_dir=str(data_dir) if data_dir else None, limit=limit, batch_size=batch_size,
                           out=out, json_output=json_output)
         return

@@ -249,3 +249,11 @@ def test_early_stopping_ends_the_run_when_val_loss_stalls(tmp_path):
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["stopped_early"] is True and summary["epochs"] == 2
     assert len(list(csv.DictReader((out / "history.csv").open()))) == 2
+
+
+def test_eval_of_several_models_delegates_to_the_ensemble(tiny_run):
+    out, _ = tiny_run
+    result, text = invoke("eval", out, out, "--ensemble", "soft", "--limit", "32", "--json")
+    assert result.exit_code == 0, text
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["num_members"] == 2 and report["method"] == "soft"
