@@ -200,15 +200,18 @@ class _Graphs:
 
         @tf.function(input_signature=[x_spec, y_spec, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.bool)])
         def fgsm_and_predict(x, y, eps_values, targeted):
-            # FGSM's gradient does not depend on eps: one backward pass, then all eps classified
-            # together as one (E*B)-sized batch. Returns clean logits, adv [E, B, ...], logits [E, B, K].
+            # FGSM's gradient does not depend on eps: one backward pass, then one forward pass per
+            # eps (one at a time, so memory stays that of one batch even for large models).
+            # Returns clean logits, adversarial images [E, B, ...] and their logits [E, B, K].
             logits, grad = loss_gradient(ref(), x, y)
             step = _direction(targeted) * tf.sign(grad)
-            e = tf.reshape(eps_values, (-1,) + (1,) * len(shape))
-            advs = project(x[None] + e * step[None], x[None], e)
-            flat = tf.reshape(advs, tf.concat([[-1], tf.shape(x)[1:]], 0))
-            adv_logits = tf.cast(ref()(flat, training=False), tf.float32)
-            adv_logits = tf.reshape(adv_logits, [tf.shape(eps_values)[0], tf.shape(x)[0], -1])
+
+            def one_eps(eps):
+                adv = project(x + eps * step, x, eps)
+                return adv, tf.cast(ref()(adv, training=False), tf.float32)
+
+            advs, adv_logits = tf.map_fn(one_eps, eps_values, fn_output_signature=(tf.float32, tf.float32),
+                                         parallel_iterations=1)
             return logits, advs, adv_logits
 
         @tf.function(
