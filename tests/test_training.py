@@ -257,3 +257,19 @@ def test_eval_of_several_models_delegates_to_the_ensemble(tiny_run):
     assert result.exit_code == 0, text
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["num_members"] == 2 and report["method"] == "soft"
+
+
+def test_a_run_puts_back_the_global_precision_and_determinism(tmp_path):
+    import keras
+    from tensorflow.python.framework import config as tf_config
+
+    before = keras.mixed_precision.global_policy().name
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    result, text = invoke("train", "simplenet", *TINY, "--limit", "64", "--epochs", "1", "--precision",
+                          "mixed_bfloat16", "--deterministic", "--out", tmp_path / "bf16")
+    assert result.exit_code == 0, text
+    assert keras.mixed_precision.global_policy().name == before
+    assert tf_config.is_op_determinism_enabled() == was_deterministic
+    from zoo.run import load_model
+
+    assert load_model(tmp_path / "bf16").get_layer("conv1").compute_dtype == "bfloat16"

@@ -295,12 +295,29 @@ def _read_metrics(run_dir: Path) -> dict:
 # The entry point
 
 
-def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False, say=_noop,
-          progress_console=None, extra_callbacks=()) -> TrainResult:
-    """Train ``config.model`` and write a run directory; see the module docstring.
+def train(config: TrainConfig, **kwargs) -> TrainResult:
+    """Train ``config.model`` and write a run directory; see the module docstring and ``_train``.
 
-    ``say`` prints notes (resizing, resuming ...); ``progress_console`` (a rich Console) shows the
-    per-epoch progress, None for none; ``extra_callbacks`` are Keras callbacks added last.
+    The process-wide settings a run changes (Keras dtype policy, TF op determinism) are put back
+    afterwards, so a library caller's (or the next test's) models are not built in bfloat16.
+    """
+    import keras
+    from tensorflow.python.framework import config as tf_config
+
+    policy = keras.mixed_precision.global_policy()
+    deterministic = tf_config.is_op_determinism_enabled()
+    try:
+        return _train(config, **kwargs)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+        if not deterministic and tf_config.is_op_determinism_enabled():
+            tf_config.disable_op_determinism()
+
+
+def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False, say=_noop,
+           progress_console=None, extra_callbacks=()) -> TrainResult:
+    """``say`` prints notes (resizing, resuming ...); ``progress_console`` (a rich Console) shows
+    the per-epoch progress, None for none; ``extra_callbacks`` are Keras callbacks added last.
     """
     from zoo.registry import get_spec
     from zoo.training import distributed
