@@ -173,6 +173,9 @@ def test_evaluate_robustness_targeted_and_transfer():
         zero = run.report["results"][method][0]
         assert zero["eps"] == 0 and zero["mean_l2"] == 0.0
         assert zero["robust_accuracy"] == run.report["clean"]["accuracy"]
+    untargeted = evaluate_robustness(model, x, y, CLASSES, eps_list=[4], use_labels=False)
+    assert untargeted.report["attack"]["labels"] == "predicted"
+    np.testing.assert_array_equal(untargeted.attack_labels, untargeted.clean_logits.argmax(axis=1))
     transfer = transfer_matrix(run, "a", [("b", other)])
     assert transfer["bim"]["models"] == ["a", "b"] and transfer["bim"]["eps"] == [0.0, 0.0, 16.0]
 
