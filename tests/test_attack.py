@@ -221,3 +221,26 @@ def test_mix_adversarial_bad_arguments(kwargs, match):
     args = {"method": "fgsm", "eps": 8.0, "ratio": 0.5} | kwargs
     with pytest.raises(InvalidArgumentError, match=match):
         mix_adversarial(linear_model(), tf.zeros((2, 4, 4, 1)), tf.constant([0, 1]), **args)
+
+
+class _StopGradient(keras.layers.Layer):
+    """Identity forward, zero gradient: the crudest gradient masking."""
+
+    def call(self, x):
+        return tf.stop_gradient(x)
+
+
+def test_masked_gradients_raise_red_flags(trained):
+    from zoo.attack.report import evaluate_robustness
+
+    model, x, y = trained
+    inp = keras.Input((28, 28, 1), name="image")
+    masked = keras.Model(inp, model(_StopGradient(name="mask")(inp)))
+    run = evaluate_robustness(masked, x, y, [str(i) for i in range(10)], methods=["fgsm", "pgd"], eps_list=[8, 64])
+    fgsm_at_64 = run.report["results"]["fgsm"][1]
+    assert fgsm_at_64["robust_accuracy"] == run.report["clean"]["accuracy"]  # sign(0) = 0: nothing moves
+    assert fgsm_at_64["mean_linf"] == 0.0
+    assert any(flag.startswith("fgsm: random sign noise hurts more than the attack at eps 64")
+               for flag in run.report["red_flags"]), run.report["red_flags"]
+    assert any(flag.startswith("fgsm: the attack did not move any pixel at eps 8, 64")
+               for flag in run.report["red_flags"]), run.report["red_flags"]

@@ -124,7 +124,9 @@ def loss_gradient(model, images, labels):
         tape.watch(images)
         logits = tf.cast(model(images, training=False), tf.float32)
         loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    return logits, tape.gradient(loss, images)
+    # A model that blocks gradients (e.g. stop_gradient, quantisation) gets zeros, not None: the
+    # attack then does nothing and the report's red flags say so.
+    return logits, tape.gradient(loss, images, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
 
 def _direction(targeted) -> tf.Tensor:

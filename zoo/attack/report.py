@@ -209,6 +209,7 @@ def evaluate_robustness(
 def red_flags(report: dict) -> list[str]:
     """Warnings for results that look like gradient masking or a broken attack.
 
+    An attack that moves no pixel at eps > 0 means zero input gradients.
     Untargeted attacks are judged by accuracy (it must not rise with eps, PGD/BIM must not leave
     more of it than FGSM, random noise must not hurt more than the attack); targeted ones by their
     success rate (hitting the target, not accuracy, is their goal). A difference counts when it
@@ -219,6 +220,13 @@ def red_flags(report: dict) -> list[str]:
     tol = max(0.005, 1.0 / n)
     flags = []
     results = report["results"]
+    for method, rows in results.items():
+        stuck = [r["eps"] for r in rows if r["eps"] > 0 and r.get("mean_linf") == 0.0]
+        if stuck:
+            flags.append(
+                f"{method}: the attack did not move any pixel at eps {', '.join(f'{e:g}' for e in stuck)}: "
+                "the loss gradient with respect to the input is zero (a non-differentiable or saturated model)."
+            )
     targeted = bool(report.get("attack", {}).get("targeted"))
     if targeted:
         for method, rows in results.items():
