@@ -273,3 +273,14 @@ def test_a_run_puts_back_the_global_precision_and_determinism(tmp_path):
     from zoo.run import load_model
 
     assert load_model(tmp_path / "bf16").get_layer("conv1").compute_dtype == "bfloat16"
+
+
+def test_plateau_schedule_cuts_the_lr_when_val_loss_stalls(tmp_path):
+    out = tmp_path / "plateau"
+    # an SGD step of 1e-20 leaves the weights unchanged: val_loss stalls from the first epoch on
+    result, text = invoke("train", "simplenet", *TINY, "--limit", "128", "--epochs", "4", "--optimizer", "sgd",
+                          "--lr", "1e-20", "--schedule", "plateau", "--plateau-patience", "1", "--gamma", "0.5",
+                          "--out", out)
+    assert result.exit_code == 0, text
+    rows = list(csv.DictReader((out / "history.csv").open()))
+    assert [float(r["learning_rate"]) for r in rows] == pytest.approx([1e-20, 1e-20, 5e-21, 2.5e-21], rel=1e-6)
