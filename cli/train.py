@@ -140,7 +140,7 @@ def _print_summary(result) -> None:
 
 @friendly_errors
 def eval_command(
-    paths: List[Path] = typer.Argument(..., metavar="RUN_OR_MODEL...", help="Run directories or .keras files."),
+    paths: List[Path] = typer.Argument(..., metavar="RUN_OR_MODEL", help="Run directories or .keras files (several: an ensemble)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset [default: the run's, else fashion_mnist]."),
     split: str = typer.Option("test", "--split", help="train, val or test."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
