@@ -146,10 +146,8 @@ def train_custom_loop(config, data, input_shape, hw: Hardware, *, mode: str, say
     from zoo.io import write_json
     from zoo.run import CONFIG_FILE
     from zoo.training.callbacks import write_history
-    from zoo.training.optimizers import add_l2_regularization, make_optimizer
-    from zoo.training.schedules import learning_rate_at, make_learning_rate
-    from zoo.training.losses import SparseSmoothedCrossentropy
-    from zoo.training.trainer import TrainResult, build_model, eval_stream, finalize_run
+    from zoo.training.optimizers import make_training_optimizer
+    from zoo.training.trainer import TrainResult, build_model, eval_stream, finalize_run, make_loss
 
     if mode in ("resume", "extend"):
         raise TrainingError("--resume is not supported with --strategy multiworker yet; start a new run (--overwrite).")
@@ -166,15 +164,10 @@ def train_custom_loop(config, data, input_shape, hw: Hardware, *, mode: str, say
         model, loss, lr = build_model(config, data, input_shape, say)
         if lr is not None:
             config.lr = float(lr)
-        learning_rate, _ = make_learning_rate(config, steps_per_epoch)
-        optimizer = make_optimizer(config.optimizer, learning_rate, momentum=config.momentum,
-                                   weight_decay=config.weight_decay)
-        if config.optimizer != "adamw":
-            add_l2_regularization(model, config.weight_decay)
+        optimizer, _ = make_training_optimizer(model, config, steps_per_epoch)
         optimizer.build(model.trainable_variables)
     if loss is None:
-        loss = (SparseSmoothedCrossentropy(config.label_smoothing, data.num_classes) if config.label_smoothing
-                else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        loss = make_loss(config, data.num_classes)
     loss.reduction = None  # per-example losses; averaged over the global batch below
 
     def step_fn(images, labels):
@@ -217,7 +210,7 @@ def train_custom_loop(config, data, input_shape, hw: Hardware, *, mode: str, say
     try:
         for epoch in range(config.epochs):
             t0 = time.perf_counter()
-            lr_now = learning_rate_at(learning_rate, int(optimizer.iterations.numpy()))
+            lr_now = float(keras.ops.convert_to_numpy(optimizer.learning_rate))  # the schedule at this step
             ds = make_pipeline(source, input_shape=input_shape, batch_size=global_batch, training=True,
                                augment=config.augment, seed=config.seed * 100003 + epoch, cache=False)
             iterator = iter(strategy.experimental_distribute_dataset(ds))

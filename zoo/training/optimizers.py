@@ -51,3 +51,18 @@ def add_l2_regularization(model, weight_decay: float) -> int:
             var.regularizer = keras.regularizers.L2(weight_decay / 2.0)
             count += 1
     return count
+
+
+def make_training_optimizer(model, config, steps_per_epoch: int):
+    """(optimizer on the configured LR schedule, the schedule's callbacks); attaches L2 to ``model``.
+
+    Shared by the ``model.fit`` trainer and the multi-worker loop so both train the same way.
+    """
+    from zoo.training.schedules import make_learning_rate
+
+    learning_rate, callbacks = make_learning_rate(config, steps_per_epoch)
+    optimizer = make_optimizer(config.optimizer, learning_rate, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
+    if config.optimizer != "adamw":
+        add_l2_regularization(model, config.weight_decay)
+    return optimizer, callbacks

@@ -236,16 +236,11 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int, num_classes:
 
     import keras
 
-    from zoo.training.optimizers import add_l2_regularization, make_optimizer
-    from zoo.training.schedules import make_learning_rate
+    from zoo.training.optimizers import make_training_optimizer
 
     if lr is not None:
         config.lr = float(lr)
-    learning_rate, callbacks = make_learning_rate(config, steps_per_epoch)
-    optimizer = make_optimizer(config.optimizer, learning_rate, momentum=config.momentum,
-                               weight_decay=config.weight_decay)
-    if config.optimizer != "adamw":
-        add_l2_regularization(model, config.weight_decay)
+    optimizer, callbacks = make_training_optimizer(model, config, steps_per_epoch)
     if config.adversarial:
         model.train_step = types.MethodType(_adversarial_train_step(config), model)
     model.compile(optimizer=optimizer, loss=loss or make_loss(config, num_classes),
