@@ -228,3 +228,21 @@ def test_load_examples_first_n_of_test():
     assert big.shape == (2, 32, 32, 3)
     with pytest.raises(DataError, match="no 'val' split"):
         load_dataset("fashion_mnist", val_fraction=0, limit=2).split("val")
+
+
+def test_cache_split_caches_only_what_fits(monkeypatch):
+    from zoo.data import cache_split, pipeline
+    from zoo.data.dataset import split_info
+
+    ds = _tiny_split(n=10)  # 10 images of 6x5x1 bytes = 300 bytes decoded
+    monkeypatch.setattr(pipeline, "CACHE_BUDGET_BYTES", 1000)
+    cached = cache_split(ds)
+    assert cached is not ds and split_info(cached)["in_memory"] and split_info(cached)["size"] == 10
+    assert cache_split(cached) is cached  # already held: not cached twice
+    monkeypatch.setattr(pipeline, "CACHE_BUDGET_BYTES", 100)
+    assert cache_split(ds) is ds  # too large: stays streamed (bounded memory)
+    # both still feed a training pipeline with every example once per epoch
+    for split in (cached, ds):
+        labels = np.concatenate([y.numpy() for _, y in make_pipeline(
+            split, input_shape=(6, 5, 1), batch_size=4, training=True, cache=False)])
+        assert sorted(labels) == list(range(10))

@@ -17,6 +17,7 @@ _EXPORTS = {
     "available_datasets": "zoo.data.sources",
     "FASHION_MNIST_CLASSES": "zoo.data.sources",
     "make_pipeline": "zoo.data.pipeline",
+    "cache_split": "zoo.data.pipeline",
     "channel_stats": "zoo.data.pipeline",
     "load_examples": "zoo.data.pipeline",
     "convert_images": "zoo.data.pipeline",

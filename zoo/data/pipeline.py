@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data.augment import build_augmentation, parse_augmentation
-from zoo.data.dataset import Dataset, split_info
+from zoo.data.dataset import Dataset, describe_split, split_info
 from zoo.errors import InvalidArgumentError
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -81,21 +81,18 @@ def make_pipeline(ds, *, input_shape, batch_size: int, training: bool, augment="
     parse_augmentation(augment)  # a typo fails here even in an evaluation pipeline
     info = split_info(ds)
     native = _static_image_shape(ds)
-    size = info.get("size") or (int(ds.cardinality()) if ds.cardinality() >= 0 else None)
-    per_example = (info.get("nbytes") // max(size, 1)) if info.get("nbytes") and size else (
-        int(np.prod(native)) if native else None)
 
     if info.get("arrays") is not None:  # in memory: shuffle indices, gather whole batches
         if "tensors" not in info:  # one device copy per split, however many pipelines use it
             info["tensors"] = tuple(tf.constant(a) for a in info["arrays"])
         return _array_pipeline(*info["tensors"], input_shape=input_shape, batch_size=int(batch_size),
                                training=training, augment=augment, seed=seed)
-    cached = bool(cache and not info.get("in_memory") and size and per_example
-                  and size * per_example <= CACHE_BUDGET_BYTES)
-    if cached:
-        ds = ds.cache()
+    if cache:
+        ds = cache_split(ds)
+        info = split_info(ds)
+    size, per_example = _size_and_bytes(ds, info)
     if training:
-        if (info.get("in_memory") or cached) and size:
+        if info.get("in_memory") and size:
             # a full shuffle costs no more memory than the data already held
             ds = ds.shuffle(size, seed=seed, reshuffle_each_iteration=True)
         elif info.get("reshuffled"):
@@ -111,6 +108,31 @@ def make_pipeline(ds, *, input_shape, batch_size: int, training: bool, augment="
         ds = ds.map(convert, num_parallel_calls=AUTOTUNE).batch(int(batch_size))
 
     return _augment_and_prefetch(ds, input_shape, training, augment, seed)
+
+
+def _size_and_bytes(ds, info) -> tuple[int | None, int | None]:
+    """(examples, bytes per decoded example) of a split, None where unknown."""
+    native = _static_image_shape(ds)
+    size = info.get("size") or (int(ds.cardinality()) if ds.cardinality() >= 0 else None)
+    per_example = (info.get("nbytes") // max(size, 1)) if info.get("nbytes") and size else (
+        int(np.prod(native)) if native else None)
+    return size, per_example
+
+
+def cache_split(ds) -> tf.data.Dataset:
+    """A streamed split cached in memory (and marked so) when it fits CACHE_BUDGET_BYTES, else ``ds``.
+
+    Larger splits stay streamed so peak memory is bounded whatever the dataset size. Call it once
+    and hand the result to several ``make_pipeline`` calls (one per epoch) to share one cache.
+    """
+    info = split_info(ds)
+    if info.get("in_memory"):
+        return ds
+    size, per_example = _size_and_bytes(ds, info)
+    if not (size and per_example and size * per_example <= CACHE_BUDGET_BYTES):
+        return ds
+    return describe_split(ds.cache(), in_memory=True, size=size, nbytes=size * per_example,
+                          image_shape=info.get("image_shape"))
 
 
 def _array_pipeline(images, labels, *, input_shape, batch_size, training, augment, seed):

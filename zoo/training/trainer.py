@@ -157,13 +157,12 @@ def train_stream(data, config: TrainConfig, input_shape, initial_epoch: int):
 
     Seeding per epoch (not one shuffle whose state lives in the process) makes epoch e's batches
     the same whether the run went straight through or was resumed at e, which is what makes a
-    resumed run end with the same weights. The raw split is cached once and shared by all epochs.
+    resumed run end with the same weights. The raw split is cached once (when it fits
+    in memory) and shared by all epochs; a larger one streams with a bounded shuffle.
     """
-    from zoo.data import make_pipeline
+    from zoo.data import cache_split, make_pipeline
 
-    source = data.train
-    if not getattr(data, "in_memory", False):
-        source = source.cache()
+    source = cache_split(data.train)  # one cache shared by every epoch's pipeline, if it fits
     epochs = []
     for e in range(initial_epoch, config.epochs):
         epochs.append(make_pipeline(source, input_shape=input_shape, batch_size=config.batch_size,
