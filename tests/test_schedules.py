@@ -105,3 +105,16 @@ def test_unknown_names_list_close_matches(bad, option, hint):
 def test_impossible_values_are_refused(bad, text):
     with pytest.raises(InvalidArgumentError, match=text.replace("-", r"\-")):
         resolve(TrainConfig(model="simplenet", **bad))
+
+
+def test_cosine_warmup_per_epoch_ramps_by_step_then_holds_each_epoch():
+    # Holding the warmup at its epoch start would train the whole first epoch at LR 0.
+    _, lr, _ = _lr(schedule="cosine", lr=0.4, warmup_epochs=1, decay_per="epoch", epochs=5)
+    warm, total = SPE, 5 * SPE
+    for s in (1, 5, 9):
+        assert learning_rate_at(lr, s) == pytest.approx(0.4 * s / warm, abs=1e-7)
+    for epoch in (1, 2, 4):
+        frac = (epoch * SPE - warm) / (total - warm)
+        expected = 0.4 * 0.5 * (1 + math.cos(math.pi * frac))
+        for s in (epoch * SPE, epoch * SPE + 7):
+            assert learning_rate_at(lr, s) == pytest.approx(expected, abs=1e-6)

@@ -22,20 +22,27 @@ from zoo.training.config import SCHEDULES
 
 @keras.saving.register_keras_serializable(package="zoo")
 class EpochStaircase(keras.optimizers.schedules.LearningRateSchedule):
-    """Hold ``inner``'s value constant within an epoch: lr(s) = inner(floor(s / S) * S)."""
+    """Hold ``inner``'s value constant within an epoch: lr(s) = inner(floor(s / S) * S).
 
-    def __init__(self, inner, steps_per_epoch: int):
+    Steps before ``smooth_until`` (a warmup) follow ``inner`` step by step: held at an epoch's
+    start, a warmup from 0 would train its whole first epoch at learning rate 0.
+    """
+
+    def __init__(self, inner, steps_per_epoch: int, smooth_until: int = 0):
         self.inner = inner
         self.steps_per_epoch = int(steps_per_epoch)
+        self.smooth_until = int(smooth_until)
 
     def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
         spe = keras.ops.cast(self.steps_per_epoch, "float32")
-        epoch_start = keras.ops.floor(keras.ops.cast(step, "float32") / spe) * spe
-        return self.inner(epoch_start)
+        epoch_start = keras.ops.floor(step / spe) * spe
+        held = keras.ops.maximum(epoch_start, keras.ops.cast(self.smooth_until, "float32"))
+        return self.inner(keras.ops.where(step < self.smooth_until, step, held))
 
     def get_config(self):
         return {"inner": keras.optimizers.schedules.serialize(self.inner),
-                "steps_per_epoch": self.steps_per_epoch}
+                "steps_per_epoch": self.steps_per_epoch, "smooth_until": self.smooth_until}
 
     @classmethod
     def from_config(cls, config):
@@ -75,7 +82,7 @@ def make_learning_rate(config, steps_per_epoch: int):
                                           warmup_steps=warmup, name="cosine_decay")
         else:
             sched = schedules.CosineDecay(lr0, decay_steps, alpha=alpha, name="cosine_decay")
-        return (EpochStaircase(sched, spe) if config.decay_per == "epoch" else sched), []
+        return (EpochStaircase(sched, spe, smooth_until=warmup) if config.decay_per == "epoch" else sched), []
     raise UnknownNameError(f"Unknown schedule {name!r}." + close_matches_hint(name, SCHEDULES))
 
 
