@@ -191,3 +191,17 @@ def test_image_files_become_model_inputs(tmp_path):
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8 truncated")
     with pytest.raises(DataError, match="bad.jpg"):
         load_image_files([tmp_path / "bad.jpg"], (8, 8, 1))
+
+
+def test_cascade_randomises_frozen_layers_but_not_the_input_statistics():
+    # A transfer run freezes its whole base; the cascade must still destroy it, or maps "survive".
+    from zoo.explain.sanity import randomisation_order
+
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Normalization(axis=-1, name="standardize")(inputs)
+    x = keras.layers.Conv2D(2, 3, name="conv", trainable=False)(x)
+    x = keras.layers.BatchNormalization(name="bn", trainable=False)(x)
+    x = keras.layers.Flatten(name="flat")(x)
+    outputs = keras.layers.Dense(3, name="head")(x)
+    model = keras.Model(inputs, outputs)
+    assert randomisation_order(model) == ["head", "bn", "conv"]

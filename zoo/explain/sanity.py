@@ -58,8 +58,15 @@ def rank_correlation(a, b) -> np.ndarray:
 
 
 def randomisation_order(model) -> list[str]:
-    """Layers with trainable weights, from the output down (the cascade's order)."""
-    return [layer.name for layer in reversed(model.layers) if layer.trainable_weights]
+    """Layers with learned weights, from the output down (the cascade's order).
+
+    Frozen layers count (a transfer run's whole base is frozen); the input ``Normalization`` does
+    not: its statistics describe the data, not what the model learned.
+    """
+    import keras
+
+    return [layer.name for layer in reversed(model.layers)
+            if layer.weights and not isinstance(layer, keras.layers.Normalization)]
 
 
 def _copy_weights(target_layer, source_layer) -> None:
