@@ -68,6 +68,23 @@ class HistoryCSV(keras.callbacks.Callback):
         write_history(self.path, self.rows)
 
 
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """ModelCheckpoint that saves to a sibling temporary file, then renames it onto ``filepath``.
+
+    A kill during the save leaves the previous best model intact instead of a corrupt file.
+    """
+
+    def __init__(self, filepath, **kwargs):
+        self.final_path = Path(filepath)
+        self.tmp_path = self.final_path.with_name(f".{self.final_path.stem}.tmp{self.final_path.suffix}")
+        super().__init__(str(self.tmp_path), **kwargs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.tmp_path.exists():
+            os.replace(self.tmp_path, self.final_path)
+
+
 def write_history(path, rows: list[dict]) -> None:
     keys = ["epoch"]
     for r in rows:
