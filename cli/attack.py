@@ -85,7 +85,9 @@ def attack_command(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
     batch_size: int = typer.Option(256, "--batch-size", help="Examples per attack batch."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: RUN/attack, or MODEL_attack/ next to a .keras file)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random starts and the noise baseline (and of the val split)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random starts and the noise baseline (and of the val split "
+                                               "when the model has no run config.json; a run's own dataset uses its "
+                                               "training seed and val split)."),
     eval_on: Optional[List[Path]] = typer.Option(
         None, "--eval-on", help="Runs/models to evaluate the crafted examples on (transferability): --eval-on RUN2 RUN3 ..."
     ),
@@ -126,7 +128,7 @@ def attack_command(
     overlays = _read_overlays(overlay or [])
 
     from zoo.attack.report import resolve_target
-    from zoo.run import load_classifier, read_run_config
+    from zoo.run import dataset_args_for, load_classifier, read_run_config
 
     model, class_names = load_classifier(model_path)
     resolve_target(target, class_names)  # unknown class: fail before loading data
@@ -137,7 +139,8 @@ def attack_command(
     spec = dataset or config.get("dataset") or "fashion_mnist"
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     with console.status(f"Loading {spec} ({split})..."):
-        images, labels, data_classes = _load_examples(spec, split, None if all_examples else n, input_shape, data_dir, seed)
+        images, labels, data_classes = _load_examples(spec, split, None if all_examples else n, input_shape, data_dir,
+                                                      {"seed": seed, **dataset_args_for(model_path, spec)})
     if len(data_classes) != len(class_names):
         raise InvalidArgumentError(
             f"{spec} has {len(data_classes)} classes but the model has {len(class_names)}; pass the dataset "
@@ -168,15 +171,18 @@ def attack_command(
     _print_summary(report, files)
 
 
-def _load_examples(spec, split, n, input_shape, data_dir, seed):
-    """(images float32 [0,255], labels, class_names) of ``n`` examples (None: the whole split)."""
+def _load_examples(spec, split, n, input_shape, data_dir, split_args):
+    """(images float32 [0,255], labels, class_names) of ``n`` examples (None: the whole split).
+
+    ``split_args``: load_dataset's ``seed`` (and ``val_fraction``), the run's own when known.
+    """
     import numpy as np
 
     from zoo.errors import InvalidArgumentError
 
     from zoo.data import load_dataset, load_examples
 
-    data = load_dataset(spec, data_dir=data_dir, seed=seed, limit=n)
+    data = load_dataset(spec, data_dir=data_dir, limit=n, **split_args)
     data.split(split)  # an unknown or missing split fails here, with the splits there are
     size = data.sizes.get({"validation": "val", "valid": "val"}.get(split, split))
     if n is None or (size and n > size):
@@ -184,7 +190,7 @@ def _load_examples(spec, split, n, input_shape, data_dir, seed):
             raise InvalidArgumentError(f"The size of {spec} {split} is unknown; pass --n instead of --all.")
         n = size  # load_examples batches all n at once: never ask for more than there are
     images, labels, class_names = load_examples(
-        data, split=split, n=n, input_shape=input_shape, data_dir=data_dir, seed=seed
+        data, split=split, n=n, input_shape=input_shape, data_dir=data_dir
     )
     return np.asarray(images, "float32"), np.asarray(labels).astype("int32").reshape(-1), list(class_names)
 

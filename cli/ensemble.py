@@ -89,12 +89,14 @@ def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch
     from zoo.errors import InvalidArgumentError
     from zoo.evaluation import classification_metrics
     from zoo.io import write_json
+    from zoo.run import dataset_args_for
 
     if batch_size is None or int(batch_size) < 1:
         raise InvalidArgumentError(f"--batch-size must be at least 1; got {batch_size!r}.")
     model, names, class_names, method = _loaded or load_ensemble(paths, ensemble)
     spec = dataset or _first_dataset(paths) or "fashion_mnist"
-    data = load_dataset(spec, data_dir=data_dir, limit=limit)
+    # the first member's val split and seed, so --split val is the split it held out
+    data = load_dataset(spec, data_dir=data_dir, limit=limit, **dataset_args_for(paths[0], spec))
     if data.num_classes != len(class_names):
         raise InvalidArgumentError(
             f"The ensemble predicts {len(class_names)} classes but {spec!r} has {data.num_classes}; "
@@ -192,11 +194,11 @@ def features(
         raise InvalidArgumentError(f"--batch-size must be at least 1; got {batch_size}.")
     from zoo.data import load_dataset, make_pipeline
     from zoo.features import export_features
-    from zoo.run import load_model, read_run_config
+    from zoo.run import dataset_args_for, load_model, read_run_config
 
     model = load_model(run)
     spec = dataset or read_run_config(run).get("dataset") or "fashion_mnist"
-    data = load_dataset(spec, data_dir=data_dir, limit=limit)
+    data = load_dataset(spec, data_dir=data_dir, limit=limit, **dataset_args_for(run, spec))
     input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False)
     with console.status(f"Extracting features of {spec} {split}..."):

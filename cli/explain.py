@@ -40,7 +40,8 @@ def explain(
         None, "--layer", help="Grad-CAM layer (default: the registry's last conv layer)."),
     batch_size: int = typer.Option(64, "--batch-size", help="Gradient items per compiled chunk (bounds memory)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: RUN/explain)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the dataset sample, the noise and the sanity check."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the dataset sample, the noise and the sanity check "
+                                               "(a run's own dataset keeps its training seed and val split)."),
     sanity: bool = typer.Option(
         False, "--sanity", help="Also run the cascading model-randomisation check (Adebayo et al. 2018)."),
     filters: bool = typer.Option(

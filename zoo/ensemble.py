@@ -369,16 +369,23 @@ def members_logits_model(ensemble_model):
     return keras.Model(ensemble_model.inputs[0], list(vote.input), name="members_logits")
 
 
-def predict_members(ensemble_model, ds_batched):
-    """(member logits [M, N, K], labels [N]) over a batched (images, labels) dataset."""
+def _members_step(ensemble_model):
+    """images -> stacked member logits [M, B, K] (compiled and cached by compiled_predict)."""
     import tensorflow as tf
 
     inner = members_logits_model(ensemble_model)
 
-    @tf.function(reduce_retracing=True)
     def step(images):
         return tf.stack([tf.cast(z, tf.float32) for z in inner(images, training=False)], axis=0)
 
+    return step
+
+
+def predict_members(ensemble_model, ds_batched):
+    """(member logits [M, N, K], labels [N]) over a batched (images, labels) dataset."""
+    from zoo.evaluation import compiled_predict
+
+    step = compiled_predict(ensemble_model, key="members", build=_members_step)
     logits, labels = [], []
     for images, y in ds_batched:
         logits.append(step(images).numpy())

@@ -8,9 +8,38 @@ attacks, so they take plain arrays and do no printing.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from zoo.errors import InvalidArgumentError
+
+
+_PREDICT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def compiled_predict(model, *, key: str = "logits", build=None):
+    """One cached ``tf.function`` per model (and ``key``), so repeated calls reuse its traces.
+
+    Default: images -> float32 logits of ``model``. A new tf.function per call would retrace the
+    model every time (the multi-worker loop evaluates every epoch). ``build(model)`` returns
+    another Python function of images to compile and cache under ``key`` (it should not hold
+    ``model`` itself, or the cache keeps the model alive; the default holds it weakly).
+    """
+    import tensorflow as tf
+
+    per_model = _PREDICT.setdefault(model, {})
+    fn = per_model.get(key)
+    if fn is None:
+        if build is None:
+            ref = weakref.ref(model)
+
+            def python_fn(images):
+                return tf.cast(ref()(images, training=False), tf.float32)
+        else:
+            python_fn = build(model)
+        fn = per_model[key] = tf.function(python_fn, reduce_retracing=True)
+    return fn
 
 
 def predict_logits(model, ds_batched, *, steps: int | None = None):
@@ -19,12 +48,7 @@ def predict_logits(model, ds_batched, *, steps: int | None = None):
     One compiled predict function over the whole dataset (``model.predict_on_batch`` would
     retrace per shape); the labels are read from the same pass so they stay aligned.
     """
-    import tensorflow as tf
-
-    @tf.function(reduce_retracing=True)
-    def step(images):
-        return tf.cast(model(images, training=False), tf.float32)
-
+    step = compiled_predict(model)
     logits, labels = [], []
     for i, (images, y) in enumerate(ds_batched):
         if steps is not None and i >= steps:
@@ -111,7 +135,7 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
 
     from zoo.data import load_dataset, make_pipeline
     from zoo.errors import ModelFileError
-    from zoo.run import load_classifier, read_run_config
+    from zoo.run import dataset_args_for, load_classifier, read_run_config
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidArgumentError(f"--batch-size must be a positive integer; got {batch_size!r}.")
@@ -122,8 +146,7 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     dataset = dataset or cfg.get("dataset") or "fashion_mnist"
     same_data = dataset == cfg.get("dataset")
     data = load_dataset(dataset, data_dir=data_dir if data_dir is not None else (cfg.get("data_dir") if same_data else None),
-                        val_fraction=cfg.get("val_split", 0.1) if same_data else 0.1,
-                        seed=cfg.get("seed", 0) if same_data else 0, limit=limit)
+                        limit=limit, **dataset_args_for(path, dataset))
     k = int(model.outputs[0].shape[-1])
     if data.num_classes != k:
         raise ModelFileError(

@@ -45,6 +45,24 @@ def read_run_config(path) -> dict:
         return {}
 
 
+def dataset_args_for(path, dataset: str | None = None) -> dict:
+    """``load_dataset`` keywords (``val_fraction``, ``seed``) that re-create a run's own splits.
+
+    Read from the run's ``config.json`` (``val_split``, ``seed``), so ``--split val`` is the
+    validation split the run held out, not images it trained on. {} for a bare ``.keras`` file,
+    or when ``dataset`` is given and is not the run's dataset (its split would mean nothing).
+    """
+    cfg = read_run_config(path)
+    if not cfg or (dataset is not None and dataset != cfg.get("dataset")):
+        return {}
+    args = {}
+    if cfg.get("val_split") is not None:
+        args["val_fraction"] = float(cfg["val_split"])
+    if cfg.get("seed") is not None:
+        args["seed"] = int(cfg["seed"])
+    return args
+
+
 def load_model(path):
     """Load a Keras model (not compiled) from a run directory or ``.keras`` file."""
     import keras

@@ -201,13 +201,19 @@ def channel_stats(ds, input_shape, max_examples: int | None = None) -> tuple[np.
     return mean.astype(np.float32), variance.astype(np.float32)
 
 
-def load_examples(spec, split: str = "test", n: int = 16, *, input_shape=None, data_dir=None, seed: int = 0):
-    """(images float32 N,H,W,C in [0, 255], labels int64, class_names): the first ``n`` of a split."""
+def load_examples(spec, split: str = "test", n: int = 16, *, input_shape=None, data_dir=None, seed: int = 0,
+                  val_fraction: float = 0.1):
+    """(images float32 N,H,W,C in [0, 255], labels int64, class_names): the first ``n`` of a split.
+
+    ``val_fraction`` and ``seed`` carve val as ``load_dataset`` does: pass a run's own
+    (``zoo.run.dataset_args_for``) so its val split is the one it held out.
+    """
     from zoo.data.sources import load_dataset
 
     if int(n) < 1:
         raise InvalidArgumentError(f"n must be at least 1; got {n!r}.")
-    data = spec if isinstance(spec, Dataset) else load_dataset(spec, data_dir=data_dir, seed=seed, limit=int(n))
+    data = spec if isinstance(spec, Dataset) else load_dataset(
+        spec, data_dir=data_dir, val_fraction=val_fraction, seed=seed, limit=int(n))
     ds = data.split(split).take(int(n))
     if input_shape is None:
         shape = data.image_shape or tuple(next(iter(ds))[0].shape)

@@ -8,7 +8,7 @@ import numpy as np
 
 from zoo.errors import DataError, InvalidArgumentError
 from zoo.io import atomic_path, write_json
-from zoo.run import load_classifier, read_run_config
+from zoo.run import dataset_args_for, load_classifier, read_run_config
 
 MAX_FIGURE_IMAGES = 32  # rows of the side-by-side figure; more would not be readable
 
@@ -41,8 +41,10 @@ def load_inputs(model_path, model, *, files, dataset, split, n, data_dir, seed):
         )
     from zoo.data import load_examples
 
+    # the run's own val split and seed (its --split val is what it held out), else --seed
     images, labels, class_names = load_examples(
-        spec, split=split, n=n, input_shape=input_shape, data_dir=data_dir, seed=seed
+        spec, split=split, n=n, input_shape=input_shape, data_dir=data_dir,
+        **{"seed": seed, **dataset_args_for(model_path, spec)},
     )
     images = np.asarray(images, dtype="float32")
     if len(images) == 0:

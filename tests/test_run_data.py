@@ -1,0 +1,113 @@
+"""A run's own val split is re-created everywhere (eval, ensemble, attack, explain), and the
+compiled predict function is cached per model (no retrace per call)."""
+
+import json
+
+import numpy as np
+
+from zoo.data import load_dataset, load_examples
+from zoo.run import dataset_args_for
+
+
+def _npz(tmp_path, n=40):
+    # image i is the constant i, so an image's value names it
+    x = np.repeat(np.arange(n, dtype=np.uint8)[:, None, None], 36, axis=1).reshape(n, 6, 6)
+    path = tmp_path / "d.npz"
+    np.savez(path, x=x, y=np.arange(n) % 4)
+    return f"npz:{path}"
+
+
+def _run_dir(tmp_path, spec, **extra):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": "simplenet", "dataset": spec, "val_split": 0.2,
+                                                 "seed": 3, **extra}))
+    return run
+
+
+def _ids(images):
+    return sorted(int(v) for v in np.asarray(images).reshape(len(images), -1)[:, 0])
+
+
+def test_dataset_args_for_reads_the_run_config(tmp_path):
+    spec = _npz(tmp_path)
+    run = _run_dir(tmp_path, spec)
+    assert dataset_args_for(run) == {"val_fraction": 0.2, "seed": 3}
+    assert dataset_args_for(run / "model.keras") == {"val_fraction": 0.2, "seed": 3}  # the run's model file
+    assert dataset_args_for(run, spec) == {"val_fraction": 0.2, "seed": 3}
+    assert dataset_args_for(run, "fashion_mnist") == {}  # another dataset: its own defaults
+    bare = tmp_path / "elsewhere"
+    bare.mkdir()
+    assert dataset_args_for(bare / "m.keras") == {}  # a bare .keras file has no config
+
+
+def test_load_examples_val_is_the_runs_val_split(tmp_path):
+    spec = _npz(tmp_path)
+    run = _run_dir(tmp_path, spec)
+    args = dataset_args_for(run)
+    expected = load_dataset(spec, val_fraction=0.2, seed=3).val
+    want = _ids([im.numpy() for im, _ in expected])
+    images, labels, _ = load_examples(spec, split="val", n=100, **args)
+    assert len(images) == len(want) == 8
+    assert _ids(images) == want
+    assert sorted(int(v) % 4 for v in want) == sorted(labels.tolist())
+    # the defaults (val 0.1, seed 0) carve another split: the leak this guards against
+    default_images, _, _ = load_examples(spec, split="val", n=100)
+    assert _ids(default_images) != want
+
+
+def test_explain_loads_the_runs_val_split(tmp_path):
+    import keras
+
+    from zoo.explain.report import load_inputs
+
+    spec = _npz(tmp_path)
+    run = _run_dir(tmp_path, spec)
+    inp = keras.Input((6, 6, 1))
+    model = keras.Model(inp, keras.layers.Dense(4)(keras.layers.Flatten()(inp)))
+    images, _, _, _ = load_inputs(run, model, files=(), dataset=None, split="val", n=100, data_dir=None, seed=0)
+    assert _ids(images) == _ids([im.numpy() for im, _ in load_dataset(spec, val_fraction=0.2, seed=3).val])
+
+
+def test_predict_logits_traces_once_per_model():
+    import keras
+    import tensorflow as tf
+
+    from zoo.evaluation import compiled_predict, predict_logits
+
+    inp = keras.Input((4, 4, 1))
+    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
+    x = np.random.default_rng(0).uniform(0, 255, size=(8, 4, 4, 1)).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 3)).batch(4)
+    first, _ = predict_logits(model, ds)
+    fn = compiled_predict(model)
+    second, _ = predict_logits(model, ds)
+    assert compiled_predict(model) is fn
+    assert fn.experimental_get_tracing_count() == 1
+    np.testing.assert_allclose(first, second)
+    other = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
+    assert compiled_predict(other) is not fn
+
+
+def test_predict_members_reuses_its_compiled_function():
+    import keras
+    import tensorflow as tf
+
+    from zoo.ensemble import build_ensemble_model, predict_members
+    from zoo.evaluation import compiled_predict
+
+    def member(seed):
+        inp = keras.Input((4, 4, 1))
+        out = keras.layers.Dense(3, kernel_initializer=keras.initializers.GlorotUniform(seed))(
+            keras.layers.Flatten()(inp))
+        return keras.Model(inp, out)
+
+    ens = build_ensemble_model([member(1), member(2)], "soft")
+    x = np.random.default_rng(0).uniform(0, 255, size=(8, 4, 4, 1)).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 3)).batch(4)
+    first, labels = predict_members(ens, ds)
+    second, _ = predict_members(ens, ds)
+    assert first.shape == (2, 8, 3) and labels.tolist() == (np.arange(8) % 3).tolist()
+    np.testing.assert_allclose(first, second)
+    fn = compiled_predict(ens, key="members")
+    assert fn.experimental_get_tracing_count() == 1
