@@ -178,6 +178,74 @@ def test_transfer_to_a_different_input_shape_resizes_inside(tmp_path):
     assert isinstance(model, keras.Model)
 
 
+def test_different_input_shape_keeps_the_sources_adapted_standardization(tmp_path):
+    """Statistics set as a zoo run sets them (adapt variables + finalize_state, not constructor
+    arguments) survive the resizing clone: training sees the same standardisation as model.keras."""
+    from zoo.models.common import set_standardization
+    from zoo.registry import create_model
+    from zoo.run import load_model
+
+    src = create_model("simplenet", (16, 16, 1), 4)
+    set_standardization(src, 0.3, 0.04)
+    src.save(tmp_path / "src.keras")
+    setup = prepare_transfer(_config(tmp_path / "src.keras", "finetune"), None, (20, 20, 3), 2)
+    model = setup.model
+    assert model.get_layer("match_input") is not None
+    np.testing.assert_allclose(np.asarray(model.get_layer("standardize").mean).ravel(), [0.3], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(model.get_layer("standardize").variance).ravel(), [0.04], rtol=1e-6)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 20, 20, 3)).astype("float32")
+    model.save(tmp_path / "t.keras")
+    np.testing.assert_allclose(load_model(tmp_path / "t.keras").predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_sample_features_takes_images_of_mixed_sizes(tmp_path):
+    """An image folder's examples differ in size: each is resized before batching."""
+    import keras
+    import tensorflow as tf
+
+    from zoo.training.transfer import _sample_features, feature_model
+
+    sizes = [(12, 12), (20, 15), (9, 30)]
+    rng = np.random.default_rng(0)
+
+    def examples():
+        for i, (h, w) in enumerate(sizes):
+            yield rng.integers(0, 256, (h, w, 1), dtype=np.uint8), np.int64(i)
+
+    ds = tf.data.Dataset.from_generator(examples, output_signature=(
+        tf.TensorSpec((None, None, 1), tf.uint8), tf.TensorSpec((), tf.int64)))
+    feats = _sample_features(feature_model(keras.saving.load_model(_source(tmp_path))), ds, 10)
+    assert feats.shape == (3, 8) and np.all(np.isfinite(feats))
+
+
+def test_finetune_run_keeps_the_users_lr_in_config_json_across_resume(tmp_path):
+    """The 0.1x fine-tune rate drives the optimizer only: config.json keeps --lr, so --resume does
+    not scale it again (it used to shrink 10x per resume)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from zoo.cli.main import app
+    from zoo.registry import create_model
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (48, 28, 28, 1), dtype=np.uint8)
+    y = np.arange(48) % 3
+    data = tmp_path / "new.npz"
+    np.savez(data, x_train=x, y_train=y, x_test=x[:16], y_test=y[:16], class_names=np.array(["p", "q", "r"]))
+    create_model("simplenet", (28, 28, 1), 5).save(tmp_path / "src.keras")
+    out = tmp_path / "ft"
+    args = ["train", "simplenet", "--from", str(tmp_path / "src.keras"), "--transfer", "finetune",
+            "--dataset", f"npz:{data}", "--batch-size", "16", "--lr", "0.004", "--out", str(out)]
+    for epochs, extra in (("1", []), ("2", ["--resume"])):
+        result = CliRunner().invoke(app, [*args, "--epochs", epochs, *extra])
+        assert result.exit_code == 0, result.output
+        assert "at learning rate 0.0004" in result.output
+        cfg = json.loads((out / "config.json").read_text())
+        assert cfg["lr"] == pytest.approx(0.004) and cfg["effective_lr"] == pytest.approx(0.0004)
+
+
 # ------------------------------------------------------------------------------------ auto rule
 
 

@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from zoo.errors import InvalidArgumentError, TrainingError
@@ -162,9 +162,9 @@ def train_custom_loop(config, data, input_shape, hw: Hardware, *, mode: str, say
     steps_per_epoch = max(1, n_train // global_batch)  # equal step counts on every worker
     with strategy.scope():
         model, loss, lr = build_model(config, data, input_shape, say)
-        if lr is not None:
-            config.lr = float(lr)
-        optimizer, _ = make_training_optimizer(model, config, steps_per_epoch)
+        # the transfer setup's rate for this optimizer only; config.lr stays the user's --lr
+        optimizer, _ = make_training_optimizer(model, config if lr is None else replace(config, lr=float(lr)),
+                                                steps_per_epoch)
         optimizer.build(model.trainable_variables)
     if loss is None:
         loss = make_loss(config, data.num_classes)

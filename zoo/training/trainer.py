@@ -237,9 +237,10 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int, num_classes:
 
     from zoo.training.optimizers import make_training_optimizer
 
-    if lr is not None:
-        config.lr = float(lr)
-    optimizer, callbacks = make_training_optimizer(model, config, steps_per_epoch)
+    # the transfer setup's rate (e.g. 0.1x --lr for finetune) drives this optimizer only: config.lr
+    # stays the user's --lr, so config.json (and a --resume from it) does not scale it again
+    optimizer, callbacks = make_training_optimizer(model, config if lr is None else replace(config, lr=float(lr)),
+                                                   steps_per_epoch)
     if config.adversarial:
         model.train_step = types.MethodType(_adversarial_train_step(config), model)
     model.compile(optimizer=optimizer, loss=loss or make_loss(config, num_classes),
@@ -364,7 +365,8 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
 
     created = _create_run_dir(run_dir, mode)
     write_json(run_dir / CONFIG_FILE, {**config.to_dict(), "input_shape": list(input_shape),
-                                       "dataset_sizes": data.sizes, "steps_per_epoch": steps_per_epoch})
+                                       "dataset_sizes": data.sizes, "steps_per_epoch": steps_per_epoch,
+                                       **({} if lr is None else {"effective_lr": float(lr)})})
     try:
         history, stopped_early = _fit(model, config, data, input_shape, run_dir, steps_per_epoch,
                                       initial_epoch, schedule_callbacks, progress_console, list(extra_callbacks))

@@ -205,6 +205,12 @@ def replace_head(model, num_classes: int, *, input_shape=None, features_from: st
     # a clone has one node per layer (the shared layers have two), so layer.output is unambiguous
     fresh = keras.models.clone_model(shared)
     fresh.set_weights(shared.get_weights())
+    # Normalization keeps constant copies of its statistics, refreshed only by finalize_state
+    # (which set_weights does not call; loading a .keras file does): without it the clone would
+    # train unstandardised while the saved model standardises
+    for layer in fresh.layers:
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
     return fresh
 
 
@@ -334,15 +340,13 @@ def count_examples(data) -> int:
 
 def _sample_features(features, ds, n: int) -> np.ndarray:
     """Penultimate features of the first ``n`` examples of an unbatched (image, label) dataset."""
-    import tensorflow as tf
-
-    from zoo.ensemble import MatchInput
+    from zoo.data import convert_images
 
     shape = model_input_shape(features)
-    adapt = MatchInput(*shape)
     if ds.element_spec[0].shape.rank == 4:  # already batched
         ds = ds.unbatch()
-    batches = ds.take(n).batch(128).map(lambda x, y: adapt(tf.cast(x, tf.float32)))
+    # convert each example before batching: an image folder may hold images of different sizes
+    batches = ds.take(n).map(lambda x, y: convert_images(x, shape)).batch(128)
     out = [features(b, training=False).numpy() for b in batches]
     return np.concatenate(out).reshape(-1, int(np.prod(out[0].shape[1:]))) if out else np.zeros((0, 1))
 
