@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zoo.errors import InvalidArgumentError, ModelFileError, TrainingError
-from zoo.io import atomic_path, write_json
+from zoo.io import atomic_path, write_json, write_text
 from zoo.run import CONFIG_FILE, MODEL_FILE
 from zoo.training.config import TrainConfig, resolve
 
@@ -411,8 +411,9 @@ def _reopen_finished(run_dir: Path, model, steps_per_epoch: int, say) -> None:
     model.optimizer.iterations.assign(len(history) * steps_per_epoch)
     backup = run_dir / BACKUP_DIR
     backup.mkdir(parents=True, exist_ok=True)
-    model.save_weights(str(backup / "latest.weights.h5"))
-    (backup / "training_metadata.json").write_text(json.dumps({"epoch": len(history), "batch": 0}))
+    with atomic_path(backup / "latest.weights.h5") as tmp:  # a kill here must not corrupt the backup
+        model.save_weights(str(tmp))
+    write_text(backup / "training_metadata.json", json.dumps({"epoch": len(history), "batch": 0}))
     (run_dir / METRICS_FILE).unlink(missing_ok=True)
     say(f"Extending the finished run in {run_dir} from epoch {len(history)}.")
 
@@ -421,7 +422,7 @@ def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epo
          progress_console, extra_callbacks=()):
     import keras
 
-    from zoo.training.callbacks import (HistoryCSV, LearningRateLogger, NaNStop, ResumableBackup,
+    from zoo.training.callbacks import (AtomicModelCheckpoint, HistoryCSV, LearningRateLogger, NaNStop, ResumableBackup,
                                         RichProgress, read_history)
 
     rows = read_history(run_dir / "history.csv", before_epoch=initial_epoch)
@@ -436,8 +437,8 @@ def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epo
                                               restore_best_weights=True)
         callbacks.append(early)
     best_val = max([r.get("val_accuracy", float("-inf")) for r in rows], default=None)
-    callbacks.append(keras.callbacks.ModelCheckpoint(
-        str(run_dir / BEST_FILE), monitor="val_accuracy", mode="max", save_best_only=True,
+    callbacks.append(AtomicModelCheckpoint(
+        run_dir / BEST_FILE, monitor="val_accuracy", mode="max", save_best_only=True,
         initial_value_threshold=best_val if isinstance(best_val, float) and math.isfinite(best_val) else None))
     if importlib.util.find_spec("tensorboard") is not None:  # Keras' TensorBoard callback needs the package
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0))
