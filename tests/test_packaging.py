@@ -22,6 +22,7 @@ def test_wheel_carries_cli_and_weights(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "zoo/cli/main.py" in names
     assert "zoo/weights/manifest.json" in names
+    assert "zoo/weights/simplenet-fashion_mnist.keras" in names  # shipped trained weights
     assert "zoo/registry.py" in names
     assert "zoo/models/__init__.py" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))

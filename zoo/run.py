@@ -1,7 +1,8 @@
 """Run directories and model files: what eval, explain, attack and ensemble accept.
 
 A run directory holds ``config.json``, ``model.keras``, ``history.csv``, ``metrics.json`` ...
-Every command that takes a model accepts a run directory or a ``.keras`` file.
+Every command that takes a model accepts a run directory, a ``.keras`` file, or the name of a model
+whose trained weights ship with the package (``weights/manifest.json``, e.g. ``simplenet``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,35 @@ MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 
 
+def shipped_model(name: str):
+    """(file, manifest entry) of the trained model shipped as ``name``, or None.
+
+    The file's sha256 is checked against the manifest, so a damaged install fails clearly.
+    """
+    import hashlib
+    from importlib import resources
+
+    from zoo.registry import load_weights_manifest
+
+    entry = load_weights_manifest().get(str(name))
+    if entry is None:
+        return None
+    f = Path(str(resources.files("zoo.weights").joinpath(entry["file"])))
+    if not f.is_file() or hashlib.sha256(f.read_bytes()).hexdigest() != entry["sha256"]:
+        raise ModelFileError(
+            f"The shipped weights for {name} ({f}) are missing or do not match their sha256 in "
+            "manifest.json; reinstall zoo, or train your own with `zoo train`."
+        )
+    return f, entry
+
+
 def resolve_model_file(path) -> Path:
-    """The ``.keras`` file behind a run directory or a file path, or a ModelFileError."""
+    """The ``.keras`` file behind a run directory, a file path or a shipped model's name."""
     p = Path(path)
+    if not p.exists() and p.name == str(path):
+        shipped = shipped_model(str(path))
+        if shipped is not None:
+            return shipped[0]
     if p.is_dir():
         f = p / MODEL_FILE
         if not f.is_file():
@@ -36,6 +63,10 @@ def resolve_model_file(path) -> Path:
 def read_run_config(path) -> dict:
     """``config.json`` of the run that ``path`` (run dir or its model file) belongs to, or {}."""
     p = Path(path)
+    if not p.exists() and p.name == str(path):
+        shipped = shipped_model(str(path))
+        if shipped is not None:
+            return dict(shipped[1].get("config", {}))
     cfg = (p if p.is_dir() else p.parent) / CONFIG_FILE
     if not cfg.is_file():
         return {}
