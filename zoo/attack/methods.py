@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
+from zoo.evaluation import compiled_predict
 
 PIXEL_MAX = 255.0
 METHODS = ("fgsm", "bim", "pgd")
@@ -196,10 +197,6 @@ class _Graphs:
         y_spec = tf.TensorSpec((None,), tf.int32)
         scalar = tf.TensorSpec((), tf.float32)
 
-        @tf.function(input_signature=[x_spec], jit_compile=False)
-        def predict(x):
-            return tf.cast(ref()(x, training=False), tf.float32)
-
         @tf.function(input_signature=[x_spec, y_spec, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.bool)])
         def fgsm_and_predict(x, y, eps_values, targeted):
             # FGSM's gradient does not depend on eps: one backward pass, then one forward pass per
@@ -223,7 +220,6 @@ class _Graphs:
             adv = iterative_tensor(ref(), x, y, eps, steps=steps, step_size=step_size, start=start, targeted=targeted)
             return adv, tf.cast(ref()(adv, training=False), tf.float32)
 
-        self.predict = predict
         self.fgsm_and_predict = fgsm_and_predict
         self.iterate_and_predict = iterate_and_predict
 
@@ -273,8 +269,8 @@ def _check_arrays(model, images, labels):
 def predict_logits(model, images, *, batch_size: int = 256) -> np.ndarray:
     """Logits for an array of images, batch by batch, through the compiled graph."""
     images = np.asarray(images, dtype="float32")
-    g = graphs(model)
-    out = [g.predict(tf.constant(images[s])).numpy() for s in _batches(len(images), batch_size)]
+    predict = compiled_predict(model)  # the one cached forward pass per model
+    out = [predict(tf.constant(images[s])).numpy() for s in _batches(len(images), batch_size)]
     classes = int(model.outputs[0].shape[-1])
     return np.concatenate(out) if out else np.zeros((0, classes), "float32")
 
