@@ -23,12 +23,14 @@ def friendly_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from rich.markup import escape
+
         from zoo.errors import ZooError
 
         try:
             return fn(*args, **kwargs)
         except ZooError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
@@ -40,7 +42,7 @@ def friendly_errors(fn):
                 raise
             msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
             err_console.print(
-                f"[bold red]Unexpected error ({type(exc).__name__}):[/] {msg}\n"
+                f"[bold red]Unexpected error ({type(exc).__name__}):[/] {escape(msg)}\n"
                 "Set ZOO_DEBUG=1 to see the traceback, and please report it.",
                 highlight=False,
                 soft_wrap=True,

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "zoo.cli.ensemble",  # zoo ensemble, zoo features
     "zoo.cli.data",  # zoo datasets, zoo data preview/download/augmentations
     "zoo.cli.explain",  # zoo explain
+    "zoo.cli.weights",  # zoo weights, zoo weights verify
 )
 
 app = typer.Typer(

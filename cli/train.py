@@ -28,9 +28,17 @@ def _install_sigterm() -> None:
         pass
 
 
+# Options that are not training settings, so a recipe neither sets them nor counts them as given.
+_NOT_CONFIG = {"ctx", "resume", "overwrite", "quiet", "json_output", "recipe"}
+
+
 @friendly_errors
 def train_command(
+    ctx: typer.Context,
     model: str = typer.Argument(..., help="Model name from `zoo models` (e.g. simplenet, lenet5, resnet20)."),
+    recipe: Optional[str] = typer.Option(
+        None, "--recipe", help="Start from the model's training recipe (e.g. fashion_mnist: the shipped "
+        "weights' settings, see `zoo weights`); options given on the command line override it."),
     dataset: str = typer.Option("fashion_mnist", "--dataset", "-d",
                                 help="fashion_mnist, mnist, tfds:NAME, folder:PATH or npz:PATH."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
@@ -84,19 +92,19 @@ def train_command(
 ) -> None:
     """Train MODEL and write a run directory (model.keras, config.json, history.csv, curves, metrics)."""
     from zoo.training import TrainConfig
+    from zoo.training.config import recipe_config
     from zoo.training.trainer import train
 
-    config = TrainConfig(
-        model=model, dataset=dataset, data_dir=str(data_dir) if data_dir else None, download=download,
-        val_split=val_split, limit=limit, input_shape=parse_input_shape(input_shape), augment=augment,
-        epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, dropout=dropout, label_smoothing=label_smoothing, schedule=schedule,
-        step_size=step_size, gamma=gamma, decay_rate=decay_rate, decay_per=decay_per,
-        warmup_epochs=warmup_epochs, min_lr=min_lr, plateau_patience=plateau_patience,
-        early_stopping=early_stopping, seed=seed, deterministic=deterministic, precision=precision, jit=jit,
-        device=device, strategy=strategy, steps_per_execution=steps_per_execution, adversarial=adversarial,
-        adv_eps=adv_eps, adv_ratio=adv_ratio, transfer_from=transfer_from, transfer=transfer, unfreeze=unfreeze,
-        out=str(out) if out else None)
+    options = {k: v for k, v in locals().items() if k in ctx.params and k not in _NOT_CONFIG}
+    options.update(data_dir=str(data_dir) if data_dir else None, input_shape=parse_input_shape(input_shape),
+                   out=str(out) if out else None)
+    if recipe is None:
+        config = TrainConfig(**options)
+    else:  # the recipe fills in every option the user did not type
+        # By name: typer vendors its own click, so the ParameterSource enum has no stable import.
+        given = {k: v for k, v in options.items()
+                 if k != "model" and getattr(ctx.get_parameter_source(k), "name", "DEFAULT") != "DEFAULT"}
+        config = recipe_config(model, recipe, **given)
     talk = not quiet and not json_output
     say = (lambda msg: console.print(f"[dim]{msg}[/]", highlight=False)) if talk else (lambda msg: None)
     if json_output and not quiet:

@@ -62,7 +62,7 @@ explaining or attacking the model.
 The ImageNet ResNets use projection shortcuts (option B: 1x1 conv + BN) where the shape changes,
 with the stride in the 3x3 conv of bottleneck blocks, as torchvision. The CIFAR ResNets (20-110)
 use option A, the paper's choice for CIFAR: the identity, subsampled and zero-padded in channels
-(`zoo.models.resnet.ZeroPadShortcut`, a registered Keras layer), so they have no shortcut weights
+(`zoo.models.resnet.zero_pad_shortcut`: a stride-2 1x1 max-pool and a channel zero-padding, built-in Keras layers only), so they have no shortcut weights
 (resnet20: 269,722 parameters, the paper's 0.27M).
 
 ## Python

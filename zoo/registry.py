@@ -30,6 +30,9 @@ class ModelSpec:
     small_input: bool  # True for the 28-64 px variants with an adapted stem
     last_conv: str  # name of the last conv layer (Grad-CAM's default target)
     description: str = ""
+    # Training recipes by name (timm's pretrained_cfg): TrainConfig fields that reproduce the
+    # shipped weights with `zoo train NAME --recipe RECIPE`, e.g. {"fashion_mnist": {...}}.
+    recipes: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def weights_shipped(self) -> bool:
@@ -48,8 +51,13 @@ def register_model(
     num_classes: int,
     small_input: bool,
     last_conv: str,
+    recipes: dict | None = None,
 ):
-    """Record a builder ``fn(input_shape, num_classes, **overrides) -> keras.Model``."""
+    """Record a builder ``fn(input_shape, num_classes, **overrides) -> keras.Model``.
+
+    ``recipes`` maps a recipe name to the ``zoo train`` options (TrainConfig field names) that
+    trained the shipped weights of this model; see ``get_recipe``.
+    """
 
     def decorate(builder: Callable) -> Callable:
         if name in _REGISTRY:
@@ -65,6 +73,7 @@ def register_model(
             small_input=small_input,
             last_conv=last_conv,
             description=doc.splitlines()[0] if doc else "",
+            recipes={k: dict(v) for k, v in (recipes or {}).items()},
         )
         return builder
 
@@ -99,6 +108,16 @@ def get_spec(name: str) -> ModelSpec:
             f"Unknown model {name!r}." + close_matches_hint(name, _REGISTRY) +
             " Run `zoo models` for the full list."
         ) from None
+
+
+def get_recipe(model: str, recipe: str) -> dict:
+    """The ``zoo train`` options of ``model``'s recipe ``recipe`` (a copy), or a ZooError listing them."""
+    spec = get_spec(model)
+    if recipe not in spec.recipes:
+        hint = (close_matches_hint(recipe, spec.recipes) if spec.recipes else
+                " It has no recipes yet: pass the training options yourself.")
+        raise UnknownNameError(f"{model} has no recipe {recipe!r}." + hint)
+    return dict(spec.recipes[recipe])
 
 
 def check_input_shape(input_shape) -> tuple[int, int, int]:

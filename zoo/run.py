@@ -11,31 +11,10 @@ import json
 from pathlib import Path
 
 from zoo.errors import ModelFileError
+from zoo.pretrained import shipped_model
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
-
-
-def shipped_model(name: str):
-    """(file, manifest entry) of the trained model shipped as ``name``, or None.
-
-    The file's sha256 is checked against the manifest, so a damaged install fails clearly.
-    """
-    import hashlib
-    from importlib import resources
-
-    from zoo.registry import load_weights_manifest
-
-    entry = load_weights_manifest().get(str(name))
-    if entry is None:
-        return None
-    f = Path(str(resources.files("zoo.weights").joinpath(entry["file"])))
-    if not f.is_file() or hashlib.sha256(f.read_bytes()).hexdigest() != entry["sha256"]:
-        raise ModelFileError(
-            f"The shipped weights for {name} ({f}) are missing or do not match their sha256 in "
-            "manifest.json; reinstall zoo, or train your own with `zoo train`."
-        )
-    return f, entry
 
 
 def resolve_model_file(path) -> Path:

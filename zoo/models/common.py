@@ -113,3 +113,16 @@ def check_spatial(input_shape, minimum: int, model: str) -> None:
             f"{model} needs inputs of at least {minimum}x{minimum} pixels; got {h}x{w}. "
             "Pass a larger --input-shape or a small-input model (e.g. simplenet, resnet20; see `zoo models`)."
         )
+
+
+def fashion_mnist_recipe(**options) -> dict:
+    """A ``recipes=`` entry: the ``zoo train`` options behind a model's shipped Fashion-MNIST weights.
+
+    The shared part: 28x28x1 inputs, batch 128, the default 10% validation split, seed 0, float32,
+    and mirror + 2-pixel shift augmentation (clothes are left-right symmetric and centred, so
+    larger shifts or rotations only make the task harder). Each family file adds its own epochs,
+    optimizer and schedule, sized to train in at most 75 minutes on 2 CPU cores.
+    """
+    base = dict(dataset="fashion_mnist", input_shape=(28, 28, 1), batch_size=128, val_split=0.1, seed=0,
+                precision="fp32", augment="flip,crop=2", weight_decay=0.0, warmup_epochs=0.0)
+    return {"fashion_mnist": {**base, **options}}

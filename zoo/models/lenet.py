@@ -5,7 +5,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from zoo.models.common import check_spatial, logits_layer, model_input, preprocess, resolve_dropout
+from zoo.models.common import (
+    check_spatial,
+    fashion_mnist_recipe,
+    logits_layer,
+    model_input,
+    preprocess,
+    resolve_dropout,
+)
 from zoo.registry import register_model
 
 LECUN_1998 = "LeCun et al. 1998, Gradient-Based Learning Applied to Document Recognition"
@@ -19,6 +26,7 @@ LECUN_1998 = "LeCun et al. 1998, Gradient-Based Learning Applied to Document Rec
     num_classes=10,
     small_input=True,
     last_conv="conv2",
+    recipes=fashion_mnist_recipe(epochs=30, optimizer="adam", lr=0.002, schedule="cosine"),
 )
 def lenet5(input_shape, num_classes, dropout: float | None = None):
     """LeNet-5: conv 6@5x5, avg-pool, conv 16@5x5, avg-pool, FC 120, FC 84, logits (tanh).
@@ -58,6 +66,7 @@ def lenet5(input_shape, num_classes, dropout: float | None = None):
     num_classes=10,
     small_input=True,
     last_conv="conv2",
+    recipes=fashion_mnist_recipe(epochs=40, optimizer="adam", lr=0.002, schedule="cosine"),
 )
 def simplenet(input_shape, num_classes, dropout: float | None = None):
     """SimpleNet: conv 20@5x5, max-pool, conv 50@5x5, max-pool, FC 256, dropout, logits (ReLU).

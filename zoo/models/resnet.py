@@ -36,18 +36,34 @@ def bottleneck_block(x, filters: int, strides: int, name: str, shortcut: str = "
 def _merge(x, y, filters, strides, name, shortcut):
     if strides != 1 or x.shape[-1] != filters:
         if shortcut == "A":
-            x = ZeroPadShortcut(filters, strides, name=f"{name}_0_pad")(x)
+            x = zero_pad_shortcut(x, filters, strides, name=f"{name}_0")
         else:
             x = _conv_bn(x, filters, 1, strides, f"{name}_0", relu=False)
     y = layers.Add(name=f"{name}_add")([x, y])
     return layers.ReLU(name=f"{name}_out")(y)
 
 
+def zero_pad_shortcut(x, filters: int, strides: int, name: str):
+    """Option A shortcut of He et al. 2016: subsample by ``strides``, zero-pad the extra channels.
+
+    Parameter-free, so the CIFAR ResNets keep the paper's parameter counts. Built from Keras's own
+    layers only (a 1x1 max-pool with a stride is ``x[:, ::s, ::s]``; channels are padded as the
+    third axis of a 3D zero padding), so plain ``keras.saving.load_model`` reads the saved models
+    without importing zoo.
+    """
+    x = layers.MaxPooling2D(1, strides=strides, name=f"{name}_subsample")(x)
+    h, w, c = x.shape[1], x.shape[2], x.shape[3]
+    extra = filters - c
+    x = layers.Reshape((h, w, c, 1), name=f"{name}_expand")(x)
+    x = layers.ZeroPadding3D(((0, 0), (0, 0), (extra // 2, extra - extra // 2)), name=f"{name}_zeros")(x)
+    return layers.Reshape((h, w, filters), name=f"{name}_pad")(x)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class ZeroPadShortcut(layers.Layer):
-    """Option A shortcut of He et al. 2016: subsample by ``strides`` and zero-pad the extra channels.
+    """The option A shortcut as one custom layer, as models saved before zoo 0.2 hold it.
 
-    Parameter-free, so the CIFAR ResNets keep the paper's parameter counts.
+    Kept registered only so those run directories still load; new models use ``zero_pad_shortcut``.
     """
 
     def __init__(self, filters: int, strides: int = 2, **kwargs):

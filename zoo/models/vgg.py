@@ -5,7 +5,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from zoo.models.common import check_spatial, logits_layer, model_input, preprocess, resolve_dropout
+from zoo.models.common import (
+    check_spatial,
+    fashion_mnist_recipe,
+    logits_layer,
+    model_input,
+    preprocess,
+    resolve_dropout,
+)
 from zoo.registry import register_model
 
 SIMONYAN_2014 = "Simonyan & Zisserman 2014, Very Deep Convolutional Networks for Large-Scale Image Recognition"
@@ -85,6 +92,7 @@ vgg19_bn = _register(19, True)
     num_classes=10,
     small_input=True,
     last_conv="block3_conv3",
+    recipes=fashion_mnist_recipe(epochs=14, optimizer="adam", lr=0.002, schedule="cosine", warmup_epochs=1.0),
 )
 def vgg_small(input_shape, num_classes, dropout: float | None = None, batch_norm: bool = True):
     """A VGG for 28-64 px images: three blocks of 3x3 convs (2x32, 2x64, 3x128), FC 256, logits.

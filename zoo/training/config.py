@@ -87,6 +87,7 @@ class TrainConfig:
     unfreeze: int | None = None  # finetune: number of top layers left trainable (None: all)
     # Output -----------------------------------------------------------------------------------
     out: str | None = None  # None: runs/<model>-<dataset>
+    recipe: str | None = None  # the registry recipe these options came from (zoo.registry.get_recipe)
     # Filled by the trainer: what the data turned out to be (written to config.json)
     class_names: list[str] = field(default_factory=list)
     num_classes: int | None = None
@@ -103,6 +104,20 @@ class TrainConfig:
         if kwargs.get("input_shape"):
             kwargs["input_shape"] = tuple(kwargs["input_shape"])
         return cls(**kwargs)
+
+
+def recipe_config(model: str, recipe: str, **overrides) -> TrainConfig:
+    """The TrainConfig of ``model``'s registry recipe, with ``overrides`` (options the user gave) on top."""
+    from zoo.registry import get_recipe
+
+    options = get_recipe(model, recipe)
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:  # a typo in a family file, caught by the registry tests
+        raise InvalidArgumentError(f"Recipe {recipe!r} of {model} sets unknown options: {', '.join(unknown)}.")
+    if options.get("input_shape") is not None:
+        options["input_shape"] = tuple(options["input_shape"])
+    return TrainConfig(model=model, **{**options, **overrides, "recipe": recipe})
 
 
 def default_out(model: str, dataset: str) -> str:

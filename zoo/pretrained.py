@@ -1,0 +1,193 @@
+"""Shipped weights: checked loading, verification, and shipping a finished run.
+
+``weights/`` (installed as ``zoo.weights``) holds one ``.keras`` file per trained model and
+``manifest.json``, whose entry per model records the file, its sha256 and size, the test metrics,
+the recipe and exact command that trained it, the training time and machine, and the versions.
+Every load checks the sha256, so a damaged or edited file fails with its name instead of
+silently giving other predictions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from zoo.errors import InvalidArgumentError, ModelFileError, UnknownNameError, close_matches_hint
+from zoo.registry import load_weights_manifest
+
+MANIFEST_FILE = "manifest.json"
+# What a manifest entry keeps of the run's config.json: enough to rebuild its data splits.
+CONFIG_KEYS = ("model", "dataset", "input_shape", "class_names", "num_classes", "val_split", "seed", "recipe")
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def weights_path(entry: dict) -> Path:
+    return Path(str(resources.files("zoo.weights").joinpath(entry["file"])))
+
+
+def shipped_model(name: str):
+    """(file, manifest entry) of the trained model shipped as ``name``, or None if none ships.
+
+    The file's sha256 is checked against the manifest, so a damaged install fails clearly.
+    """
+    entry = load_weights_manifest().get(str(name))
+    if entry is None:
+        return None
+    f = weights_path(entry)
+    if not f.is_file():
+        raise ModelFileError(
+            f"The shipped weights of {name} are missing: {f} is not there. Reinstall zoo "
+            f"(pip install --force-reinstall), or train your own with `zoo train {name} --recipe "
+            f"{entry.get('recipe') or 'fashion_mnist'}`.")
+    digest = sha256_of(f)
+    if digest != entry["sha256"]:
+        raise ModelFileError(
+            f"The shipped weights of {name} are damaged: {f} has sha256 {digest[:12]}..., the manifest "
+            f"says {entry['sha256'][:12]}.... Reinstall zoo (pip install --force-reinstall).")
+    return f, entry
+
+
+def pretrained_names() -> list[str]:
+    return sorted(load_weights_manifest())
+
+
+def load_pretrained(name: str, input_shape=None, num_classes=None):
+    """The shipped trained model ``name`` as a plain (uncompiled) ``keras.Model``."""
+    shipped = shipped_model(name)
+    if shipped is None:
+        raise UnknownNameError(
+            f"No trained weights ship for {name!r}." + close_matches_hint(str(name), pretrained_names()) +
+            " `zoo weights` lists them; create_model(name) without pretrained=True builds a fresh model.")
+    f, entry = shipped
+    cfg = entry.get("config", {})
+    if input_shape is not None and tuple(input_shape) != tuple(cfg.get("input_shape") or ()):
+        raise InvalidArgumentError(
+            f"The shipped {name} takes {tuple(cfg.get('input_shape'))} inputs; got input_shape={tuple(input_shape)}. "
+            f"For other inputs, fine-tune it: zoo train {name} --from {name} --input-shape H,W,C.")
+    if num_classes is not None and num_classes != cfg.get("num_classes"):
+        raise InvalidArgumentError(
+            f"The shipped {name} predicts {cfg.get('num_classes')} classes; got num_classes={num_classes}. "
+            f"For other classes, fine-tune it: zoo train {name} --from {name} --dataset YOURS.")
+    from zoo.run import load_model
+
+    return load_model(f)
+
+
+@dataclass
+class WeightsCheck:
+    """One row of ``zoo weights verify``."""
+
+    name: str
+    file: str
+    ok: bool
+    problem: str = ""
+    recorded_accuracy: float | None = None
+    measured_accuracy: float | None = None
+
+
+# Inference is deterministic, but another oneDNN build may round a near-tie differently:
+# allow 5 of the 10,000 test images to flip.
+ACCURACY_TOLERANCE = 5e-4
+
+
+def verify_weights(names=None, *, accuracy: bool = False, limit: int | None = None) -> list[WeightsCheck]:
+    """Re-check each shipped file's sha256 and, with ``accuracy``, re-measure its test accuracy."""
+    manifest = load_weights_manifest()
+    names = list(manifest) if not names else list(names)
+    rows = []
+    for name in names:
+        entry = manifest.get(name)
+        if entry is None:
+            raise UnknownNameError(f"No trained weights ship for {name!r}." +
+                                   close_matches_hint(name, manifest))
+        row = WeightsCheck(name, entry["file"], True, recorded_accuracy=entry["metrics"]["test_accuracy"])
+        try:
+            shipped_model(name)
+        except ModelFileError as exc:
+            row.ok, row.problem = False, str(exc)
+        if row.ok and accuracy:
+            from zoo.evaluation import evaluate_path
+
+            report = evaluate_path(name, split="test", limit=limit)
+            row.measured_accuracy = report["accuracy"]
+            if limit is None and abs(row.measured_accuracy - row.recorded_accuracy) > ACCURACY_TOLERANCE:
+                row.ok = False
+                row.problem = (f"test accuracy {row.measured_accuracy:.4f} differs from the manifest's "
+                               f"{row.recorded_accuracy:.4f}")
+        rows.append(row)
+    return rows
+
+
+def machine() -> dict:
+    """Cores and CPU model of this machine, for the manifest's training times."""
+    import os
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": cpu, "system": platform.system()}
+
+
+def ship_run(run_dir, *, command: str, weights_dir) -> dict:
+    """Copy a finished run's model into ``weights_dir`` (no optimizer state) and record it.
+
+    The manifest entry is written last, after the file is in place, so a half-shipped model is
+    never listed. Returns the entry.
+    """
+    import keras
+    import tensorflow as tf
+
+    import zoo
+    from zoo.io import atomic_path, write_json
+    from zoo.run import load_model, read_run_config
+
+    run_dir, weights_dir = Path(run_dir), Path(weights_dir)
+    config = read_run_config(run_dir)
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        raise ModelFileError(f"{run_dir} has no readable metrics.json: only a finished run can be shipped.") from None
+    if metrics.get("split") != "test" or metrics.get("samples") != config.get("dataset_sizes", {}).get("test"):
+        raise ModelFileError(f"{run_dir}'s metrics are not on its whole test split; ship a run without --limit.")
+    name, dataset = config["model"], config["dataset"]
+    target = weights_dir / f"{name}-{dataset}.keras"
+    with atomic_path(target) as tmp:
+        load_model(run_dir).save(tmp)  # loaded uncompiled: no optimizer state is written
+    entry = {
+        "file": target.name,
+        "sha256": sha256_of(target),
+        "size_bytes": target.stat().st_size,
+        "dataset": dataset,
+        "recipe": config.get("recipe"),
+        "metrics": {"test_accuracy": metrics["accuracy"], "test_top5": metrics.get("top5"),
+                    "test_samples": metrics["samples"], "per_class": metrics.get("per_class"),
+                    "final_val_accuracy": metrics.get("final_val_accuracy")},
+        "epochs": metrics.get("epochs_trained"),
+        "train_seconds": metrics.get("train_seconds"),
+        "machine": machine(),
+        "command": command,
+        "versions": {"zoo": zoo.__version__, "keras": keras.__version__, "tensorflow": tf.__version__},
+        "config": {k: config[k] for k in CONFIG_KEYS if k in config},
+    }
+    manifest_path = weights_dir / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    manifest.setdefault("models", {})[name] = entry
+    manifest["models"] = dict(sorted(manifest["models"].items()))
+    write_json(manifest_path, manifest)
+    return entry
