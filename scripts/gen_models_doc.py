@@ -78,20 +78,19 @@ set_standardization(model, mean=0.286, variance=0.353 ** 2)  # Fashion-MNIST, pi
 
 
 def main(argv: list[str]) -> int:
-    from zoo.flops import catalog_order, markdown_table, model_stats
+    from zoo.catalog import catalog_rows, markdown_table
     from zoo.io import write_text
-    from zoo.registry import list_models
+    from zoo.registry import get_spec
 
     out = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent / "docs" / "models.md"
-    specs = sorted(list_models(), key=catalog_order)
-    rows = [(spec, model_stats(spec.name)) for spec in specs]
+    rows = catalog_rows()  # checked against the live registry by tests/test_catalog.py
     parts = [INTRO, markdown_table(rows), "\n## The models\n"]
-    for spec, stats in rows:
-        h, w, c = spec.input_shape
-        doc = inspect.getdoc(spec.builder) or ""
+    for row in rows:
+        h, w, c = row["input_shape"]
+        doc = inspect.getdoc(get_spec(row["name"]).builder) or ""
         parts.append(
-            f"\n### `{spec.name}`\n\n{spec.paper}. Default input {h}x{w}x{c}, {spec.num_classes} classes, "
-            f"{stats.trainable_params:,} trainable parameters, Grad-CAM layer `{spec.last_conv}`.\n\n{doc}\n"
+            f"\n### `{row['name']}`\n\n{row['paper']}. Default input {h}x{w}x{c}, {row['num_classes']} classes, "
+            f"{row['trainable_params']:,} trainable parameters, Grad-CAM layer `{row['last_conv']}`.\n\n{doc}\n"
         )
     parts.append(NOTES)
     write_text(out, "".join(parts))

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.catalog import catalog_order, human  # noqa: F401  (re-exported for older imports)
 from zoo.registry import check_input_shape, create_model, get_spec
 
 
@@ -103,40 +104,3 @@ def weightless_model(name: str, input_shape=None, num_classes: int | None = None
     """A registry model with unallocated weights: for summaries and counts, not for running."""
     with weightless():
         return create_model(name, input_shape=input_shape, num_classes=num_classes, **overrides)
-
-
-# ------------------------------------------------------------------ the catalogue (zoo models, docs)
-
-FAMILY_ORDER = ("lenet", "alexnet", "vgg", "inception", "resnet")  # chronological
-
-
-def catalog_order(spec) -> tuple:
-    """Families in historical order, faithful models before small-input ones, numbers numerically."""
-    import re
-
-    natural = re.sub(r"\d+", lambda m: m.group().zfill(6), spec.name)
-    rank = FAMILY_ORDER.index(spec.family) if spec.family in FAMILY_ORDER else len(FAMILY_ORDER)
-    return (rank, spec.small_input, natural)
-
-
-def human(n: float, unit: str = "") -> str:
-    """61706 -> '61.7K', 7005832 -> '7.01M', 3.1e9 -> '3.10G'."""
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= scale:
-            return f"{n / scale:.3g}{suffix}{unit}" if n / scale < 100 else f"{n / scale:.0f}{suffix}{unit}"
-    return f"{n:.0f}{unit}"
-
-
-def markdown_table(rows) -> str:
-    """A GitHub markdown table of ``(spec, stats)`` pairs: name, family, paper, input, params, FLOPs."""
-    lines = [
-        "| Model | Family | Paper | Default input | Classes | Trainable params | FLOPs / image | Weights |",
-        "|---|---|---|---|---|---:|---:|---|",
-    ]
-    for spec, stats in rows:
-        h, w, c = spec.input_shape
-        lines.append(
-            f"| `{spec.name}` | {spec.family} | {spec.paper} | {h}x{w}x{c} | {spec.num_classes} "
-            f"| {stats.trainable_params:,} | {human(stats.flops)} | {'yes' if spec.weights_shipped else '-'} |"
-        )
-    return "\n".join(lines) + "\n"

@@ -7,7 +7,6 @@ the model files (and so TensorFlow) are imported the first time the list is read
 
 from __future__ import annotations
 
-import fnmatch
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -88,11 +87,10 @@ def _ensure_loaded() -> None:
 def list_models(pattern: str | None = None) -> list[ModelSpec]:
     """Specs sorted by family then name; ``pattern`` is a glob (``resnet*``) or a substring."""
     _ensure_loaded()
+    from zoo.catalog import matches
+
     specs = sorted(_REGISTRY.values(), key=lambda s: (s.family, s.name))
-    if not pattern:
-        return specs
-    glob = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
-    return [s for s in specs if fnmatch.fnmatch(s.name, glob) or fnmatch.fnmatch(s.family, glob)]
+    return [s for s in specs if matches(pattern, s.name, s.family)]
 
 
 def model_names() -> list[str]:
