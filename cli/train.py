@@ -156,9 +156,24 @@ def eval_command(
     batch_size: int = typer.Option(256, "--batch-size", "-b", help="Batch size for inference."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write metrics.json and confusion.png here."),
     ensemble: Optional[str] = typer.Option(None, "--ensemble", help="Combine several models: vote or soft."),
+    compare: bool = typer.Option(False, "--compare", help="Evaluate each model on its own: one table, one row each."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object only."),
 ) -> None:
     """Accuracy, top-5, per-class accuracy and a confusion matrix of a trained classifier."""
+    if compare:
+        from zoo.evaluation import compare_paths
+
+        if ensemble:
+            from zoo.errors import InvalidArgumentError
+
+            raise InvalidArgumentError("--compare evaluates each model alone; --ensemble combines them. Pass one.")
+        reports = compare_paths(paths, dataset=dataset, split=split, data_dir=str(data_dir) if data_dir else None,
+                                limit=limit, batch_size=batch_size, out=out)
+        if json_output:
+            typer.echo(json.dumps([{k: v for k, v in r.items() if k != "confusion_matrix"} for r in reports]))
+        else:
+            _print_comparison(reports)
+        return
     if len(paths) > 1 or ensemble:
         from zoo.cli.ensemble import run_ensemble_eval
 
@@ -174,6 +189,21 @@ def eval_command(
         typer.echo(json.dumps({k: v for k, v in report.items() if k != "confusion_matrix"}))
         return
     _print_eval(report)
+
+
+def _print_comparison(reports: list[dict]) -> None:
+    from rich.table import Table
+
+    first = reports[0]
+    table = Table(title=f"{first['dataset']} {first['split']} ({first['samples']:,} images)")
+    for col, justify in (("model", "left"), ("accuracy", "right"), ("top-5", "right"), ("params", "right")):
+        table.add_column(col, justify=justify, no_wrap=True)
+    for r in reports:
+        table.add_row(r["model_path"], f"{r['accuracy']:.2%}", "-" if r.get("top5") is None else f"{r['top5']:.2%}",
+                      f"{r['params']:,}")
+    console.print(table)
+    if first.get("out"):
+        console.print(f"Wrote {first['out']}/compare.json", highlight=False, markup=False)
 
 
 def _print_eval(report: dict) -> None:

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
 def weights_command(
     ctx: typer.Context,
     json_output: bool = typer.Option(False, "--json", help="Print the manifest entries as JSON."),
+    names_only: bool = typer.Option(False, "--names", help="Print only the names, one a line (for scripts)."),
 ) -> None:
     """List the shipped models: test accuracy, size, training time and recipe."""
     if ctx.invoked_subcommand is not None:
@@ -33,6 +34,10 @@ def weights_command(
     manifest = load_weights_manifest()
     if json_output:
         typer.echo(json.dumps(manifest))
+        return
+    if names_only:
+        for name in manifest:
+            typer.echo(name)
         return
     table = Table(title=f"Shipped weights ({len(manifest)})",
                   caption="Fashion-MNIST test set (10,000 images), one model, no test-time augmentation.")

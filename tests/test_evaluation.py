@@ -59,3 +59,22 @@ def test_predict_logits_matches_model_and_keeps_labels():
     logits, labels = predict_logits(model, ds)
     assert logits.shape == (10, 3) and labels.tolist() == y.tolist()
     np.testing.assert_allclose(logits, model.predict(x, verbose=0), rtol=1e-5, atol=1e-4)
+
+
+def test_eval_compare_gives_one_row_per_model_on_the_same_images(tmp_path):
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from zoo.cli.main import app
+
+    result = CliRunner().invoke(app, ["eval", "simplenet", "simplenet", "--compare", "--limit", "64", "--json",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = _json.loads(result.stdout)
+    assert [r["model_path"] for r in rows] == ["simplenet", "simplenet"]
+    assert rows[0]["accuracy"] == rows[1]["accuracy"] and rows[0]["samples"] == 64
+    assert rows[0]["params"] == 233_196
+    assert len(_json.loads((tmp_path / "compare.json").read_text())) == 2
+    bad = CliRunner().invoke(app, ["eval", "simplenet", "nope.keras", "--compare"])
+    assert bad.exit_code != 0 and "nope.keras" in bad.output

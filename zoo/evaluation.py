@@ -164,7 +164,8 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
                        augment="none", cache=False)
     logits, labels = predict_logits(model, ds)
     metrics = classification_metrics(labels, logits, class_names)
-    report = {"model_path": str(path), "dataset": dataset, "split": split, **metrics}
+    params = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+    report = {"model_path": str(path), "dataset": dataset, "split": split, "params": params, **metrics}
     if note:
         report["note"] = note
     if out is not None:
@@ -177,3 +178,26 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
                        title=f"{Path(path).name}: {split} accuracy {metrics['accuracy']:.2%}")
         report["out"] = str(out)
     return report
+
+
+def compare_paths(paths, *, out=None, **kwargs) -> list[dict]:
+    """``evaluate_path`` for each model on its own (same data), plus its parameter count.
+
+    With ``out``, writes ``compare.json`` there (atomically). Every path is resolved before any
+    evaluation, so a typo in the last one fails at once.
+    """
+    from pathlib import Path
+
+    from zoo.run import resolve_model_file
+
+    for path in paths:
+        resolve_model_file(path)
+    reports = [evaluate_path(path, **kwargs) for path in paths]
+    if out is not None:
+        from zoo.io import write_json
+
+        write_json(Path(out) / "compare.json", [{k: v for k, v in r.items() if k != "confusion_matrix"}
+                                                for r in reports])
+        for r in reports:
+            r["out"] = str(out)
+    return reports
