@@ -74,7 +74,9 @@ def train_command(
     warmup_epochs: Optional[float] = typer.Option(None, "--warmup-epochs", help="cosine: linear warmup epochs."),
     min_lr: float = typer.Option(0.0, "--min-lr", help="cosine/plateau: lowest LR."),
     plateau_patience: int = typer.Option(2, "--plateau-patience", help="plateau: epochs without progress per cut."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32, mixed_float16, mixed_bfloat16."),
+    precision: str = typer.Option("auto", "--precision",
+                                  help="auto (bf16/fp16 where the hardware runs it natively, else fp32), fp32, "
+                                       "mixed_float16, mixed_bfloat16."),
     jit: str = typer.Option("auto", "--jit", help="XLA: auto (on for GPU, off for CPU), on, off."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, gpu or gpu:N [default: TF's choice]."),
     strategy: str = typer.Option("auto", "--strategy", help="auto, default, mirrored, multiworker (TF_CONFIG)."),

@@ -97,3 +97,30 @@ def plot_transfer(transfer: dict, path, method: str) -> None:
     ax.set_title(f"Accuracy on {method.upper()} examples crafted on {models[0]}", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="accuracy")
     save_figure(fig, path)
+
+
+def plot_transfer_matrix(matrices: dict, path, *, eps: float) -> None:
+    """One heat map per method: accuracy of each model (columns) on examples crafted on each (rows).
+
+    ``matrices`` maps a method to ``(names, accuracy)``, accuracy[i][j] = model j on model i's
+    examples; the diagonal is the white-box attack, the rest is transfer.
+    """
+    methods = list(matrices)
+    n = len(next(iter(matrices.values()))[0])
+    fig = new_figure(0.6 + (1.4 + 0.75 * n) * len(methods), 1.6 + 0.6 * n)
+    axes = fig.subplots(1, len(methods), squeeze=False)[0]
+    for ax, method in zip(axes, methods):
+        names, acc = matrices[method]
+        acc = np.asarray(acc)
+        im = ax.imshow(acc, vmin=0, vmax=1, cmap="RdYlGn")
+        ax.set_xticks(range(n), names, rotation=35, ha="right", fontsize=8)
+        ax.set_yticks(range(n), names, fontsize=8)
+        ax.set_xlabel("evaluated on")
+        ax.set_ylabel("crafted on")
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, f"{acc[i, j]:.0%}", ha="center", va="center", fontsize=8,
+                        fontweight="bold" if i == j else "normal")
+        ax.set_title(f"{method.upper()}, eps {eps:g}/255", fontsize=10)
+    fig.colorbar(im, ax=list(axes), fraction=0.03, pad=0.02, label="accuracy (diagonal: white-box)")
+    save_figure(fig, path)

@@ -55,6 +55,8 @@ class Hardware:
     custom_loop: bool
     device: str
     steps_per_execution_option: int | None
+    precision: str = "fp32"  # what the run uses ("auto" resolved)
+    precision_reason: str = ""
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -119,13 +121,46 @@ def setup_hardware(config) -> Hardware:
         strategy = tf.distribute.OneDeviceStrategy(device)
     on_gpu = (device or "").upper().find("GPU") >= 0 or (device is None and bool(tf.config.list_physical_devices("GPU")))
     jit = {"on": True, "off": False}.get(config.jit, on_gpu)
-    policy = {"fp32": "float32"}.get(config.precision, config.precision)
-    if policy == "mixed_float16" and not on_gpu:
-        pass  # allowed (slow on CPU); the user asked for it
-    keras.mixed_precision.set_global_policy(policy)
+    precision, reason = (auto_precision(on_gpu, tf) if config.precision == "auto"
+                         else (config.precision, "asked for with --precision"))
+    # mixed_float16 on a CPU is allowed (slow) when asked; Keras adds loss scaling for it in compile.
+    keras.mixed_precision.set_global_policy({"fp32": "float32"}.get(precision, precision))
     return Hardware(strategy=strategy, jit=jit, custom_loop=strategy_name == "multiworker",
                     device=device or ("GPU" if on_gpu else "CPU"),
-                    steps_per_execution_option=config.steps_per_execution)
+                    steps_per_execution_option=config.steps_per_execution, precision=precision,
+                    precision_reason=reason)
+
+
+def cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def auto_precision(on_gpu: bool, tf) -> tuple[str, str]:
+    """(precision, why) for ``--precision auto``: mixed precision only where the hardware runs it natively.
+
+    GPUs: bf16 from compute capability 8.0 (Ampere), float16 with loss scaling from 7.0 (tensor
+    cores). CPUs: bf16 with AVX512_BF16 or AMX; elsewhere TensorFlow emulates bf16, which was 5x
+    slower than fp32 for resnet20 on an AVX2-only EPYC (docs/benchmarks.md).
+    """
+    if on_gpu:
+        gpus = tf.config.list_physical_devices("GPU")
+        cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") if gpus else None
+        if cc and tuple(cc) >= (8, 0):
+            return "mixed_bfloat16", f"GPU compute capability {cc[0]}.{cc[1]} runs bf16 natively"
+        if cc and tuple(cc) >= (7, 0):
+            return "mixed_float16", f"GPU compute capability {cc[0]}.{cc[1]} has float16 tensor cores"
+        return "fp32", "this GPU has no fast half-precision units"
+    native = sorted(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    if native:
+        return "mixed_bfloat16", f"the CPU has {' and '.join(native).upper()}"
+    return "fp32", "the CPU has no native bf16 (no AVX512_BF16 or AMX)"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -330,6 +330,8 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
 
     hw = distributed.setup_hardware(config)  # device, precision, seeds, strategy: before any model
     spec = get_spec(config.model)
+    if config.precision == "auto":
+        say(f"Precision: {hw.precision} ({hw.precision_reason}).")
 
     from zoo.data import load_dataset
 
@@ -366,7 +368,12 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     created = _create_run_dir(run_dir, mode)
     write_json(run_dir / CONFIG_FILE, {**config.to_dict(), "input_shape": list(input_shape),
                                        "dataset_sizes": data.sizes, "steps_per_epoch": steps_per_epoch,
-                                       **({} if lr is None else {"effective_lr": float(lr)})})
+                                       **({} if lr is None else {"effective_lr": float(lr)}),
+                                       # what the run decided, apart from what was asked
+                                       "decisions": {"precision": hw.precision, "precision_reason": hw.precision_reason,
+                                                     "device": hw.device, "jit": hw.jit,
+                                                     "strategy": "multiworker" if hw.custom_loop else (
+                                                         type(hw.strategy).__name__ if hw.strategy else "default")}})
     try:
         history, stopped_early = _fit(model, config, data, input_shape, run_dir, steps_per_epoch,
                                       initial_epoch, schedule_callbacks, progress_console, list(extra_callbacks))
