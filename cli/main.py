@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "zoo.cli.data",  # zoo datasets, zoo data preview/download/augmentations
     "zoo.cli.explain",  # zoo explain
     "zoo.cli.weights",  # zoo weights, zoo weights verify
+    "zoo.cli.predict",  # zoo predict, zoo runs
 )
 
 app = typer.Typer(

@@ -1,6 +1,7 @@
 """Ship a finished run's model with the package: weights/NAME-DATASET.keras + its manifest entry.
 
-    .venv/bin/python scripts/ship_weights.py RUN_DIR --command "zoo train NAME --recipe fashion_mnist"
+    .venv/bin/python scripts/ship_weights.py RUN_DIR --recipe fashion_mnist \
+        --command "zoo train NAME --recipe fashion_mnist"
 
 The model is re-saved without optimizer state (smaller; inference and fine-tuning need none), and
 the manifest records its sha256, size, test metrics (per class too), training time and machine,
@@ -19,11 +20,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--command", required=True, help="the zoo train command that made the run")
+    parser.add_argument("--recipe", help="the registry recipe the run's options equal (checked)")
     args = parser.parse_args()
 
     from zoo.pretrained import ship_run
 
-    entry = ship_run(args.run_dir, command=args.command, weights_dir=ROOT / "weights")
+    entry = ship_run(args.run_dir, command=args.command, weights_dir=ROOT / "weights", recipe=args.recipe)
     print(f"Shipped {entry['config']['model']} ({entry['size_bytes']:,} bytes, test accuracy "
           f"{entry['metrics']['test_accuracy']:.2%}) as weights/{entry['file']}")
 

@@ -144,11 +144,28 @@ def machine() -> dict:
     return {"cores": os.cpu_count(), "cpu": cpu, "system": platform.system()}
 
 
-def ship_run(run_dir, *, command: str, weights_dir) -> dict:
+# Fields of config.json that say where a run lives or what its data turned out to be, not how it trained.
+_NOT_TRAINING = {"out", "recipe", "class_names", "num_classes"}
+
+
+def check_run_matches_recipe(config: dict, recipe: str) -> None:
+    """A ZooError unless the run's training options are exactly what ``--recipe recipe`` resolves to."""
+    from zoo.training.config import TrainConfig, recipe_config, resolve
+
+    wanted = resolve(recipe_config(config["model"], recipe)).to_dict()
+    ran = TrainConfig.from_dict(config).to_dict()
+    diff = sorted(k for k in wanted if k not in _NOT_TRAINING and wanted[k] != ran.get(k))
+    if diff:
+        shown = ", ".join(f"{k}: run {ran.get(k)!r} vs recipe {wanted[k]!r}" for k in diff)
+        raise InvalidArgumentError(f"The run was not trained with --recipe {recipe}: {shown}.")
+
+
+def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None) -> dict:
     """Copy a finished run's model into ``weights_dir`` (no optimizer state) and record it.
 
-    The manifest entry is written last, after the file is in place, so a half-shipped model is
-    never listed. Returns the entry.
+    With ``recipe``, the run's options must equal the recipe's (so the recorded command
+    ``zoo train NAME --recipe RECIPE`` really reproduces it). The manifest entry is written last,
+    after the file is in place, so a half-shipped model is never listed. Returns the entry.
     """
     import keras
     import tensorflow as tf
@@ -165,6 +182,10 @@ def ship_run(run_dir, *, command: str, weights_dir) -> dict:
         raise ModelFileError(f"{run_dir} has no readable metrics.json: only a finished run can be shipped.") from None
     if metrics.get("split") != "test" or metrics.get("samples") != config.get("dataset_sizes", {}).get("test"):
         raise ModelFileError(f"{run_dir}'s metrics are not on its whole test split; ship a run without --limit.")
+    recipe = recipe or config.get("recipe")
+    if recipe:
+        check_run_matches_recipe(config, recipe)
+        config = {**config, "recipe": recipe}
     name, dataset = config["model"], config["dataset"]
     target = weights_dir / f"{name}-{dataset}.keras"
     with atomic_path(target) as tmp:
@@ -174,7 +195,7 @@ def ship_run(run_dir, *, command: str, weights_dir) -> dict:
         "sha256": sha256_of(target),
         "size_bytes": target.stat().st_size,
         "dataset": dataset,
-        "recipe": config.get("recipe"),
+        "recipe": recipe,
         "metrics": {"test_accuracy": metrics["accuracy"], "test_top5": metrics.get("top5"),
                     "test_samples": metrics["samples"], "per_class": metrics.get("per_class"),
                     "final_val_accuracy": metrics.get("final_val_accuracy")},

@@ -7,7 +7,9 @@ whose trained weights ship with the package (``weights/manifest.json``, e.g. ``s
 
 from __future__ import annotations
 
+import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from zoo.errors import ModelFileError
@@ -15,6 +17,9 @@ from zoo.pretrained import shipped_model
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+BACKUP_DIR = "checkpoints/backup"
 
 
 def resolve_model_file(path) -> Path:
@@ -114,3 +119,140 @@ def load_classifier(path):
     if not names or len(names) != k:
         names = [str(i) for i in range(k)]
     return model, list(names)
+
+
+# ---------------------------------------------------------------- reading a run's progress (no TensorFlow)
+
+
+def read_history(path, before_epoch: int | None = None) -> list[dict]:
+    """Rows of history.csv (floats; epoch as int), optionally only epochs < ``before_epoch``."""
+    p = Path(path)
+    if not p.is_file():
+        return []
+    rows = []
+    with p.open() as f:
+        for r in csv.DictReader(f):
+            row = {}
+            for k, v in r.items():
+                if k == "epoch":
+                    row[k] = int(float(v))
+                else:
+                    try:
+                        row[k] = float(v)
+                    except (TypeError, ValueError):
+                        row[k] = v
+            if before_epoch is None or row["epoch"] < before_epoch:
+                rows.append(row)
+    return rows
+
+
+
+def backup_epoch(backup_dir) -> int:
+    """Epochs completed according to a backup directory (0 when there is none)."""
+    meta = Path(backup_dir) / "training_metadata.json"
+    if not meta.is_file():
+        return 0
+    try:
+        return int(json.loads(meta.read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+# ---------------------------------------------------------------- `zoo runs`: the runs under a folder
+
+
+@dataclass
+class RunSummary:
+    path: str
+    model: str
+    dataset: str
+    epochs_done: int
+    epochs_planned: int | None
+    state: str  # finished | resumable | interrupted | failed
+    best_val_accuracy: float | None
+    test_accuracy: float | None
+    seconds: float | None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def summarize_run(run_dir) -> RunSummary | None:
+    """What ``zoo runs`` shows of one directory, or None if it is not a zoo training run."""
+    run_dir = Path(run_dir)
+    try:
+        config = json.loads((run_dir / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict) or "model" not in config:
+        return None
+    history = read_history(run_dir / HISTORY_FILE)
+    metrics = {}
+    if (run_dir / METRICS_FILE).is_file():
+        try:
+            metrics = json.loads((run_dir / METRICS_FILE).read_text())
+        except (OSError, ValueError):
+            metrics = {}
+    backed_up = backup_epoch(run_dir / BACKUP_DIR)
+    if (run_dir / MODEL_FILE).is_file() and metrics:
+        state = "finished"
+    elif backed_up:
+        state = "resumable"
+    elif history:
+        state = "interrupted"  # epochs ran, but no backup to continue from: --resume starts over
+    else:
+        state = "failed"
+    vals = [r["val_accuracy"] for r in history if isinstance(r.get("val_accuracy"), float)]
+    seconds = metrics.get("train_seconds")
+    if seconds is None and history:
+        seconds = sum(r.get("epoch_seconds", 0.0) for r in history if isinstance(r.get("epoch_seconds"), float))
+    return RunSummary(str(run_dir), str(config.get("model")), str(config.get("dataset")),
+                      backed_up if state == "resumable" else len(history), config.get("epochs"), state,
+                      max(vals) if vals else None, metrics.get("accuracy"), seconds)
+
+
+def list_runs(root="runs") -> list[RunSummary]:
+    """Every training run directory at or under ``root`` (not inside another run), sorted by path."""
+    from zoo.errors import DataError
+
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"No runs folder {root}: pass the folder that holds your run directories "
+                        "(zoo train writes them under runs/ by default).")
+    found = []
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        s = summarize_run(d)
+        if s is not None:
+            found.append(s)
+            continue  # a run's own subfolders (eval/, attack/, checkpoints/) are not runs
+        try:
+            stack.extend(sorted((p for p in d.iterdir() if p.is_dir() and not p.is_symlink()), reverse=True))
+        except OSError:
+            continue
+    return sorted(found, key=lambda s: s.path)
+
+
+def compare_runs(paths, out) -> list[str]:
+    """Overlay the curves of the runs in ``paths`` in one PNG at ``out``; returns their labels."""
+    from zoo.errors import DataError, InvalidArgumentError
+
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise InvalidArgumentError(f"--out must name a .png file; got {out}.")
+    if out.is_dir():
+        raise InvalidArgumentError(f"--out {out} is a directory; name a .png file, e.g. {out / 'curves.png'}.")
+    runs = []
+    for p in map(Path, paths):
+        if summarize_run(p) is None:
+            raise DataError(f"{p} is not a zoo run directory (no readable config.json); pass folders written by "
+                            "`zoo train`.")
+        history = read_history(p / HISTORY_FILE)
+        if not history:
+            raise DataError(f"{p} has no finished epoch yet (empty {HISTORY_FILE}); nothing to draw.")
+        runs.append((p.name if sum(q.name == p.name for q in map(Path, paths)) == 1 else str(p), history))
+    from zoo.plots.training import plot_compare_curves
+
+    plot_compare_curves(runs, out, title=f"{len(runs)} runs")
+    return [label for label, _ in runs]

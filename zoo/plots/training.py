@@ -84,3 +84,28 @@ def plot_confusion(cm, class_names, path, title: str | None = None) -> None:
     ax.set_title(title or "confusion matrix")
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def plot_compare_curves(runs: list[tuple[str, list[dict]]], path, title: str | None = None) -> None:
+    """Several runs' curves overlaid: validation (solid) and training (dashed) accuracy and loss."""
+    fig = new_figure(12.0, 4.2)
+    axes = fig.subplots(1, 2)
+    colours = [f"C{i % 10}" for i in range(len(runs))]
+    for (label, rows), colour in zip(runs, colours):
+        epochs = np.asarray([int(r["epoch"]) + 1 for r in rows])
+        for ax, key in zip(axes, ("accuracy", "loss")):
+            val, train = _column(rows, "val_" + key), _column(rows, key)
+            if len(val) and not np.all(np.isnan(val)):
+                ax.plot(epochs, val, "-", color=colour, label=f"{label} (val)")
+            if len(train) and not np.all(np.isnan(train)):
+                ax.plot(epochs, train, "--", color=colour, alpha=0.6, linewidth=1, label=f"{label} (train)")
+    for ax, key in zip(axes, ("accuracy", "loss")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.set_title(f"{key}: validation solid, training dashed")
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, path)

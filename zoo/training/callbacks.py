@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from zoo.io import atomic_path, write_text
+from zoo.run import backup_epoch, read_history  # noqa: F401  (the run directory's readers)
 
 HISTORY_FILE = "history.csv"
 
@@ -97,28 +98,6 @@ def write_history(path, rows: list[dict]) -> None:
     write_text(path, buf.getvalue())
 
 
-def read_history(path, before_epoch: int | None = None) -> list[dict]:
-    """Rows of history.csv (floats; epoch as int), optionally only epochs < ``before_epoch``."""
-    p = Path(path)
-    if not p.is_file():
-        return []
-    rows = []
-    with p.open() as f:
-        for r in csv.DictReader(f):
-            row = {}
-            for k, v in r.items():
-                if k == "epoch":
-                    row[k] = int(float(v))
-                else:
-                    try:
-                        row[k] = float(v)
-                    except (TypeError, ValueError):
-                        row[k] = v
-            if before_epoch is None or row["epoch"] < before_epoch:
-                rows.append(row)
-    return rows
-
-
 class NaNStop(keras.callbacks.TerminateOnNaN):
     """Stop at the first NaN/inf loss and remember where, so the trainer can say it clearly."""
 
@@ -184,17 +163,6 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
                 for i, v in enumerate(_rng_variables(self.model)):
                     if f"v{i}" in saved:
                         v.assign(saved[f"v{i}"])
-
-
-def backup_epoch(backup_dir) -> int:
-    """Epochs completed according to a backup directory (0 when there is none)."""
-    meta = Path(backup_dir) / "training_metadata.json"
-    if not meta.is_file():
-        return 0
-    try:
-        return int(json.loads(meta.read_text())["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
 
 
 def _fmt(v) -> str:

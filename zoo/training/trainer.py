@@ -18,13 +18,11 @@ from pathlib import Path
 
 from zoo.errors import InvalidArgumentError, ModelFileError, TrainingError
 from zoo.io import atomic_path, write_json, write_text
-from zoo.run import CONFIG_FILE, MODEL_FILE
+from zoo.run import BACKUP_DIR, CONFIG_FILE, METRICS_FILE, MODEL_FILE
 from zoo.training.config import TrainConfig, resolve
 
-METRICS_FILE = "metrics.json"
 CURVES_FILE = "curves.png"
 CONFUSION_FILE = "confusion.png"
-BACKUP_DIR = "checkpoints/backup"
 BEST_FILE = "checkpoints/best.keras"
 
 

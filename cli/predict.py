@@ -1,0 +1,112 @@
+"""`zoo predict` (classify image files) and `zoo runs` (the run directories under a folder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from zoo.cli.common import console, friendly_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("predict", no_args_is_help=True)(predict_command)
+    app.command("runs")(runs_command)
+
+
+@friendly_errors
+def predict_command(
+    model: str = typer.Argument(..., metavar="MODEL_OR_RUN",
+                                help="A run directory, a .keras file (an ensemble too) or a shipped model's name."),
+    images: List[Path] = typer.Argument(..., metavar="IMAGES...", help="Image files (any size, grey or colour) or folders of them."),
+    top: int = typer.Option(5, "--top", help="How many classes to list per image."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object only."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write a contact sheet PNG here (top classes under each image)."),
+) -> None:
+    """Class names and probabilities for each image."""
+    from zoo.predict import predict_images
+
+    result = predict_images(model, images, top=top, sheet=out)
+    if json_output:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{model}: top {min(top, len(result.class_names))} of {len(result.class_names)} classes")
+    table.add_column("image", overflow="fold")
+    table.add_column("prediction")
+    table.add_column("probability", justify="right")
+    table.add_column("next", overflow="fold")
+    for p in result.predictions:
+        (best, prob), rest = p.top[0], p.top[1:]
+        table.add_row(p.path, best, f"{prob:.1%}", ", ".join(f"{c} {q:.1%}" for c, q in rest))
+    console.print(table, markup=False, highlight=False)
+    if result.sheet:
+        console.print(f"Wrote {result.sheet}", markup=False, highlight=False)
+
+
+@friendly_errors
+def runs_command(
+    root: Path = typer.Argument(Path("runs"), metavar="[DIR]", help="Folder holding run directories."),
+    compare: Optional[List[Path]] = typer.Option(
+        None, "--compare", help="Runs whose curves to overlay (repeat, or list them after it)."),
+    more: Optional[List[Path]] = typer.Argument(None, hidden=True, metavar="RUNS", help="More --compare runs."),
+    out: Path = typer.Option(Path("curves.png"), "--out", "-o", help="With --compare: the figure to write."),
+    json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+) -> None:
+    """A table of the runs under DIR: model, dataset, epochs, state, best val and test accuracy, time."""
+    from zoo.run import compare_runs, list_runs
+
+    if compare:
+        # `zoo runs --compare A B C`: typer gives the first to --compare and the rest as arguments
+        paths = list(compare) + ([root] if root != Path("runs") else []) + list(more or [])
+        labels = compare_runs(paths, out)
+        console.print(f"Wrote {out} ({', '.join(labels)})", markup=False, highlight=False)
+        return
+    runs = list_runs(root)
+    if json_output:
+        typer.echo(json.dumps([r.to_dict() for r in runs]))
+        return
+    from rich.table import Table
+
+    datasets = {r.dataset for r in runs}
+    one_dataset = len(datasets) == 1  # then it goes in the title: an 80-column terminal fits the rest
+    title = f"Runs under {_escape(str(root))} ({len(runs)})" + (f", all on {_escape(datasets.pop())}" if one_dataset else "")
+    table = Table(title=title)
+    columns = [("run", "left"), ("model", "left"), ("dataset", "left"), ("epochs", "right"), ("state", "left"),
+               ("best val", "right"), ("test", "right"), ("time", "right")]
+    for col, justify in columns:
+        if not (one_dataset and col == "dataset"):
+            table.add_column(col, justify=justify, overflow="fold", no_wrap=col != "run")
+    colour = {"finished": "green", "resumable": "yellow", "interrupted": "red", "failed": "red"}
+    for r in runs:
+        cells = [_escape(_relative(r.path, root)), _escape(r.model)] + ([] if one_dataset else [_escape(r.dataset)])
+        cells += [f"{r.epochs_done}/{r.epochs_planned if r.epochs_planned is not None else '?'}",
+                  f"[{colour[r.state]}]{r.state}[/]",
+                  "-" if r.best_val_accuracy is None else f"{r.best_val_accuracy:.2%}",
+                  "-" if r.test_accuracy is None else f"{r.test_accuracy:.2%}",
+                  "-" if r.seconds is None else _duration(r.seconds)]
+        table.add_row(*cells)
+    console.print(table, highlight=False)
+    if any(r.state == "resumable" for r in runs):
+        console.print("Continue a resumable run with `zoo train MODEL --out RUN --resume`.", markup=False,
+                      highlight=False)
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root)) if Path(path) != root else str(root)
+    except ValueError:
+        return path
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"

@@ -1,0 +1,69 @@
+"""Classify image files with any model the zoo can load: a run, a .keras file, an ensemble, a shipped name.
+
+Images of any size and 1 or 3 channels are converted to the model's input the same way as
+``zoo explain --images`` (zoo.explain.images); folders stand for the image files in them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import InvalidArgumentError
+
+
+@dataclass
+class ImagePrediction:
+    path: str
+    top: list[tuple[str, float]]  # (class name, probability), most likely first
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "top": [{"class": c, "probability": p} for c, p in self.top]}
+
+
+@dataclass
+class PredictResult:
+    model_path: str
+    class_names: list[str]
+    predictions: list[ImagePrediction]
+    probabilities: np.ndarray = field(repr=False)  # (N, classes)
+    sheet: str | None = None  # the contact sheet PNG, when one was written
+
+    def to_dict(self) -> dict:
+        return {"model": self.model_path, "predictions": [p.to_dict() for p in self.predictions],
+                **({"sheet": self.sheet} if self.sheet else {})}
+
+
+def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sheet=None) -> PredictResult:
+    """Top-``top`` classes and probabilities of each image; with ``sheet``, a contact sheet PNG there."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise InvalidArgumentError(f"--top must be a positive integer; got {top!r}.")
+    if sheet is not None and Path(sheet).suffix.lower() != ".png":
+        raise InvalidArgumentError(f"--out must name a .png file for the contact sheet; got {sheet}.")
+    if sheet is not None and Path(sheet).is_dir():
+        raise InvalidArgumentError(f"--out {sheet} is a directory; name a .png file, e.g. {Path(sheet) / 'sheet.png'}.")
+    from zoo.ensemble import softmax
+    from zoo.evaluation import compiled_predict
+    from zoo.explain.images import expand_image_paths, load_image_files
+    from zoo.run import load_classifier
+
+    files = expand_image_paths(images, option="IMAGES")
+    model, class_names = load_classifier(model_path)
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    x = load_image_files(files, shape, option="IMAGES")
+    predict = compiled_predict(model)
+    logits = np.concatenate([np.asarray(predict(x[i:i + batch_size])) for i in range(0, len(x), batch_size)])
+    probs = softmax(logits.astype("float64"))
+    k = min(top, probs.shape[1])
+    order = np.argsort(-probs, axis=1)[:, :k]
+    preds = [ImagePrediction(str(f), [(class_names[j], float(probs[i, j])) for j in order[i]])
+             for i, f in enumerate(files)]
+    result = PredictResult(str(model_path), list(class_names), preds, probs)
+    if sheet is not None:
+        from zoo.plots.predict import plot_contact_sheet
+
+        plot_contact_sheet(files, preds, sheet, channels=shape[2], title=f"{model_path}: top classes")
+        result.sheet = str(sheet)
+    return result
