@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "zoo.cli.explain",  # zoo explain
     "zoo.cli.weights",  # zoo weights, zoo weights verify
     "zoo.cli.predict",  # zoo predict, zoo runs
+    "zoo.cli.export",  # zoo export
 )
 
 app = typer.Typer(

@@ -1,0 +1,56 @@
+"""`zoo export`: each format reloads in its own runtime and computes the Keras model's logits."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from zoo.cli.main import app
+from zoo.export import FORMATS, RUNNERS
+
+
+@pytest.fixture(scope="module")
+def resnet_file(tmp_path_factory):
+    import zoo
+
+    path = tmp_path_factory.mktemp("models") / "resnet20.keras"
+    zoo.create_model("resnet20", input_shape=(28, 28, 1), num_classes=10).save(path)
+    return path
+
+
+def _out(tmp_path, fmt):
+    return tmp_path / ("export" + FORMATS[fmt])
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("which", ["simplenet", "resnet20"])
+def test_every_format_reloads_to_the_same_logits(fmt, which, tmp_path, resnet_file):
+    from zoo.run import load_classifier
+
+    source = "simplenet" if which == "simplenet" else str(resnet_file)
+    out = _out(tmp_path, fmt)
+    result = CliRunner().invoke(app, ["export", source, "--format", fmt, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["max_abs_diff"] <= 1e-4 and report["images_checked"] == 8
+    assert out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+    # independent check on other images than the exporter's
+    model, _ = load_classifier(source)
+    x = np.random.default_rng(7).uniform(0, 255, (3, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(RUNNERS[fmt](out, x), model.predict(x, verbose=0), atol=1e-4)
+
+
+def test_export_refuses_bad_requests_and_leaves_nothing(tmp_path):
+    def run(*args):
+        result = CliRunner().invoke(app, ["export", "simplenet", *map(str, args)])
+        assert result.exit_code != 0 and "Traceback" not in result.output
+        return result.output
+
+    assert "Did you mean: onnx" in run("--format", "onxx", "--out", tmp_path / "m.onnx")
+    assert "must end in .tflite" in run("--format", "tflite", "--out", tmp_path / "m.onnx")
+    assert "does not exist" in run("--format", "onnx", "--out", tmp_path / "no" / "m.onnx")
+    (tmp_path / "m.onnx").write_text("old")
+    assert "already exists" in run("--format", "onnx", "--out", tmp_path / "m.onnx")
+    assert (tmp_path / "m.onnx").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
