@@ -28,19 +28,26 @@ app = typer.Typer(
     name="zoo",
     help="A Keras model zoo for computer vision: train, eval, explain, attack.",
     no_args_is_help=True,
+    invoke_without_command=True,  # so `zoo --version` runs without a command
     pretty_exceptions_enable=False,
     add_completion=True,
+    # Help text is plain: rich markup would swallow "[default: the model's]" as a tag.
+    rich_markup_mode=None,
 )
 
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
 ) -> None:
     if version:
         from zoo import __version__
 
-        typer.echo(__version__)
+        typer.echo(f"zoo {__version__}")
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
         raise typer.Exit()
 
 

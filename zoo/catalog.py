@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 CATALOG_FILE = "catalog.json"
+SUMMARY_WIDTH = 80  # Keras summary columns: fits an 80-column terminal with the Param # column
 FAMILY_ORDER = ("lenet", "alexnet", "vgg", "inception", "resnet")  # chronological
 
 
@@ -106,7 +107,7 @@ def _cache_file(name: str) -> Path:
 
     import zoo
 
-    h = hashlib.sha256(zoo.__version__.encode())
+    h = hashlib.sha256(f"{zoo.__version__} {SUMMARY_WIDTH}".encode())
     for source in sorted(Path(__file__).with_name("models").glob("*.py")):
         h.update(source.read_bytes())
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zoo" / "summaries"
@@ -128,7 +129,7 @@ def model_summary(name: str, input_shape=None, num_classes=None) -> tuple[list[s
 
     net = weightless_model(name, input_shape=input_shape, num_classes=num_classes)
     lines: list[str] = []
-    net.summary(print_fn=lambda line, **_: lines.append(line), line_length=100)
+    net.summary(print_fn=lambda line, **_: lines.append(line), line_length=SUMMARY_WIDTH)
     trainable, non_trainable = count_params(net)
     counts = {"input_shape": list(net.inputs[0].shape[1:]), "num_classes": int(net.outputs[0].shape[-1]),
               "trainable_params": trainable, "non_trainable_params": non_trainable, "flops": count_flops(net)}
