@@ -256,3 +256,98 @@ def compare_runs(paths, out) -> list[str]:
 
     plot_compare_curves(runs, out, title=f"{len(runs)} runs")
     return [label for label, _ in runs]
+
+
+# ---------------------------------------------------------------- one writer per run directory
+
+
+def lock_path(directory) -> Path:
+    """The lock of ``directory``: a sibling file, so --overwrite can delete the directory under it."""
+    d = Path(directory).absolute()
+    return d.parent / f".{d.name}.zoo-lock"
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (field 22 of /proc/PID/stat), or None if it is not running.
+
+    Recorded with the pid, so a new process that got the same pid is not taken for the owner.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _lock_owner(path: Path) -> dict | None:
+    """The live owner recorded in the lock file, or None when the lock is stale or unreadable."""
+    import os
+    import socket
+
+    try:
+        owner = json.loads(path.read_text())
+        pid = int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if owner.get("host") != socket.gethostname():
+        return owner  # another machine's process (shared disk): cannot check it, so respect it
+    if pid == os.getpid():
+        return None
+    start = _process_start(pid)
+    if start is None or (owner.get("start") is not None and owner["start"] != start):
+        return None
+    return owner
+
+
+class RunLock:
+    """``with RunLock(dir, "zoo train"):`` one process at a time writes ``dir``; a dead owner's lock is taken over."""
+
+    def __init__(self, directory, command: str):
+        self.path = lock_path(directory)
+        self.directory = Path(directory)
+        self.command = command
+        self.took_over: dict | None = None  # the stale owner replaced, for a note
+
+    def __enter__(self):
+        import os
+        import socket
+        import time
+
+        from zoo.errors import TrainingError
+
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "start": _process_start(os.getpid()),
+              "command": self.command, "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        for _ in range(2):
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = _lock_owner(self.path)
+                if owner is not None:
+                    raise TrainingError(
+                        f"{self.directory} is in use by {owner.get('command', 'zoo')} (pid {owner.get('pid')} on "
+                        f"{owner.get('host')}, since {owner.get('since')}); wait for it to finish or stop it, "
+                        "or pass another --out.") from None
+                try:
+                    self.took_over = json.loads(self.path.read_text())
+                except (OSError, ValueError):
+                    self.took_over = {}
+                self.path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            except OSError as exc:  # a parent that is a file, a read-only or full disk
+                raise TrainingError(f"Cannot write next to {self.directory}: {exc.strerror or exc} "
+                                    f"({self.path.parent}). Pass an --out in a writable folder.") from None
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            return self
+        raise TrainingError(f"Could not lock {self.directory}: another process keeps taking {self.path}.")
+
+    def __exit__(self, *exc):
+        import os
+
+        try:
+            if json.loads(self.path.read_text()).get("pid") == os.getpid():
+                self.path.unlink()
+        except (OSError, ValueError):
+            pass
+        return False

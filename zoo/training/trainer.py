@@ -9,6 +9,7 @@ directory is created, so a failed start leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import shutil
@@ -297,10 +298,20 @@ def train(config: TrainConfig, **kwargs) -> TrainResult:
     import keras
     from tensorflow.python.framework import config as tf_config
 
+    from zoo.run import RunLock
+    from zoo.training.distributed import is_chief
+
     policy = keras.mixed_precision.global_policy()
     deterministic = tf_config.is_op_determinism_enabled()
+    # One writer per run directory (only the chief writes it in a multi-worker run): a second
+    # `zoo train` or an --overwrite of a live run refuses; a killed owner's lock is taken over.
+    lock = RunLock(resolve(config).out, f"zoo train {config.model}") if is_chief() else contextlib.nullcontext()
     try:
-        return _train(config, **kwargs)
+        with lock:
+            if getattr(lock, "took_over", None):
+                kwargs.get("say", _noop)(f"Took over the lock of {config.out} left by pid "
+                                         f"{lock.took_over.get('pid')}, which is no longer running.")
+            return _train(config, **kwargs)
     finally:
         keras.mixed_precision.set_global_policy(policy)
         if not deterministic and tf_config.is_op_determinism_enabled():
