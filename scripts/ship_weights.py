@@ -21,11 +21,12 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--command", required=True, help="the zoo train command that made the run")
     parser.add_argument("--recipe", help="the registry recipe the run's options equal (checked)")
+    parser.add_argument("--note", help="anything a reader of the training time should know (e.g. a shared machine)")
     args = parser.parse_args()
 
     from zoo.pretrained import ship_run
 
-    entry = ship_run(args.run_dir, command=args.command, weights_dir=ROOT / "weights", recipe=args.recipe)
+    entry = ship_run(args.run_dir, command=args.command, weights_dir=ROOT / "weights", recipe=args.recipe, note=args.note)
     print(f"Shipped {entry['config']['model']} ({entry['size_bytes']:,} bytes, test accuracy "
           f"{entry['metrics']['test_accuracy']:.2%}) as weights/{entry['file']}")
 

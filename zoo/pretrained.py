@@ -141,7 +141,10 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cores": os.cpu_count(), "cpu": cpu, "system": platform.system()}
+    from zoo.training.distributed import cpu_flags
+
+    simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in cpu_flags()]
+    return {"cores": os.cpu_count(), "cpu": cpu, "simd": simd, "system": platform.system()}
 
 
 # Fields of config.json that say where a run lives or what its data turned out to be, not how it trained.
@@ -160,7 +163,7 @@ def check_run_matches_recipe(config: dict, recipe: str) -> None:
         raise InvalidArgumentError(f"The run was not trained with --recipe {recipe}: {shown}.")
 
 
-def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None) -> dict:
+def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None, note: str | None = None) -> dict:
     """Copy a finished run's model into ``weights_dir`` (no optimizer state) and record it.
 
     With ``recipe``, the run's options must equal the recipe's (so the recorded command
@@ -202,6 +205,7 @@ def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None) -
         "epochs": metrics.get("epochs_trained"),
         "train_seconds": metrics.get("train_seconds"),
         "machine": machine(),
+        **({"note": note} if note else {}),
         "command": command,
         "versions": {"zoo": zoo.__version__, "keras": keras.__version__, "tensorflow": tf.__version__},
         "config": {k: config[k] for k in CONFIG_KEYS if k in config},

@@ -26,8 +26,9 @@ LECUN_1998 = "LeCun et al. 1998, Gradient-Based Learning Applied to Document Rec
     num_classes=10,
     small_input=True,
     last_conv="conv2",
-    # Mirroring only: with 2-pixel shifts too, its 62K parameters underfit (train 90.3%, test 89.8%).
-    recipes=fashion_mnist_recipe(epochs=40, optimizer="adam", lr=0.002, schedule="cosine", augment="flip"),
+    # Mirroring and 1-pixel shifts: with 2-pixel shifts its 62K parameters underfit (30 epochs: train
+    # 90.3%, test 89.75%); with mirroring alone they overfit (40 epochs: train 97.3%, test 89.94%).
+    recipes=fashion_mnist_recipe(epochs=40, optimizer="adam", lr=0.002, schedule="cosine", augment="flip,crop=1"),
 )
 def lenet5(input_shape, num_classes, dropout: float | None = None):
     """LeNet-5: conv 6@5x5, avg-pool, conv 16@5x5, avg-pool, FC 120, FC 84, logits (tanh).
