@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+from rich.markup import escape
+
 from zoo.cli.common import console, friendly_errors
 
 DEFAULT_EPS = "2,4,8,16,32"
@@ -337,7 +339,7 @@ def _print_summary(report: dict, files: dict) -> None:
             t.add_row(name, *[f"{a:.1%}" for a in row])
         console.print(t)
     for flag in report["red_flags"]:
-        console.print(f"[bold yellow]Red flag:[/] {flag}", highlight=False)
+        console.print(f"[bold yellow]Red flag:[/] {escape(flag)}", highlight=False)
     if not report["red_flags"]:
         both = {"fgsm", "pgd"} <= set(methods)
         if attack["targeted"]:
@@ -346,4 +348,5 @@ def _print_summary(report: dict, files: dict) -> None:
             checks = "accuracy falls with eps, the attacks beat random noise" + (", pgd is at least as strong as fgsm" if both else "")
         console.print(f"[green]No red flags[/] ({checks}).")
     console.print(f"Wrote {files['report']}, {files['curve'].name}, {files['grid'].name}, {files['arrays'].name}"
-                  + (f", PNGs under {files['pngs']}" if "pngs" in files else "") + f" in {files['report'].parent}")
+                  + (f", PNGs under {files['pngs']}" if "pngs" in files else "") + f" in {files['report'].parent}",
+                  markup=False)

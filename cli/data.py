@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from rich.markup import escape
+
 from zoo.cli.common import console, friendly_errors
 
 data_app = typer.Typer(help="Look at datasets and augmentation.", no_args_is_help=True)
@@ -83,7 +85,7 @@ def preview_command(
     augmenter = build_augmentation(augment, images.shape[-1], seed)
     rows = [images if augmenter is None else augmenter(images, training=True).numpy() for _ in range(draws)]
     augmentation_grid(images, rows, labels, class_names, out, title=f"{dataset}: augment={augment} (seed {seed})")
-    console.print(f"Wrote {out} ({len(images)} images of {dataset} {split}, augment={augment}).")
+    console.print(f"Wrote {out} ({len(images)} images of {dataset} {split}, augment={augment}).", markup=False)
 
 
 @friendly_errors
@@ -95,7 +97,7 @@ def download_command(
     from zoo.data.tfds_source import download
 
     where = download(dataset, data_dir)
-    console.print(f"{dataset} is ready in {where}.")
+    console.print(f"{dataset} is ready in {where}.", markup=False)
 
 
 @friendly_errors

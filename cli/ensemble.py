@@ -8,6 +8,8 @@ from typing import List, Optional
 
 import typer
 
+from rich.markup import escape
+
 from zoo.cli.common import console, friendly_errors, parse_input_shape
 
 
@@ -55,7 +57,7 @@ def ensemble(
             "dataset": dataset or _first_dataset(runs),
         })
     if not json_output:
-        console.print(f"Saved the {method} ensemble of {len(names)} members to [bold]{model_path}[/]")
+        console.print(f"Saved the {method} ensemble of {len(names)} members to [bold]{escape(str(model_path))}[/]")
     elif not evaluate:
         import json
 
@@ -171,7 +173,7 @@ def _print_report(report: dict, out) -> None:
            else ".")
     )
     if out is not None:
-        console.print(f"Report: [bold]{Path(out) / 'report.json'}[/], figure: [bold]{Path(out) / 'ensemble.png'}[/]")
+        console.print(f"Report: [bold]{escape(str(Path(out) / 'report.json'))}[/], figure: [bold]{escape(str(Path(out) / 'ensemble.png'))}[/]")
 
 
 @friendly_errors
@@ -203,4 +205,4 @@ def features(
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False)
     with console.status(f"Extracting features of {spec} {split}..."):
         summary = export_features(out, model, ds, class_names=data.class_names, layer=layer)
-    console.print(f"Wrote {summary['num_examples']} x {summary['dim']} features with labels to [bold]{out}[/]")
+    console.print(f"Wrote {summary['num_examples']} x {summary['dim']} features with labels to [bold]{escape(str(out))}[/]")

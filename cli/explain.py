@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+from rich.markup import escape
+
 from zoo.cli.common import console, friendly_errors
 
 
@@ -71,7 +73,7 @@ def explain(
     out_dir = Path(out) if out is not None else default_out_dir(model)
     if filters:
         path = run_filters(model, out_dir, layer=layer)
-        console.print(f"Kernels: [bold]{path}[/]")
+        console.print(f"Kernels: [bold]{escape(str(path))}[/]")
         return
     run_explain(
         model, out_dir, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, methods=methods,

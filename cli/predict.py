@@ -34,15 +34,15 @@ def predict_command(
         return
     from rich.table import Table
 
-    table = Table(title=f"{model}: top {min(top, len(result.class_names))} of {len(result.class_names)} classes")
+    table = Table(title=f"{_escape(model)}: top {min(top, len(result.class_names))} of {len(result.class_names)} classes")
     table.add_column("image", overflow="fold")
     table.add_column("prediction")
     table.add_column("probability", justify="right")
     table.add_column("next", overflow="fold")
     for p in result.predictions:
         (best, prob), rest = p.top[0], p.top[1:]
-        table.add_row(p.path, best, f"{prob:.1%}", ", ".join(f"{c} {q:.1%}" for c, q in rest))
-    console.print(table, markup=False, highlight=False)
+        table.add_row(_escape(p.path), _escape(best), f"{prob:.1%}", _escape(", ".join(f"{c} {q:.1%}" for c, q in rest)))
+    console.print(table, highlight=False)
     if result.sheet:
         console.print(f"Wrote {result.sheet}", markup=False, highlight=False)
 

@@ -9,6 +9,8 @@ from typing import List, Optional
 
 import typer
 
+from rich.markup import escape
+
 from zoo.cli.common import console, err_console, friendly_errors, parse_input_shape
 
 
@@ -108,9 +110,9 @@ def train_command(
                  if k != "model" and getattr(ctx.get_parameter_source(k), "name", "DEFAULT") != "DEFAULT"}
         config = recipe_config(model, recipe, **given)
     talk = not quiet and not json_output
-    say = (lambda msg: console.print(f"[dim]{msg}[/]", highlight=False)) if talk else (lambda msg: None)
+    say = (lambda msg: console.print(f"[dim]{escape(msg)}[/]", highlight=False)) if talk else (lambda msg: None)
     if json_output and not quiet:
-        say = lambda msg: err_console.print(f"[dim]{msg}[/]", highlight=False)  # noqa: E731
+        say = lambda msg: err_console.print(f"[dim]{escape(msg)}[/]", highlight=False)  # noqa: E731
     _install_sigterm()
     result = train(config, resume=resume, overwrite=overwrite, say=say,
                    progress_console=console if talk else None)
@@ -130,10 +132,10 @@ def _print_summary(result) -> None:
 
     m = result.metrics
     s = result.summary()
-    table = Table(title=f"{result.config.model} on {result.config.dataset}", show_header=False)
+    table = Table(title=escape(f"{result.config.model} on {result.config.dataset}"), show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("run directory", str(result.run_dir))
+    table.add_row("run directory", escape(str(result.run_dir)))
     if result.skipped:
         table.add_row("status", "already finished (nothing to do)")
     table.add_row("epochs", str(s["epochs"]) + (" (stopped early)" if result.stopped_early else ""))
@@ -197,11 +199,11 @@ def _print_comparison(reports: list[dict]) -> None:
     from rich.table import Table
 
     first = reports[0]
-    table = Table(title=f"{first['dataset']} {first['split']} ({first['samples']:,} images)")
+    table = Table(title=escape(f"{first['dataset']} {first['split']} ({first['samples']:,} images)"))
     for col, justify in (("model", "left"), ("accuracy", "right"), ("top-5", "right"), ("params", "right")):
         table.add_column(col, justify=justify, no_wrap=True)
     for r in reports:
-        table.add_row(r["model_path"], f"{r['accuracy']:.2%}", "-" if r.get("top5") is None else f"{r['top5']:.2%}",
+        table.add_row(escape(r["model_path"]), f"{r['accuracy']:.2%}", "-" if r.get("top5") is None else f"{r['top5']:.2%}",
                       f"{r['params']:,}")
     console.print(table)
     if first.get("out"):
@@ -212,18 +214,18 @@ def _print_eval(report: dict) -> None:
     from rich.table import Table
 
     if report.get("note"):
-        console.print(f"[dim]{report['note']}[/]", highlight=False)
-    console.print(f"[bold]{report['model_path']}[/] on {report['dataset']} {report['split']} "
+        console.print(f"[dim]{escape(report['note'])}[/]", highlight=False)
+    console.print(f"[bold]{escape(report['model_path'])}[/] on {escape(report['dataset'])} {report['split']} "
                   f"({report['samples']} images)", highlight=False, soft_wrap=True)
     table = Table()
     table.add_column("class")
     table.add_column("accuracy", justify="right")
     for name, acc in report["per_class"].items():
-        table.add_row(str(name), "-" if acc is None else f"{acc:.2%}")
+        table.add_row(escape(str(name)), "-" if acc is None else f"{acc:.2%}")
     table.add_section()
     table.add_row("[bold]all", f"[bold]{report['accuracy']:.2%}")
     if report.get("top5") is not None:
         table.add_row("[bold]top-5", f"[bold]{report['top5']:.2%}")
     console.print(table)
     if report.get("out"):
-        console.print(f"Wrote {report['out']}/metrics.json and confusion.png", highlight=False)
+        console.print(f"Wrote {report['out']}/metrics.json and confusion.png", highlight=False, markup=False)

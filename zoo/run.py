@@ -317,9 +317,12 @@ class RunLock:
 
         me = {"pid": os.getpid(), "host": socket.gethostname(), "start": _process_start(os.getpid()),
               "command": self.command, "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # reported below, by the open that then fails
         for _ in range(2):
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 owner = _lock_owner(self.path)

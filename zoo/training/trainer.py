@@ -339,8 +339,6 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
 
     hw = distributed.setup_hardware(config)  # device, precision, seeds, strategy: before any model
     spec = get_spec(config.model)
-    if config.precision == "auto":
-        say(f"Precision: {hw.precision} ({hw.precision_reason}).")
 
     from zoo.data import load_dataset
 
@@ -374,6 +372,8 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     if initial_epoch >= config.epochs:
         raise TrainingError(f"{run_dir} already trained {initial_epoch} epochs; pass --epochs above that to go on.")
 
+    if config.precision == "auto":  # said once, when the run really starts
+        say(f"Precision: {hw.precision} ({hw.precision_reason}).")
     created = _create_run_dir(run_dir, mode)
     write_json(run_dir / CONFIG_FILE, {**config.to_dict(), "input_shape": list(input_shape),
                                        "dataset_sizes": data.sizes, "steps_per_epoch": steps_per_epoch,

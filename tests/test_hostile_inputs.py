@@ -1,0 +1,199 @@
+"""Hostile inputs across the commands: each ends in one or two lines, a non-zero exit, no traceback,
+never the catch-all "Unexpected error", and nothing written at the output path.
+
+Each case is (id, setup, argv, expected text). ``setup(tmp)`` builds the files the case needs and
+returns a dict of names used in argv as ``{name}``; ``{tmp}`` is the case's own folder and
+``{out}`` a path that must not exist afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from zoo.cli.main import app
+
+
+def nothing(tmp):
+    return {}
+
+
+def text_file(tmp):
+    (tmp / "notes.txt").write_text("hello")
+    return {"file": tmp / "notes.txt"}
+
+
+def corrupt_keras(tmp):
+    (tmp / "bad.keras").write_bytes(b"\x00not a zip at all" * 20)
+    return {"file": tmp / "bad.keras"}
+
+
+def truncated_keras(tmp):
+    from zoo.run import resolve_model_file
+
+    data = resolve_model_file("simplenet").read_bytes()
+    (tmp / "cut.keras").write_bytes(data[: len(data) // 3])
+    return {"file": tmp / "cut.keras"}
+
+
+def zip_not_keras(tmp):
+    with zipfile.ZipFile(tmp / "other.keras", "w") as z:
+        z.writestr("readme.txt", "a zip, not a Keras model")
+    return {"file": tmp / "other.keras"}
+
+
+def empty_dir(tmp):
+    (tmp / "empty").mkdir()
+    return {"dir": tmp / "empty"}
+
+
+def fake_image(tmp):
+    (tmp / "fake.png").write_text("not a png")
+    return {"file": tmp / "fake.png"}
+
+
+def npz_without_x(tmp):
+    np.savez(tmp / "d.npz", images=np.zeros((4, 8, 8), "uint8"), labels=np.zeros(4, "int64"))
+    return {"file": tmp / "d.npz"}
+
+
+def npz_one_class(tmp):
+    np.savez(tmp / "one.npz", x=np.zeros((40, 16, 16), "uint8"), y=np.zeros(40, "int64"))
+    return {"file": tmp / "one.npz"}
+
+
+def a_file_as_parent(tmp):
+    (tmp / "blocker").write_text("a file")
+    return {"under": tmp / "blocker" / "run"}
+
+
+def existing_export(tmp):
+    (tmp / "m.onnx").write_text("old")
+    return {"file": tmp / "m.onnx"}
+
+
+def fake_run(tmp):
+    (tmp / "run").mkdir()
+    (tmp / "run" / "config.json").write_text(json.dumps({"model": "simplenet", "dataset": "fashion_mnist"}))
+    return {"run": tmp / "run"}
+
+
+def brackets_dir(tmp):
+    d = tmp / "brk[/x] [red]y"  # the "/" makes it a folder "x] [red]y" inside "brk["
+    d.mkdir(parents=True)
+    return {"dir": d}
+
+
+TINY = ["--input-shape", "16,16,1", "--limit", "64", "--quiet"]
+
+CASES = [
+    # ---- paths and model files
+    ("eval-markup-path", nothing, ["eval", "no[/such]"], "No such run directory or model file: no[/such]"),
+    ("eval-red-tag-path", nothing, ["eval", "x[red]y.keras"], "x[red]y.keras"),
+    ("eval-missing", nothing, ["eval", "{tmp}/missing.keras"], "No such run directory"),
+    ("eval-not-keras", text_file, ["eval", "{file}"], "is not a .keras model file"),
+    ("eval-corrupt-keras", corrupt_keras, ["eval", "{file}"], "Could not load"),
+    ("eval-truncated-keras", truncated_keras, ["eval", "{file}"], "Could not load"),
+    ("eval-zip-not-keras", zip_not_keras, ["eval", "{file}"], "Could not load"),
+    ("eval-empty-dir", empty_dir, ["eval", "{dir}"], "directory without model.keras"),
+    ("eval-brackets-dir", brackets_dir, ["eval", "{dir}"], "[red]y is a directory without model.keras"),
+    ("eval-run-without-model", fake_run, ["eval", "{run}"], "directory without model.keras"),
+    ("eval-batch-zero", nothing, ["eval", "simplenet", "--batch-size", "0"], "--batch-size must be a positive integer"),
+    ("eval-limit-zero", nothing, ["eval", "simplenet", "--limit", "0"], "--limit must be a positive integer"),
+    ("eval-bad-split", nothing, ["eval", "simplenet", "--split", "tests"], "split"),
+    ("eval-compare-and-ensemble", nothing, ["eval", "simplenet", "simplenet", "--compare", "--ensemble", "vote"],
+     "Pass one"),
+    ("eval-compare-missing", nothing, ["eval", "simplenet", "{tmp}/nope.keras", "--compare"], "nope.keras"),
+    ("eval-wrong-classes", nothing, ["eval", "simplenet", "--dataset", "npz:{tmp}/none.npz"], "none.npz"),
+    # ---- train
+    ("train-markup-model", nothing, ["train", "simple[/net]", "--out", "{out}"], "Unknown model 'simple[/net]'"),
+    ("train-unknown-model", nothing, ["train", "lenet6", "--out", "{out}"], "Did you mean: lenet5"),
+    ("train-unknown-recipe", nothing, ["train", "lenet5", "--recipe", "mnist", "--out", "{out}"], "no recipe 'mnist'"),
+    ("train-no-recipes", nothing, ["train", "resnet152", "--recipe", "fashion_mnist", "--out", "{out}"],
+     "has no recipes yet"),
+    ("train-out-under-file", a_file_as_parent, ["train", "simplenet", *TINY, "--epochs", "1", "--out", "{under}"],
+     "blocker"),
+    ("train-val-split-above-one", nothing, ["train", "simplenet", *TINY, "--val-split", "1.5", "--out", "{out}"],
+     "--val-split must be in [0, 1)"),
+    ("train-label-smoothing", nothing, ["train", "simplenet", *TINY, "--label-smoothing", "2", "--out", "{out}"],
+     "--label-smoothing must be in"),
+    ("train-momentum", nothing, ["train", "simplenet", *TINY, "--momentum", "1.5", "--out", "{out}"], "--momentum"),
+    ("train-gamma", nothing, ["train", "simplenet", *TINY, "--gamma", "0", "--out", "{out}"], "--gamma"),
+    ("train-weight-decay", nothing, ["train", "simplenet", *TINY, "--weight-decay", "-1", "--out", "{out}"],
+     "--weight-decay must be >= 0"),
+    ("train-min-lr", nothing, ["train", "simplenet", *TINY, "--lr", "0.01", "--min-lr", "0.1", "--out", "{out}"],
+     "--min-lr"),
+    ("train-augment", nothing, ["train", "simplenet", *TINY, "--augment", "wobble", "--out", "{out}"], "wobble"),
+    ("train-input-shape-text", nothing, ["train", "simplenet", "--input-shape", "abc", "--out", "{out}"],
+     "--input-shape must be comma-separated integers"),
+    ("train-input-shape-channels", nothing, ["train", "simplenet", "--input-shape", "28,28,2", "--out", "{out}"],
+     "1 or 3 channels"),
+    ("train-npz-missing", nothing, ["train", "simplenet", "--dataset", "npz:{tmp}/none.npz", "--out", "{out}"],
+     "none.npz"),
+    ("train-npz-without-x", npz_without_x, ["train", "simplenet", "--dataset", "npz:{file}", "--out", "{out}"],
+     "x_train/y_train[/x_test/y_test]"),
+    ("train-folder-missing", nothing, ["train", "simplenet", "--dataset", "folder:{tmp}/nowhere", "--out", "{out}"],
+     "nowhere"),
+    ("train-unknown-dataset", nothing, ["train", "simplenet", "--dataset", "fashion", "--out", "{out}"], "fashion"),
+    ("train-transfer-without-from", nothing, ["train", "simplenet", "--transfer", "svm", "--out", "{out}"],
+     "need --from"),
+    ("train-adversarial", nothing, ["train", "simplenet", *TINY, "--adversarial", "cw", "--out", "{out}"],
+     "adversarial"),
+    ("train-early-stopping", nothing, ["train", "simplenet", *TINY, "--early-stopping", "0", "--out", "{out}"],
+     "--early-stopping"),
+    # ---- predict, export, runs, weights
+    ("predict-top-zero", nothing, ["predict", "simplenet", "{tmp}", "--top", "0"], "--top must be a positive integer"),
+    ("predict-missing-image", nothing, ["predict", "simplenet", "{tmp}/no.png"], "Image file not found"),
+    ("predict-fake-image", fake_image, ["predict", "simplenet", "{file}"], "Cannot read"),
+    ("predict-empty-folder", empty_dir, ["predict", "simplenet", "{dir}"], "holds no image files"),
+    ("predict-out-jpg", fake_image, ["predict", "simplenet", "{file}", "--out", "{tmp}/sheet.jpg"], "must name a .png"),
+    ("predict-unknown-model", fake_image, ["predict", "lenet9", "{file}"], "lenet9"),
+    ("export-bad-format", nothing, ["export", "simplenet", "--format", "onxx", "--out", "{tmp}/m.onnx"],
+     "Did you mean: onnx"),
+    ("export-wrong-suffix", nothing, ["export", "simplenet", "--format", "tflite", "--out", "{tmp}/m.onnx"],
+     "must end in .tflite"),
+    ("export-existing", existing_export, ["export", "simplenet", "--format", "onnx", "--out", "{file}"],
+     "already exists"),
+    ("export-no-folder", nothing, ["export", "simplenet", "--format", "onnx", "--out", "{tmp}/no/m.onnx"],
+     "does not exist"),
+    ("runs-missing-folder", nothing, ["runs", "{tmp}/nowhere"], "No runs folder"),
+    ("runs-compare-not-a-run", empty_dir, ["runs", "--compare", "{dir}", "--out", "{tmp}/c.png"],
+     "not a zoo run directory"),
+    ("runs-compare-no-epochs", fake_run, ["runs", "--compare", "{run}", "--out", "{tmp}/c.png"], "no finished epoch"),
+    ("runs-compare-bad-out", fake_run, ["runs", "--compare", "{run}", "--out", "{tmp}/c.svg"], "must name a .png"),
+    ("weights-verify-unknown", nothing, ["weights", "verify", "vgg16"], "No trained weights ship for 'vgg16'"),
+    # ---- catalogue
+    ("info-unknown", nothing, ["info", "resnt20"], "Did you mean: resnet20"),
+    ("info-bad-shape", nothing, ["info", "lenet5", "--input-shape", "0,0,1"], "positive sizes"),
+    ("models-no-match", nothing, ["models", "transformer"], "No model matches 'transformer'"),
+    # ---- explain, attack, ensemble
+    ("explain-bad-method", nothing, ["explain", "simplenet", "--method", "lime", "--out", "{out}"], "lime"),
+    ("attack-bad-method", nothing, ["attack", "simplenet", "--method", "cw", "--out", "{out}"], "cw"),
+    ("attack-negative-eps", nothing, ["attack", "simplenet", "--eps", "-1", "--out", "{out}"], "eps"),
+    ("attack-steps-zero", nothing, ["attack", "simplenet", "--method", "pgd", "--steps", "0", "--out", "{out}"],
+     "--steps must be a positive integer"),
+    ("ensemble-one-member", nothing, ["ensemble", "simplenet", "--out", "{out}"], "needs at least 2 members"),
+    ("ensemble-bad-method", nothing, ["ensemble", "simplenet", "simplenet", "--method", "median", "--out", "{out}"],
+     "median"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_hostile_input_gets_one_clear_line(case, tmp_path):
+    _, setup, argv, expected = case
+    names = {"tmp": tmp_path, "out": tmp_path / "out", **setup(tmp_path)}
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    result = CliRunner().invoke(app, [a.format(**names) for a in argv])
+    text = result.output  # stdout and stderr together
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert result.exit_code != 0, text
+    assert "Traceback" not in text and "Unexpected error" not in text, text
+    usage_panel = any(line.startswith("Usage:") for line in lines)
+    assert usage_panel or len(lines) <= 2, text
+    assert expected in " ".join(text.split()), text
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing half-written beside it either
