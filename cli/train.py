@@ -133,13 +133,13 @@ def _print_summary(result) -> None:
     m = result.metrics
     s = result.summary()
     table = Table(title=escape(f"{result.config.model} on {result.config.dataset}"), show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")  # long paths wrap instead of being cut
     table.add_row("run directory", escape(str(result.run_dir)))
     if result.skipped:
         table.add_row("status", "already finished (nothing to do)")
     table.add_row("epochs", str(s["epochs"]) + (" (stopped early)" if result.stopped_early else ""))
-    if s.get("val_accuracy") is not None:
+    if s.get("val_accuracy") is not None and m.get("split") != "val":  # else the next row says it
         table.add_row("val accuracy", f"{float(s['val_accuracy']):.2%}")
     if m.get("accuracy") is not None:
         table.add_row(f"{m.get('split', 'test')} accuracy", f"{m['accuracy']:.2%}")
@@ -147,6 +147,7 @@ def _print_summary(result) -> None:
         table.add_row("top-5 accuracy", f"{m['top5']:.2%}")
     if not result.skipped:
         table.add_row("time", f"{result.seconds:.1f} s")
+    table.add_row("TensorBoard", escape(f"tensorboard --logdir {result.run_dir / 'logs'}"))
     console.print(table)
 
 

@@ -28,3 +28,32 @@ def test_info_summary_fits_80_columns_with_its_param_column(tmp_path, monkeypatc
     result = CliRunner().invoke(app, ["info", "resnet20"], terminal_width=80)
     assert result.exit_code == 0 and "Param #" in result.output
     assert max(len(line) for line in result.output.splitlines()) <= 80
+
+
+def test_resume_names_the_options_it_keeps_and_train_prints_tensorboard(tmp_path):
+    out = tmp_path / "run"
+    tiny = ["--input-shape", "16,16,1", "--limit", "128", "--epochs", "1", "--out", str(out)]
+    first = CliRunner().invoke(app, ["train", "simplenet", *tiny], terminal_width=200)
+    assert first.exit_code == 0, first.output
+    assert "tensorboard --logdir" in first.output and (out / "logs" / "train").is_dir()
+    again = CliRunner().invoke(app, ["train", "simplenet", *tiny, "--resume", "--lr", "0.05", "--optimizer", "sgd"],
+                               terminal_width=200)
+    assert again.exit_code == 0, again.output
+    text = " ".join(again.output.split())
+    assert "--resume keeps the run's own settings: optimizer 'adam' (not 'sgd'), lr 0.001 (not 0.05)" in text
+
+
+def test_batchnorm_note_fires_only_for_bn_models_far_apart_early():
+    import keras
+
+    from zoo.flops import weightless_model
+    from zoo.training.trainer import batchnorm_note
+
+    bn, plain = weightless_model("vgg_small"), weightless_model("simplenet")
+    early = [{"epoch": 0, "accuracy": 0.46, "val_accuracy": 0.14}]
+    assert "batch normalization" in batchnorm_note(bn, early)
+    assert batchnorm_note(plain, early) is None  # no BN: the gap means something else
+    assert batchnorm_note(bn, [{"epoch": 0, "accuracy": 0.46, "val_accuracy": 0.44}]) is None
+    late = [{"epoch": e, "accuracy": 0.46, "val_accuracy": 0.14} for e in range(5)]
+    assert batchnorm_note(bn, late) is None
+    assert isinstance(bn, keras.Model)

@@ -107,6 +107,7 @@ def _plan_run_dir(config: TrainConfig, *, resume: bool, overwrite: bool, say) ->
             "Pass the same model, or --out DIR for a new run.")
     resumed = TrainConfig.from_dict(saved)
     resumed.out = config.out
+    _say_what_resume_keeps(config, resumed, say)
     finished = _is_finished(run_dir)
     if config.epochs is not None and config.epochs != resumed.epochs and not (finished and config.epochs < resumed.epochs):
         say(f"Changing the number of epochs from {resumed.epochs} to {config.epochs}.")
@@ -116,6 +117,24 @@ def _plan_run_dir(config: TrainConfig, *, resume: bool, overwrite: bool, say) ->
     if finished:
         return resumed, "finished"
     return resumed, "resume"
+
+
+def _say_what_resume_keeps(asked: TrainConfig, saved: TrainConfig, say) -> None:
+    """Name the options given with --resume that differ from the run's: the saved ones win."""
+    from dataclasses import fields
+
+    defaults = TrainConfig(model=asked.model)
+    ignored = {"out", "epochs", "class_names", "num_classes", "recipe"}  # epochs may change; the rest are not options
+    clashes = []
+    for f in fields(TrainConfig):
+        given, kept = getattr(asked, f.name), getattr(saved, f.name)
+        if f.name in ignored or given == getattr(defaults, f.name):
+            continue  # left at its default: nothing was asked
+        if (list(given) if isinstance(given, tuple) else given) != (list(kept) if isinstance(kept, tuple) else kept):
+            clashes.append(f"{f.name} {kept!r} (not {given!r})")
+    if clashes:
+        say("--resume keeps the run's own settings: " + ", ".join(clashes) +
+            ". Only --epochs can change on resume; train into a new --out to change the others.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -395,12 +414,37 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
         if created and backup_epoch(run_dir / BACKUP_DIR) == 0:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
+    note = batchnorm_note(model, history)
+    if note:
+        say(note)
     seconds = time.perf_counter() - t_start
     metrics = finalize_run(run_dir, model, data, config, input_shape, history,
                            extra={"train_seconds": round(seconds, 2)})
     shutil.rmtree(run_dir / BACKUP_DIR, ignore_errors=True)
     return TrainResult(run_dir, config, metrics, history, initial_epoch=initial_epoch, seconds=seconds,
                        stopped_early=stopped_early, model=model)
+
+
+def batchnorm_note(model, history: list[dict]) -> str | None:
+    """The batch-norm lesson, said where it happens: validation far below training after few epochs.
+
+    In training mode BN normalises with each batch's own statistics; at evaluation it uses moving
+    averages (momentum 0.9 per step here) that lag far behind the weights early on, so a short run
+    can score 0.46 in training and 0.14 on validation (googlenet_small after one tiny epoch).
+    """
+    import keras
+
+    if not history or not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers):
+        return None
+    last = history[-1]
+    train_acc, val_acc = last.get("accuracy"), last.get("val_accuracy")
+    if not isinstance(train_acc, float) or not isinstance(val_acc, float) or len(history) > 3:
+        return None
+    if train_acc - val_acc < 0.2 or val_acc > 0.8 * train_acc:
+        return None
+    return (f"Note: validation accuracy {val_acc:.0%} is far below training accuracy {train_acc:.0%}. This model "
+            "has batch normalization: it trains on each batch's statistics but evaluates with moving averages "
+            "that have not settled after so few steps. Train longer (more data or epochs) before judging it.")
 
 
 def _create_run_dir(run_dir: Path, mode: str) -> bool:
