@@ -9,7 +9,7 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import console, friendly_errors
+from zoo.cli.common import complete_run_or_model, console, friendly_errors
 
 DEFAULT_EPS = "2,4,8,16,32"
 
@@ -62,7 +62,8 @@ def default_out_dir(model_path: Path) -> Path:
 
 @friendly_errors
 def attack_command(
-    model_path: Path = typer.Argument(..., metavar="RUN_OR_MODEL", help="Run directory or .keras classifier."),
+    model_path: Path = typer.Argument(..., metavar="RUN_OR_MODEL", help="Run directory or .keras classifier.",
+                                      autocompletion=complete_run_or_model),
     method: str = typer.Option("fgsm", "--method", "-m", help="fgsm, bim or pgd; several comma-separated (fgsm,pgd)."),
     compare: bool = typer.Option(False, "--compare", help="Also run fgsm and pgd, and compare them (red flags)."),
     eps: str = typer.Option(DEFAULT_EPS, "--eps", help="Comma-separated L-inf budgets, pixel levels out of 255."),

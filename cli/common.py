@@ -117,3 +117,22 @@ class _QuietImport(importlib.abc.MetaPathFinder):
 
 def is_interactive() -> bool:
     return sys.stdout.isatty()
+
+
+def complete_model_names(incomplete: str) -> list[str]:
+    """Shell completion: registered model names (from the catalogue: no TensorFlow import)."""
+    from zoo.catalog import load_catalog
+
+    return [name for name in load_catalog() if name.startswith(incomplete)]
+
+
+def complete_run_or_model(incomplete: str) -> list[str]:
+    """Shell completion: shipped model names, then run directories and .keras files."""
+    import glob
+
+    from zoo.registry import load_weights_manifest
+
+    names = [name for name in load_weights_manifest() if name.startswith(incomplete)]
+    paths = [p for p in sorted(glob.glob(glob.escape(incomplete) + "*"))
+             if os.path.isdir(p) or p.endswith(".keras")]
+    return names + [p + "/" if os.path.isdir(p) else p for p in paths]

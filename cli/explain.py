@@ -9,7 +9,7 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import console, friendly_errors
+from zoo.cli.common import complete_run_or_model, console, friendly_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
 
 @friendly_errors
 def explain(
-    model: str = typer.Argument(..., metavar="RUN_OR_MODEL", help="A run directory or a .keras file."),
+    model: str = typer.Argument(..., metavar="RUN_OR_MODEL", help="A run directory or a .keras file.",
+                               autocompletion=complete_run_or_model),
     more_images: Optional[List[str]] = typer.Argument(
         None, metavar="FILES", help="More image files (so `--images a.png b.png` works too).",
         show_default=False),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from zoo.cli.common import console, friendly_errors
+from zoo.cli.common import complete_run_or_model, console, friendly_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
 @friendly_errors
 def export_command(
     model: str = typer.Argument(..., metavar="MODEL_OR_RUN",
-                                help="A run directory, a .keras file (an ensemble too) or a shipped model's name."),
+                                help="A run directory, a .keras file (an ensemble too) or a shipped model's name.",
+                                autocompletion=complete_run_or_model),
     fmt: str = typer.Option(..., "--format", "-f", help="savedmodel (a directory), tflite or onnx (a file)."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write it (.tflite / .onnx for those formats)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out."),

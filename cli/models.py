@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from zoo.cli.common import console, err_console, friendly_errors, parse_input_shape
+from zoo.cli.common import complete_model_names, console, err_console, friendly_errors, parse_input_shape
 
 
 def register(app: typer.Typer) -> None:
@@ -58,7 +58,7 @@ def models_command(
 
 @friendly_errors
 def info_command(
-    model: str = typer.Argument(..., help="Model name (see `zoo models`)."),
+    model: str = typer.Argument(..., help="Model name (see `zoo models`).", autocompletion=complete_model_names),
     input_shape: Optional[str] = typer.Option(None, "--input-shape", help="H,W,C (C = 1 or 3); default: the model's own."),
     classes: Optional[int] = typer.Option(None, "--classes", min=1, help="Number of classes; default: the model's own."),
     summary: bool = typer.Option(True, "--summary/--no-summary", help="Print the layer-by-layer summary."),

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from zoo.cli.common import console, friendly_errors
+from zoo.cli.common import complete_run_or_model, console, friendly_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
 @friendly_errors
 def predict_command(
     model: str = typer.Argument(..., metavar="MODEL_OR_RUN",
-                                help="A run directory, a .keras file (an ensemble too) or a shipped model's name."),
+                                help="A run directory, a .keras file (an ensemble too) or a shipped model's name.",
+                                autocompletion=complete_run_or_model),
     images: List[Path] = typer.Argument(..., metavar="IMAGES...", help="Image files (any size, grey or colour) or folders of them."),
     top: int = typer.Option(5, "--top", help="How many classes to list per image."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object only."),

@@ -11,7 +11,7 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import console, err_console, friendly_errors, parse_input_shape
+from zoo.cli.common import complete_model_names, complete_run_or_model, console, err_console, friendly_errors, parse_input_shape
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +37,8 @@ _NOT_CONFIG = {"ctx", "resume", "overwrite", "quiet", "json_output", "recipe"}
 @friendly_errors
 def train_command(
     ctx: typer.Context,
-    model: str = typer.Argument(..., help="Model name from `zoo models` (e.g. simplenet, lenet5, resnet20)."),
+    model: str = typer.Argument(..., help="Model name from `zoo models` (e.g. simplenet, lenet5, resnet20).",
+                               autocompletion=complete_model_names),
     recipe: Optional[str] = typer.Option(
         None, "--recipe", help="Start from the model's training recipe (e.g. fashion_mnist: the shipped "
         "weights' settings, see `zoo weights`); options given on the command line override it."),
@@ -153,7 +154,8 @@ def _print_summary(result) -> None:
 
 @friendly_errors
 def eval_command(
-    paths: List[Path] = typer.Argument(..., metavar="RUN_OR_MODEL", help="Run directories or .keras files (several: an ensemble)."),
+    paths: List[Path] = typer.Argument(..., metavar="RUN_OR_MODEL", help="Run directories or .keras files (several: an ensemble).",
+                                       autocompletion=complete_run_or_model),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset [default: the run's, else fashion_mnist]."),
     split: str = typer.Option("test", "--split", help="train, val or test."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),

@@ -57,3 +57,19 @@ def test_batchnorm_note_fires_only_for_bn_models_far_apart_early():
     late = [{"epoch": e, "accuracy": 0.46, "val_accuracy": 0.14} for e in range(5)]
     assert batchnorm_note(bn, late) is None
     assert isinstance(bn, keras.Model)
+
+
+def test_shell_completion_offers_model_and_shipped_names(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def complete(words):
+        env = {**os.environ, "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1),
+               "_ZOO_COMPLETE": "complete_bash"}
+        zoo_script = os.path.join(os.path.dirname(sys.executable), "zoo")  # the name completion is keyed by
+        return subprocess.run([zoo_script], env=env, capture_output=True, text=True, cwd=tmp_path).stdout.split()
+
+    assert "resnet20" in complete("zoo train resn") and "lenet5" not in complete("zoo train resn")
+    (tmp_path / "simple_run").mkdir()
+    assert set(complete("zoo eval simple")) >= {"simplenet", "simple_run/"}
