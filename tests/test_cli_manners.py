@@ -73,3 +73,25 @@ def test_shell_completion_offers_model_and_shipped_names(tmp_path):
     assert "resnet20" in complete("zoo train resn") and "lenet5" not in complete("zoo train resn")
     (tmp_path / "simple_run").mkdir()
     assert set(complete("zoo eval simple")) >= {"simplenet", "simple_run/"}
+
+
+def test_a_folder_of_mixed_size_rgb_images_trains_in_rgb(tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(("red", "blue")):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(12):
+            h, w = (20 + 3 * i, 30 + 2 * i)  # every image another size
+            img = rng.integers(0, 60, (h, w, 3), dtype=np.uint8)
+            img[..., 2 * c] = 200
+            Image.fromarray(img).save(tmp_path / "data" / name / f"{i}.png")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "simplenet", "--dataset", f"folder:{tmp_path / 'data'}", "--epochs",
+                                      "1", "--val-split", "0.25", "--out", str(out)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "config.json").read_text())["input_shape"] == [28, 28, 3]
+    assert "differ in size: each is resized to 28x28 (RGB)" in " ".join(result.output.split())

@@ -48,6 +48,7 @@ class Dataset:
     sizes: dict[str, int]  # examples per split after val carving and limit
     source: str  # where it was found (path) or how it was obtained
     in_memory: bool = field(default=False, repr=False)  # splits are numpy arrays behind tf.data
+    image_channels: int | None = None  # 1 or 3 when known although sizes vary (a folder of mixed sizes)
 
     @property
     def num_classes(self) -> int:
@@ -55,7 +56,7 @@ class Dataset:
 
     @property
     def channels(self) -> int | None:
-        return None if self.image_shape is None else self.image_shape[2]
+        return self.image_shape[2] if self.image_shape is not None else self.image_channels
 
     def split(self, name: str) -> tf.data.Dataset:
         name = {"validation": "val", "valid": "val"}.get(name, name)

@@ -75,6 +75,7 @@ def load_folder(path, *, on_bad_image="fail", val_fraction=0.1, seed=0, limit=No
         test=datasets.get("test"),
         sizes=sizes,
         source=str(root),
+        image_channels=channels,
     )
 
 

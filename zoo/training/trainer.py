@@ -148,15 +148,19 @@ def resolve_input_shape(config: TrainConfig, spec, data, say) -> tuple[int, int,
     not have is refused.
     """
     native = data.image_shape
+    channels = data.channels  # known for a folder of mixed sizes too
     if config.input_shape is not None:
         shape = tuple(config.input_shape)
     else:
         h, w, c = spec.input_shape
-        shape = (h, w, native[2] if native else c)
-    if native is not None and native[2] != shape[2]:
+        shape = (h, w, channels or c)
+    if channels is not None and channels != shape[2]:
         raise InvalidArgumentError(
-            f"{config.dataset} images have {native[2]} channel(s) but --input-shape asks for {shape[2]}; "
-            f"use {shape[0]},{shape[1]},{native[2]}.")
+            f"{config.dataset} images have {channels} channel(s) but --input-shape asks for {shape[2]}; "
+            f"use {shape[0]},{shape[1]},{channels}.")
+    if native is None:
+        say(f"{config.dataset} images differ in size: each is resized to {shape[0]}x{shape[1]}"
+            f" ({'RGB' if shape[2] == 3 else 'grey'}).")
     if native is not None and tuple(native[:2]) != tuple(shape[:2]):
         hint = "" if config.input_shape is not None else (
             " (pass --input-shape to choose another, or pick a small-input model: `zoo models small`)"
