@@ -106,14 +106,18 @@ def explain_families(names, count: int = 6) -> None:
         maps[name] = explanation.heatmaps
         captions = [class_names[int(c)] for c in y]
     plot_methods_side_by_side(x, maps, captions, IMG / "zoo_explain_families.png",
-                              titles={n: n for n in names})
+                              titles={n: n for n in names}, heading="SmoothGrad of the true class, per model")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/exp_zoo"))
     parser.add_argument("--n", type=int, default=1000, help="test images attacked per source model")
+    parser.add_argument("--img", type=Path, default=None, help="where the figures go (default docs/img)")
     args = parser.parse_args()
+    global IMG
+    IMG = args.img or IMG
+    IMG.mkdir(parents=True, exist_ok=True)
 
     from zoo.catalog import catalog_order, load_catalog
     from zoo.registry import load_weights_manifest

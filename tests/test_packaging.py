@@ -22,7 +22,11 @@ def test_wheel_carries_cli_and_weights(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "zoo/cli/main.py" in names
     assert "zoo/weights/manifest.json" in names
-    assert "zoo/weights/simplenet-fashion_mnist.keras" in names  # shipped trained weights
+    from zoo.registry import load_weights_manifest
+
+    for entry in load_weights_manifest().values():  # every shipped file travels with the package
+        assert f"zoo/weights/{entry['file']}" in names
+    assert "zoo/catalog.json" in names  # what `zoo models` reads
     assert "zoo/registry.py" in names
     assert "zoo/models/__init__.py" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))

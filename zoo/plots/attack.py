@@ -109,14 +109,15 @@ def plot_transfer_matrix(matrices: dict, path, *, eps: float) -> None:
     n = len(next(iter(matrices.values()))[0])
     fig = new_figure(0.6 + (1.4 + 0.75 * n) * len(methods), 1.6 + 0.6 * n)
     axes = fig.subplots(1, len(methods), squeeze=False)[0]
-    for ax, method in zip(axes, methods):
+    for k, (ax, method) in enumerate(zip(axes, methods)):
         names, acc = matrices[method]
         acc = np.asarray(acc)
         im = ax.imshow(acc, vmin=0, vmax=1, cmap="RdYlGn")
         ax.set_xticks(range(n), names, rotation=35, ha="right", fontsize=8)
-        ax.set_yticks(range(n), names, fontsize=8)
+        ax.set_yticks(range(n), names if k == 0 else [""] * n, fontsize=8)  # rows named once, at the left
         ax.set_xlabel("evaluated on")
-        ax.set_ylabel("crafted on")
+        if k == 0:
+            ax.set_ylabel("crafted on")
         for i in range(n):
             for j in range(n):
                 ax.text(j, i, f"{acc[i, j]:.0%}", ha="center", va="center", fontsize=8,

@@ -107,8 +107,9 @@ def plot_method_grid(images, heatmaps, captions, path, *, title: str, panels_per
     save_figure(fig, path)
 
 
-def plot_methods_side_by_side(images, explanations: dict, captions, path, *, titles: dict, mistakes=None):
-    """Several methods: one row per image, the input then a (heatmap, overlay) pair per method."""
+def plot_methods_side_by_side(images, explanations: dict, captions, path, *, titles: dict, mistakes=None,
+                              heading: str = "Saliency per method"):
+    """Several methods (or models): one row per image, the input then a (heatmap, overlay) pair each."""
     n, methods = len(images), list(explanations)
     cell, gap = 1.15, 0.25
     ratios = [1.0] + [gap / cell, 1.0, 1.0] * len(methods)
@@ -139,7 +140,7 @@ def plot_methods_side_by_side(images, explanations: dict, captions, path, *, tit
                 fig.text((left.x0 + right.x1) / 2, left.y1 + 0.12 / fig.get_figheight(), titles[m],
                          ha="center", va="bottom", fontsize=9, fontweight="bold")
     note = "; red = misclassified" if mistakes is not None and any(mistakes) else ""
-    fig.suptitle("Saliency per method: heatmap | overlay "
+    fig.suptitle(f"{heading}: heatmap | overlay "
                  f"(each map clipped at its {CLIP_PERCENTILE:g}th percentile; bright = salient{note})",
                  fontsize=10, y=1.0 + 0.35 / height, va="bottom")
     save_figure(fig, path)
