@@ -95,3 +95,18 @@ def test_a_folder_of_mixed_size_rgb_images_trains_in_rgb(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads((out / "config.json").read_text())["input_shape"] == [28, 28, 3]
     assert "differ in size: each is resized to 28x28 (RGB)" in " ".join(result.output.split())
+
+
+def test_val_split_zero_trains_on_all_the_training_data(tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "256", "--epochs",
+                                      "1", "--val-split", "0", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["dataset_sizes"]["train"] == 256 and "val" not in config["dataset_sizes"]
+    assert json.loads((out / "metrics.json").read_text())["split"] == "test"
+    refused = CliRunner().invoke(app, ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "256",
+                                       "--val-split", "0", "--early-stopping", "2", "--out", str(tmp_path / "b")])
+    assert refused.exit_code != 0 and "need --val-split > 0" in refused.output and not (tmp_path / "b").exists()

@@ -367,8 +367,16 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
 
     data = load_dataset(config.dataset, data_dir=config.data_dir, download=config.download,
                         val_fraction=config.val_split, seed=config.seed, limit=config.limit)
-    if data.val is None:
-        raise InvalidArgumentError("Training needs a validation split; pass --val-split > 0 (e.g. 0.1).")
+    if data.val is None and config.val_split > 0:
+        raise InvalidArgumentError(
+            f"{config.dataset} gave no validation images with --val-split {config.val_split:g} "
+            f"({data.sizes.get('train', 0)} training images); add images, or pass --val-split 0 to train on all.")
+    if data.val is None and (config.early_stopping or config.schedule == "plateau"):
+        raise InvalidArgumentError("--early-stopping and --schedule plateau watch the validation loss; "
+                                   "they need --val-split > 0.")
+    if data.val is None and data.test is None:
+        raise InvalidArgumentError(f"{config.dataset} has no test split, so --val-split 0 would leave nothing to "
+                                   "evaluate on; pass --val-split > 0 (e.g. 0.1).")
     if config.class_names and list(config.class_names) != list(data.class_names):
         raise TrainingError(f"Cannot resume {run_dir}: the dataset's classes changed since the run started.")
     config.class_names = list(data.class_names)
@@ -500,10 +508,11 @@ def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epo
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping,
                                               restore_best_weights=True)
         callbacks.append(early)
-    best_val = max([r.get("val_accuracy", float("-inf")) for r in rows], default=None)
-    callbacks.append(AtomicModelCheckpoint(
-        run_dir / BEST_FILE, monitor="val_accuracy", mode="max", save_best_only=True,
-        initial_value_threshold=best_val if isinstance(best_val, float) and math.isfinite(best_val) else None))
+    if data.val is not None:  # --val-split 0 trains on everything: no best-on-validation model
+        best_val = max([r.get("val_accuracy", float("-inf")) for r in rows], default=None)
+        callbacks.append(AtomicModelCheckpoint(
+            run_dir / BEST_FILE, monitor="val_accuracy", mode="max", save_best_only=True,
+            initial_value_threshold=best_val if isinstance(best_val, float) and math.isfinite(best_val) else None))
     if importlib.util.find_spec("tensorboard") is not None:  # Keras' TensorBoard callback needs the package
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0))
     history_cb = HistoryCSV(run_dir / "history.csv", rows)
@@ -512,7 +521,7 @@ def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epo
     callbacks += list(extra_callbacks)
 
     train_ds = train_stream(data, config, input_shape, initial_epoch)
-    val_ds = eval_stream(data, "val", input_shape, max(config.batch_size, 256))
+    val_ds = eval_stream(data, "val", input_shape, max(config.batch_size, 256)) if data.val is not None else None
     try:
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=callbacks, shuffle=False, verbose=0)
