@@ -58,7 +58,7 @@ def runs_command(
     json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
 ) -> None:
     """A table of the runs under DIR: model, dataset, epochs, state, best val and test accuracy, time."""
-    from zoo.run import compare_runs, list_runs
+    from zoo.run import compare_runs, list_runs, read_history
 
     if compare:
         # `zoo runs --compare A B C`: typer gives the first to --compare and the rest as arguments
@@ -81,10 +81,11 @@ def runs_command(
     for col, justify in columns:
         if not (one_dataset and col == "dataset"):
             table.add_column(col, justify=justify, overflow="fold", no_wrap=col != "run")
-    colour = {"finished": "green", "resumable": "yellow", "interrupted": "red", "failed": "red"}
+    colour = {"finished": "green", "running": "cyan", "resumable": "yellow", "interrupted": "red", "failed": "red"}
     for r in runs:
         cells = [_escape(_relative(r.path, root)), _escape(r.model)] + ([] if one_dataset else [_escape(r.dataset)])
-        cells += [f"{r.epochs_done}/{r.epochs_planned if r.epochs_planned is not None else '?'}",
+        done = r.epochs_done if r.state != "running" else len(read_history(Path(r.path) / "history.csv"))
+        cells += [f"{done}/{r.epochs_planned if r.epochs_planned is not None else '?'}",
                   f"[{colour[r.state]}]{r.state}[/]",
                   "-" if r.best_val_accuracy is None else f"{r.best_val_accuracy:.2%}",
                   "-" if r.test_accuracy is None else f"{r.test_accuracy:.2%}",

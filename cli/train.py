@@ -110,6 +110,8 @@ def train_command(
         given = {k: v for k, v in options.items()
                  if k != "model" and getattr(ctx.get_parameter_source(k), "name", "DEFAULT") != "DEFAULT"}
         config = recipe_config(model, recipe, **given)
+        if resume and "epochs" not in given:
+            config.epochs = None  # on resume the recipe's epochs are no request to change the run's
     talk = not quiet and not json_output
     say = (lambda msg: console.print(f"[dim]{escape(msg)}[/]", highlight=False)) if talk else (lambda msg: None)
     if json_output and not quiet:

@@ -68,13 +68,17 @@ def test_eval_compare_gives_one_row_per_model_on_the_same_images(tmp_path):
 
     from zoo.cli.main import app
 
-    result = CliRunner().invoke(app, ["eval", "simplenet", "simplenet", "--compare", "--limit", "64", "--json",
+    result = CliRunner().invoke(app, ["eval", "simplenet", "lenet5", "--compare", "--limit", "64", "--json",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     rows = _json.loads(result.stdout)
-    assert [r["model_path"] for r in rows] == ["simplenet", "simplenet"]
-    assert rows[0]["accuracy"] == rows[1]["accuracy"] and rows[0]["samples"] == 64
-    assert rows[0]["params"] == 233_196
+    assert [r["model_path"] for r in rows] == ["simplenet", "lenet5"]
+    assert rows[0]["samples"] == rows[1]["samples"] == 64
+    assert (rows[0]["params"], rows[1]["params"]) == (233_196, 61_706)
+    from zoo.evaluation import evaluate_path
+
+    for row, name in zip(rows, ["simplenet", "lenet5"]):  # each row is that model alone on the same images
+        assert row["accuracy"] == evaluate_path(name, limit=64)["accuracy"]
     assert len(_json.loads((tmp_path / "compare.json").read_text())) == 2
     bad = CliRunner().invoke(app, ["eval", "simplenet", "nope.keras", "--compare"])
     assert bad.exit_code != 0 and "nope.keras" in bad.output

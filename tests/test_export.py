@@ -54,3 +54,7 @@ def test_export_refuses_bad_requests_and_leaves_nothing(tmp_path):
     assert "already exists" in run("--format", "onnx", "--out", tmp_path / "m.onnx")
     assert (tmp_path / "m.onnx").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "notes.txt").write_text("keep me")
+    assert "not a SavedModel" in run("--format", "savedmodel", "--out", tmp_path / "work", "--overwrite")
+    assert (tmp_path / "work" / "notes.txt").read_text() == "keep me"

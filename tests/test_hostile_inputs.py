@@ -66,6 +66,18 @@ def npz_one_class(tmp):
     return {"file": tmp / "one.npz"}
 
 
+def npz_nan(tmp):
+    x = np.random.default_rng(0).uniform(0, 1, (20, 8, 8)).astype("float32")
+    x[3, 2, 2] = np.nan
+    np.savez(tmp / "nan.npz", x=x, y=np.arange(20) % 2)
+    return {"file": tmp / "nan.npz"}
+
+
+def npz_huge_label(tmp):
+    np.savez(tmp / "big.npz", x=np.zeros((4, 8, 8), "uint8"), y=np.array([0, 1, 2, 2 ** 40]))
+    return {"file": tmp / "big.npz"}
+
+
 def a_file_as_parent(tmp):
     (tmp / "blocker").write_text("a file")
     return {"under": tmp / "blocker" / "run"}
@@ -136,6 +148,12 @@ CASES = [
      "none.npz"),
     ("train-npz-without-x", npz_without_x, ["train", "simplenet", "--dataset", "npz:{file}", "--out", "{out}"],
      "x_train/y_train[/x_test/y_test]"),
+    ("train-npz-one-class", npz_one_class, ["train", "simplenet", "--dataset", "npz:{file}", "--out", "{out}"],
+     "needs at least 2 classes"),
+    ("train-npz-nan", npz_nan, ["train", "simplenet", "--dataset", "npz:{file}", "--out", "{out}"],
+     "1 NaN or infinite pixel value(s)"),
+    ("train-npz-huge-label", npz_huge_label, ["train", "simplenet", "--dataset", "npz:{file}", "--out", "{out}"],
+     "more than 100,000 classes"),
     ("train-folder-missing", nothing, ["train", "simplenet", "--dataset", "folder:{tmp}/nowhere", "--out", "{out}"],
      "nowhere"),
     ("train-unknown-dataset", nothing, ["train", "simplenet", "--dataset", "fashion", "--out", "{out}"], "fashion"),

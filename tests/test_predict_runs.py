@@ -96,11 +96,17 @@ def test_runs_tells_each_state(tmp_path):
     _fake_run(tmp_path / "group" / "half", history=2, backup=2, epochs_planned=5)
     _fake_run(tmp_path / "lost", history=1)
     _fake_run(tmp_path / "never")
+    _fake_run(tmp_path / "live", history=1, backup=1)
     (tmp_path / "not-a-run").mkdir()
+    from zoo.run import RunLock
+
+    live = RunLock(tmp_path / "live", "test").__enter__()  # as a zoo train in progress holds it
     result, text = invoke("runs", tmp_path, "--json")
     assert result.exit_code == 0, text
     rows = {r["path"].removeprefix(str(tmp_path) + "/"): r for r in json.loads(result.stdout)}
-    assert set(rows) == {"done", "group/half", "lost", "never"}
+    live.__exit__(None, None, None)
+    assert set(rows) == {"done", "group/half", "lost", "never", "live"}
+    assert rows["live"]["state"] == "running"
     assert rows["done"]["state"] == "finished" and rows["done"]["test_accuracy"] == 0.75
     assert rows["done"]["best_val_accuracy"] == pytest.approx(0.6) and rows["done"]["seconds"] == 6.5
     assert (rows["group/half"]["state"], rows["group/half"]["epochs_done"], rows["group/half"]["epochs_planned"]) == (

@@ -33,7 +33,7 @@ def test_manifest_entries_resolve_by_name():
 def test_manifest_records_what_the_issue_asks(name):
     entry = MANIFEST[name]
     for key in ("file", "sha256", "size_bytes", "metrics", "train_seconds", "machine", "command", "versions",
-                "recipe", "config"):
+                "recipe", "config", "train_options"):
         assert entry.get(key) is not None, key
     assert set(entry["metrics"]["per_class"]) == set(entry["config"]["class_names"])
     assert entry["metrics"]["test_samples"] == 10_000
@@ -53,6 +53,8 @@ def test_the_recipe_reproduces_the_shipped_run_settings(name):
     for key, value in entry["config"].items():
         if key not in ("class_names", "num_classes"):  # those come from the data, not the recipe
             assert config[key] == value, key
+    for key, value in entry["train_options"].items():  # every option the shipped run trained with
+        assert config[key] == value, key
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -132,12 +134,14 @@ def test_weights_verify_passes_and_lists_every_shipped_model():
     assert listing.exit_code == 0 and all(name in listing.output for name in SHIPPED)
 
 
-def test_weights_verify_accuracy_remeasures(monkeypatch):
+def test_weights_verify_accuracy_remeasures(monkeypatch, tmp_path):
     import zoo.pretrained
 
     monkeypatch.setattr(zoo.registry, "load_weights_manifest", lambda: {
         "simplenet": dict(MANIFEST["simplenet"], metrics=dict(MANIFEST["simplenet"]["metrics"], test_accuracy=0.5))})
     monkeypatch.setattr(zoo.pretrained, "load_weights_manifest", zoo.registry.load_weights_manifest)
+    (tmp_path / "simplenet").mkdir()  # a local folder of the same name must not be what is measured
+    monkeypatch.chdir(tmp_path)
     rows = zoo.pretrained.verify_weights(accuracy=True)
     assert not rows[0].ok and "differs" in rows[0].problem
     assert rows[0].measured_accuracy == pytest.approx(MANIFEST["simplenet"]["metrics"]["test_accuracy"], abs=5e-4)

@@ -66,6 +66,10 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
     if out.exists() and (out.is_dir() != (fmt == "savedmodel")):
         raise InvalidArgumentError(f"{out} exists and is a {'directory' if out.is_dir() else 'file'}; "
                                    f"a {fmt} export is a {'directory' if fmt == 'savedmodel' else 'file'}.")
+    if out.is_dir() and not (out / "saved_model.pb").is_file():
+        # --overwrite replaces an earlier export, never a folder of other things (or the one we stand in)
+        raise InvalidArgumentError(f"{out} is a directory but not a SavedModel (no saved_model.pb); "
+                                   "--overwrite replaces only an earlier export. Pass a new --out.")
     if not out.parent.is_dir():
         raise InvalidArgumentError(f"The folder of --out, {out.parent}, does not exist; create it first.")
     if fmt == "onnx":
@@ -89,7 +93,11 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
         except Exception as exc:  # converters raise many types; the user needs the first line
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             raise ModelFileError(f"Exporting {model_path} as {fmt} failed: {reason}") from None
-        got = np.asarray(RUNNERS[fmt](target, images), dtype="float64")
+        try:
+            got = np.asarray(RUNNERS[fmt](target, images), dtype="float64")
+        except Exception as exc:  # the runtime that reloads the export refused it
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise ModelFileError(f"The {fmt} export of {model_path} does not reload: {reason}; nothing was written.") from None
         diff = float(np.max(np.abs(got - expected)))
         scale = float(np.max(np.abs(expected)))
         if not np.isfinite(diff) or diff > TOLERANCE * max(1.0, scale):

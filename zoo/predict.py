@@ -13,6 +13,8 @@ import numpy as np
 
 from zoo.errors import InvalidArgumentError
 
+SHEET_MAX = 60  # images on one contact sheet: 10 rows of 6 stay readable (and under matplotlib's size limit)
+
 
 @dataclass
 class ImagePrediction:
@@ -52,9 +54,10 @@ def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sh
     files = expand_image_paths(images, option="IMAGES")
     model, class_names = load_classifier(model_path)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    x = load_image_files(files, shape, option="IMAGES")
     predict = compiled_predict(model)
-    logits = np.concatenate([np.asarray(predict(x[i:i + batch_size])) for i in range(0, len(x), batch_size)])
+    # one batch of files in memory at a time: a folder of thousands of photos stays small
+    logits = np.concatenate([np.asarray(predict(load_image_files(files[i:i + batch_size], shape, option="IMAGES")))
+                             for i in range(0, len(files), batch_size)])
     probs = softmax(logits.astype("float64"))
     k = min(top, probs.shape[1])
     order = np.argsort(-probs, axis=1)[:, :k]
@@ -64,6 +67,8 @@ def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sh
     if sheet is not None:
         from zoo.plots.predict import plot_contact_sheet
 
-        plot_contact_sheet(files, preds, sheet, channels=shape[2], title=f"{model_path}: top classes")
+        shown = min(len(files), SHEET_MAX)
+        title = f"{model_path}: top classes" + (f" (the first {shown} of {len(files)} images)" if shown < len(files) else "")
+        plot_contact_sheet(files[:shown], preds[:shown], sheet, channels=shape[2], title=title)
         result.sheet = str(sheet)
     return result

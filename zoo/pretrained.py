@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from zoo.errors import InvalidArgumentError, ModelFileError, UnknownNameError, close_matches_hint
+import numpy as np
+
 from zoo.registry import load_weights_manifest
 
 MANIFEST_FILE = "manifest.json"
@@ -116,16 +119,26 @@ def verify_weights(names=None, *, accuracy: bool = False, limit: int | None = No
         except ModelFileError as exc:
             row.ok, row.problem = False, str(exc)
         if row.ok and accuracy:
-            from zoo.evaluation import evaluate_path
-
-            report = evaluate_path(name, split="test", limit=limit)
-            row.measured_accuracy = report["accuracy"]
+            row.measured_accuracy = _test_accuracy(name, entry, limit)
             if limit is None and abs(row.measured_accuracy - row.recorded_accuracy) > ACCURACY_TOLERANCE:
                 row.ok = False
                 row.problem = (f"test accuracy {row.measured_accuracy:.4f} differs from the manifest's "
                                f"{row.recorded_accuracy:.4f}")
         rows.append(row)
     return rows
+
+
+def _test_accuracy(name: str, entry: dict, limit: int | None) -> float:
+    """Accuracy of the shipped file itself (never a local folder of the same name) on its test set."""
+    from zoo.data import load_dataset, make_pipeline
+    from zoo.evaluation import predict_logits
+
+    model = load_pretrained(name)
+    data = load_dataset(entry["dataset"], limit=limit)
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    logits, labels = predict_logits(model, make_pipeline(data.split("test"), input_shape=shape, batch_size=256,
+                                                         training=False, augment="none", cache=False))
+    return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
 def machine() -> dict:
@@ -175,6 +188,7 @@ def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None, n
 
     import zoo
     from zoo.io import atomic_path, write_json
+    from zoo.training.config import TrainConfig
     from zoo.run import load_model, read_run_config
 
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
@@ -190,7 +204,8 @@ def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None, n
         check_run_matches_recipe(config, recipe)
         config = {**config, "recipe": recipe}
     name, dataset = config["model"], config["dataset"]
-    target = weights_dir / f"{name}-{dataset}.keras"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset).strip("_") or "data"  # folder:/x/y is no file name
+    target = weights_dir / f"{name}-{slug}.keras"
     with atomic_path(target) as tmp:
         load_model(run_dir).save(tmp)  # loaded uncompiled: no optimizer state is written
     entry = {
@@ -209,6 +224,8 @@ def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None, n
         "command": command,
         "versions": {"zoo": zoo.__version__, "keras": keras.__version__, "tensorflow": tf.__version__},
         "config": {k: config[k] for k in CONFIG_KEYS if k in config},
+        # every training option, resolved: what `--recipe` must reproduce (checked by the tests)
+        "train_options": {k: v for k, v in TrainConfig.from_dict(config).to_dict().items() if k not in _NOT_TRAINING},
     }
     manifest_path = weights_dir / MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}

@@ -168,7 +168,7 @@ class RunSummary:
     dataset: str
     epochs_done: int
     epochs_planned: int | None
-    state: str  # finished | resumable | interrupted | failed
+    state: str  # finished | running | resumable | interrupted | failed
     best_val_accuracy: float | None
     test_accuracy: float | None
     seconds: float | None
@@ -196,6 +196,8 @@ def summarize_run(run_dir) -> RunSummary | None:
     backed_up = backup_epoch(run_dir / BACKUP_DIR)
     if (run_dir / MODEL_FILE).is_file() and metrics:
         state = "finished"
+    elif is_locked(run_dir):
+        state = "running"  # a zoo train holds it now
     elif backed_up:
         state = "resumable"
     elif history:
@@ -263,94 +265,114 @@ def compare_runs(paths, out) -> list[str]:
 
 def lock_path(directory) -> Path:
     """The lock of ``directory``: a sibling file, so --overwrite can delete the directory under it."""
-    d = Path(directory).absolute()
+    d = Path(directory).expanduser().resolve()
     return d.parent / f".{d.name}.zoo-lock"
 
 
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (field 22 of /proc/PID/stat), or None if it is not running.
-
-    Recorded with the pid, so a new process that got the same pid is not taken for the owner.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _lock_owner(path: Path) -> dict | None:
-    """The live owner recorded in the lock file, or None when the lock is stale or unreadable."""
+def _read_owner(fd: int) -> dict:
     import os
-    import socket
 
     try:
-        owner = json.loads(path.read_text())
-        pid = int(owner["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if owner.get("host") != socket.gethostname():
-        return owner  # another machine's process (shared disk): cannot check it, so respect it
-    if pid == os.getpid():
-        return None
-    start = _process_start(pid)
-    if start is None or (owner.get("start") is not None and owner["start"] != start):
-        return None
-    return owner
+        os.lseek(fd, 0, os.SEEK_SET)
+        return json.loads(os.read(fd, 4096).decode() or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def is_locked(directory) -> bool:
+    """True while some process holds ``directory``'s lock (a run being trained right now)."""
+    import fcntl
+    import os
+
+    try:
+        fd = os.open(lock_path(directory), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 class RunLock:
-    """``with RunLock(dir, "zoo train"):`` one process at a time writes ``dir``; a dead owner's lock is taken over."""
+    """``with RunLock(dir, "zoo train"):`` one process at a time writes ``dir``.
+
+    An advisory ``flock`` on a sibling file: the kernel drops it when its process ends, however it
+    ends (SIGKILL too), so a dead owner never blocks anyone and nobody guesses from pids. The file
+    names its owner (pid, host, command, since) for the message a second process prints.
+    """
 
     def __init__(self, directory, command: str):
         self.path = lock_path(directory)
         self.directory = Path(directory)
         self.command = command
-        self.took_over: dict | None = None  # the stale owner replaced, for a note
+        self.took_over: dict | None = None  # the previous owner, when it died holding the directory
+        self._fd: int | None = None
+        self._made_parent = False
 
     def __enter__(self):
+        import fcntl
         import os
         import socket
         import time
 
         from zoo.errors import TrainingError
 
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "start": _process_start(os.getpid()),
-              "command": self.command, "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            pass  # reported below, by the open that then fails
-        for _ in range(2):
+        if not self.path.parent.exists():
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = _lock_owner(self.path)
-                if owner is not None:
-                    raise TrainingError(
-                        f"{self.directory} is in use by {owner.get('command', 'zoo')} (pid {owner.get('pid')} on "
-                        f"{owner.get('host')}, since {owner.get('since')}); wait for it to finish or stop it, "
-                        "or pass another --out.") from None
-                try:
-                    self.took_over = json.loads(self.path.read_text())
-                except (OSError, ValueError):
-                    self.took_over = {}
-                self.path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
+                self.path.parent.mkdir(parents=True)
+                self._made_parent = True  # removed again if it stays empty
+            except OSError:
+                pass  # reported below, by the open that then fails
+        for _ in range(5):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
             except OSError as exc:  # a parent that is a file, a read-only or full disk
                 raise TrainingError(f"Cannot write next to {self.directory}: {exc.strerror or exc} "
                                     f"({self.path.parent}). Pass an --out in a writable folder.") from None
-            with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = _read_owner(fd)
+                os.close(fd)
+                raise TrainingError(
+                    f"{self.directory} is in use by {owner.get('command', 'another zoo process')} (pid "
+                    f"{owner.get('pid', '?')}, since {owner.get('since', '?')}); wait for it to finish or stop it, "
+                    f"or pass another --out. (Lock: {self.path})") from None
+            try:  # the previous holder may have unlinked the file between our open and our lock
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            previous = _read_owner(fd)
+            self.took_over = previous or None  # a holder that exits cleanly removes the file
+            me = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
+                  "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(me).encode())
+            self._fd = fd
             return self
-        raise TrainingError(f"Could not lock {self.directory}: another process keeps taking {self.path}.")
+        raise TrainingError(f"Could not lock {self.directory}: {self.path} keeps changing; try again.")
 
     def __exit__(self, *exc):
         import os
 
-        try:
-            if json.loads(self.path.read_text()).get("pid") == os.getpid():
-                self.path.unlink()
-        except (OSError, ValueError):
-            pass
+        if self._fd is not None:
+            try:
+                os.unlink(self.path)  # while still holding it: a waiter re-checks the inode
+            except OSError:
+                pass
+            os.close(self._fd)
+            self._fd = None
+        if self._made_parent:
+            try:
+                self.path.parent.rmdir()  # only if nothing was written into it
+            except OSError:
+                pass
         return False

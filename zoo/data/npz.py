@@ -15,6 +15,7 @@ from zoo.data.splits import splits_from_arrays
 from zoo.errors import DataError
 
 LAYOUTS = {"x": "train", "x_train": "train", "x_val": "val", "x_test": "test"}
+MAX_CLASSES = 100_000  # ImageNet-21k has ~21k; a larger index is a mistake, not a class list to build
 
 
 def load_npz(path, *, val_fraction=0.1, seed=0, limit=None) -> Dataset:
@@ -46,6 +47,13 @@ def load_npz(path, *, val_fraction=0.1, seed=0, limit=None) -> Dataset:
     if len(shapes) > 1:
         raise DataError(f"{path}: splits have different image shapes {sorted(shapes)}.")
     num_classes = int(max(int(y.max()) for _, y in arrays.values() if len(y))) + 1
+    seen = np.unique(np.concatenate([y for _, y in arrays.values()]))
+    if num_classes > MAX_CLASSES:
+        raise DataError(f"{path}: labels go up to {num_classes - 1}, more than {MAX_CLASSES:,} classes; labels must "
+                        "be class indices 0..K-1.")
+    if len(seen) < 2:
+        raise DataError(f"{path}: every label is {int(seen[0])}: a classifier needs at least 2 classes "
+                        "(it would score 100% by always answering the one).")
     if "class_names" in contents:
         class_names = [str(c) for c in contents["class_names"].tolist()]
         if len(class_names) < num_classes:
@@ -75,6 +83,9 @@ def _images(x: np.ndarray, path, key) -> np.ndarray:
         return x
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise DataError(f"{path}: {key!r} must hold numbers; got dtype {x.dtype}.")
+    if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        raise DataError(f"{path}: {key!r} holds {bad} NaN or infinite pixel value(s); fix or drop those images.")
     lo, hi = float(x.min()), float(x.max())
     if lo < 0 or hi > 255:
         raise DataError(f"{path}: {key!r} values span [{lo:g}, {hi:g}]; expected pixels in [0, 1] or [0, 255].")

@@ -121,8 +121,11 @@ def setup_hardware(config) -> Hardware:
         strategy = tf.distribute.OneDeviceStrategy(device)
     on_gpu = (device or "").upper().find("GPU") >= 0 or (device is None and bool(tf.config.list_physical_devices("GPU")))
     jit = {"on": True, "off": False}.get(config.jit, on_gpu)
-    precision, reason = (auto_precision(on_gpu, tf) if config.precision == "auto"
+    precision, reason = (auto_precision(on_gpu, tf, device) if config.precision == "auto"
                          else (config.precision, "asked for with --precision"))
+    if precision == "mixed_float16" and config.precision == "auto" and strategy_name == "multiworker":
+        # float16 needs loss scaling, which the multi-worker loop does not apply; bf16 or fp32 do not
+        precision, reason = "fp32", "float16 needs loss scaling, which the multi-worker loop does not do"
     # mixed_float16 on a CPU is allowed (slow) when asked; Keras adds loss scaling for it in compile.
     keras.mixed_precision.set_global_policy({"fp32": "float32"}.get(precision, precision))
     return Hardware(strategy=strategy, jit=jit, custom_loop=strategy_name == "multiworker",
@@ -142,7 +145,7 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def auto_precision(on_gpu: bool, tf) -> tuple[str, str]:
+def auto_precision(on_gpu: bool, tf, device: str | None = None) -> tuple[str, str]:
     """(precision, why) for ``--precision auto``: mixed precision only where the hardware runs it natively.
 
     GPUs: bf16 from compute capability 8.0 (Ampere), float16 with loss scaling from 7.0 (tensor
@@ -151,7 +154,9 @@ def auto_precision(on_gpu: bool, tf) -> tuple[str, str]:
     """
     if on_gpu:
         gpus = tf.config.list_physical_devices("GPU")
-        cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") if gpus else None
+        index = int(device.rsplit(":", 1)[-1]) if device and device.rsplit(":", 1)[-1].isdigit() else 0
+        gpu = gpus[index] if index < len(gpus) else (gpus[0] if gpus else None)  # the one --device picked
+        cc = tf.config.experimental.get_device_details(gpu).get("compute_capability") if gpu else None
         if cc and tuple(cc) >= (8, 0):
             return "mixed_bfloat16", f"GPU compute capability {cc[0]}.{cc[1]} runs bf16 natively"
         if cc and tuple(cc) >= (7, 0):

@@ -328,12 +328,13 @@ def train(config: TrainConfig, **kwargs) -> TrainResult:
     deterministic = tf_config.is_op_determinism_enabled()
     # One writer per run directory (only the chief writes it in a multi-worker run): a second
     # `zoo train` or an --overwrite of a live run refuses; a killed owner's lock is taken over.
-    lock = RunLock(resolve(config).out, f"zoo train {config.model}") if is_chief() else contextlib.nullcontext()
+    out = resolve(config).out
+    lock = RunLock(out, f"zoo train {config.model}") if is_chief() else contextlib.nullcontext()
     try:
         with lock:
             if getattr(lock, "took_over", None):
-                kwargs.get("say", _noop)(f"Took over the lock of {config.out} left by pid "
-                                         f"{lock.took_over.get('pid')}, which is no longer running.")
+                kwargs.get("say", _noop)(f"{out} was left by pid {lock.took_over.get('pid')}, which ended "
+                                         "without finishing; this process holds it now.")
             return _train(config, **kwargs)
     finally:
         keras.mixed_precision.set_global_policy(policy)
