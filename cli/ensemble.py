@@ -42,10 +42,29 @@ def ensemble(
     check_method(method)
     shape = parse_input_shape(input_shape)
     from zoo.ensemble import load_ensemble
-    from zoo.io import atomic_path, write_json
 
     model, names, class_names, method = load_ensemble(runs, method, input_shape=shape)
     out = Path(out)
+    from zoo.run import RunLock
+
+    existed = out.exists()
+    with RunLock(out, "zoo ensemble"):  # one writer per output, as for zoo train
+        try:
+            _save_and_evaluate(model, names, class_names, method, runs, out, evaluate=evaluate, dataset=dataset,
+                               split=split, data_dir=data_dir, limit=limit, batch_size=batch_size,
+                               json_output=json_output)
+        except BaseException:
+            if not existed:  # a failed evaluation leaves no half ensemble behind
+                import shutil
+
+                shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)
+            raise
+
+
+def _save_and_evaluate(model, names, class_names, method, runs, out, *, evaluate, dataset, split, data_dir, limit,
+                       batch_size, json_output):
+    from zoo.io import atomic_path, write_json
+
     as_dir = out.suffix != ".keras"
     model_path = out / "model.keras" if as_dir else out
     with atomic_path(model_path) as tmp:
@@ -56,16 +75,16 @@ def ensemble(
             "input_shape": list(model.inputs[0].shape[1:]), "class_names": class_names,
             "dataset": dataset or _first_dataset(runs),
         })
-    if not json_output:
+    if evaluate:
+        run_ensemble_eval(runs, ensemble=method, dataset=dataset, split=split, data_dir=data_dir, limit=limit,
+                          batch_size=batch_size, out=out if as_dir else None, json_output=json_output,
+                          _loaded=(model, names, class_names, method))
+    if not json_output:  # said once everything is in place
         console.print(f"Saved the {method} ensemble of {len(names)} members to [bold]{escape(str(model_path))}[/]")
     elif not evaluate:
         import json
 
         typer.echo(json.dumps({"model": str(model_path), "method": method, "members": names}))
-    if evaluate:
-        run_ensemble_eval(runs, ensemble=method, dataset=dataset, split=split, data_dir=data_dir, limit=limit,
-                          batch_size=batch_size, out=out if as_dir else None, json_output=json_output,
-                          _loaded=(model, names, class_names, method))
 
 
 def _first_dataset(paths) -> str | None:

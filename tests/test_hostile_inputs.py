@@ -163,6 +163,8 @@ CASES = [
      "adversarial"),
     ("train-early-stopping", nothing, ["train", "simplenet", *TINY, "--early-stopping", "0", "--out", "{out}"],
      "--early-stopping"),
+    ("train-multiworker-without-cluster", nothing, ["train", "simplenet", *TINY, "--strategy", "multiworker",
+                                                    "--out", "{out}"], "needs TF_CONFIG naming two or more workers"),
     # ---- predict, export, runs, weights
     ("predict-top-zero", nothing, ["predict", "simplenet", "{tmp}", "--top", "0"], "--top must be a positive integer"),
     ("predict-missing-image", nothing, ["predict", "simplenet", "{tmp}/no.png"], "Image file not found"),
@@ -195,6 +197,8 @@ CASES = [
     ("attack-steps-zero", nothing, ["attack", "simplenet", "--method", "pgd", "--steps", "0", "--out", "{out}"],
      "--steps must be a positive integer"),
     ("ensemble-one-member", nothing, ["ensemble", "simplenet", "--out", "{out}"], "needs at least 2 members"),
+    ("ensemble-eval-fails", nothing, ["ensemble", "simplenet", "lenet5", "--dataset", "npz:{tmp}/none.npz",
+                                      "--out", "{out}"], "none.npz"),
     ("ensemble-bad-method", nothing, ["ensemble", "simplenet", "simplenet", "--method", "median", "--out", "{out}"],
      "median"),
 ]

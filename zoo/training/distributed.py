@@ -108,6 +108,10 @@ def setup_hardware(config) -> Hardware:
         else:
             strategy_name = "default"
     strategy = None
+    if strategy_name == "multiworker" and cluster_workers() < 2:
+        raise InvalidArgumentError(
+            f"--strategy multiworker needs TF_CONFIG naming two or more workers; it names {cluster_workers()}. "
+            "See docs/distributed.md, or drop the option to train on this machine alone.")
     if strategy_name == "multiworker":
         # created first: it configures the collective ops of this process
         strategy = tf.distribute.MultiWorkerMirroredStrategy()

@@ -422,10 +422,14 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
         if created:  # a diverged run is worth nothing, and its backup holds NaN weights
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    except BaseException:
+    except BaseException as exc:
         # nothing resumable written yet: remove what this call created rather than leave a half run
         if created and backup_epoch(run_dir / BACKUP_DIR) == 0:
             shutil.rmtree(run_dir, ignore_errors=True)
+            if isinstance(exc, TrainingInterrupted):  # so do not suggest --resume for it
+                raise TrainingInterrupted(
+                    f"Interrupted before the first epoch finished; nothing was kept in {run_dir}. Run the same "
+                    "command again to start over.") from None
         raise
     note = batchnorm_note(model, history)
     if note:
