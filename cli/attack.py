@@ -129,6 +129,9 @@ def attack_command(
         resolve_settings(m, eps_values[-1], steps=steps, step_size=step_size, random_start=random_start)
 
     overlays = _read_overlays(overlay or [])
+    from zoo.io import check_output_dir
+
+    check_output_dir(out)  # before any attack is computed
 
     from zoo.attack.report import resolve_target
     from zoo.run import dataset_args_for, load_classifier, read_run_config

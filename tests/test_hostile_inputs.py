@@ -78,6 +78,21 @@ def npz_huge_label(tmp):
     return {"file": tmp / "big.npz"}
 
 
+def npz_rgb(tmp):
+    x = np.random.default_rng(0).integers(0, 255, (12, 8, 8, 3), dtype=np.uint8)
+    np.savez(tmp / "rgb.npz", x=x, y=np.arange(12) % 3)
+    return {"file": tmp / "rgb.npz"}
+
+
+def folder_one_class(tmp):
+    from PIL import Image
+
+    (tmp / "imgs" / "only").mkdir(parents=True)
+    for i in range(6):
+        Image.fromarray(np.full((8, 8), 40 * i, "uint8")).save(tmp / "imgs" / "only" / f"{i}.png")
+    return {"dir": tmp / "imgs"}
+
+
 def a_file_as_parent(tmp):
     (tmp / "blocker").write_text("a file")
     return {"under": tmp / "blocker" / "run"}
@@ -199,6 +214,76 @@ CASES = [
     ("ensemble-one-member", nothing, ["ensemble", "simplenet", "--out", "{out}"], "needs at least 2 members"),
     ("ensemble-eval-fails", nothing, ["ensemble", "simplenet", "lenet5", "--dataset", "npz:{tmp}/none.npz",
                                       "--out", "{out}"], "none.npz"),
+    # ---- more of each kind
+    ("eval-ensemble-unknown-method", nothing, ["eval", "simplenet", "lenet5", "--ensemble", "median"], "median"),
+    ("eval-dataset-wrong-channels", npz_rgb, ["eval", "simplenet", "--dataset", "npz:{file}"], "classes"),
+    ("eval-out-is-file", text_file, ["eval", "simplenet", "--limit", "8", "--out", "{file}"], "is a file"),
+    ("explain-out-is-file", text_file, ["explain", "simplenet", "--n", "2", "--out", "{file}"], "is a file"),
+    ("attack-out-is-file", text_file, ["attack", "simplenet", "--n", "2", "--out", "{file}"], "is a file"),
+    ("eval-out-under-file", text_file, ["eval", "simplenet", "--limit", "8", "--out", "{file}/x"], "which is a file"),
+    ("train-epochs-text", nothing, ["train", "simplenet", "--epochs", "many", "--out", "{out}"],
+     "Invalid value for '--epochs'"),
+    ("train-batch-negative", nothing, ["train", "simplenet", *TINY, "--batch-size", "-4", "--out", "{out}"],
+     "--batch-size must be a positive integer"),
+    ("train-lr-nan", nothing, ["train", "simplenet", *TINY, "--lr", "nan", "--out", "{out}"], "--lr"),
+    ("train-lr-inf", nothing, ["train", "simplenet", *TINY, "--lr", "inf", "--out", "{out}"], "--lr"),
+    ("train-decay-per", nothing, ["train", "simplenet", *TINY, "--decay-per", "week", "--out", "{out}"], "week"),
+    ("train-warmup-negative", nothing, ["train", "simplenet", *TINY, "--warmup-epochs", "-1", "--out", "{out}"],
+     "--warmup-epochs must be >= 0"),
+    ("train-decay-rate-negative", nothing, ["train", "simplenet", *TINY, "--decay-rate", "-1", "--out", "{out}"],
+     "--decay-rate must be >= 0"),
+    ("train-step-size-zero", nothing, ["train", "simplenet", *TINY, "--step-size", "0", "--out", "{out}"],
+     "--step-size must be a positive integer"),
+    ("train-limit-zero", nothing, ["train", "simplenet", "--limit", "0", "--out", "{out}"],
+     "--limit must be a positive integer"),
+    ("train-dropout-one", nothing, ["train", "simplenet", *TINY, "--dropout", "1", "--out", "{out}"], "--dropout"),
+    ("train-adv-ratio", nothing, ["train", "simplenet", *TINY, "--adversarial", "fgsm", "--adv-ratio", "2",
+                                  "--out", "{out}"], "--adv-ratio"),
+    ("train-adv-eps", nothing, ["train", "simplenet", *TINY, "--adversarial", "fgsm", "--adv-eps", "0",
+                                "--out", "{out}"], "--adv-eps"),
+    ("train-from-missing", nothing, ["train", "simplenet", *TINY, "--from", "{tmp}/nowhere", "--out", "{out}"],
+     "nowhere"),
+    ("train-transfer-mode", nothing, ["train", "simplenet", *TINY, "--from", "simplenet", "--transfer", "graft",
+                                      "--out", "{out}"], "graft"),
+    ("train-unfreeze-negative", nothing, ["train", "simplenet", *TINY, "--from", "simplenet", "--unfreeze", "-1",
+                                          "--out", "{out}"], "--unfreeze must be >= 0"),
+    ("train-steps-per-execution", nothing, ["train", "simplenet", *TINY, "--steps-per-execution", "0",
+                                            "--out", "{out}"], "--steps-per-execution"),
+    ("train-plateau-patience", nothing, ["train", "simplenet", *TINY, "--plateau-patience", "0", "--out", "{out}"],
+     "--plateau-patience"),
+    ("train-tfds-offline", nothing, ["train", "simplenet", "--dataset", "tfds:no_such_dataset_xyz", "--out", "{out}"],
+     "no_such_dataset_xyz"),
+    ("train-folder-one-class", folder_one_class, ["train", "simplenet", "--dataset", "folder:{dir}",
+                                                   "--out", "{out}"], "class"),
+    ("train-val-split-zero-early-stopping", nothing, ["train", "simplenet", *TINY, "--val-split", "0",
+                                                      "--early-stopping", "2", "--out", "{out}"], "need --val-split > 0"),
+    ("predict-dir-as-out", empty_dir, ["predict", "simplenet", "{dir}", "--out", "{dir}"], "must name a .png"),
+    ("predict-corrupt-model", corrupt_keras, ["predict", "{file}", "{file}"], "Could not load"),
+    ("export-corrupt-model", corrupt_keras, ["export", "{file}", "--format", "onnx", "--out", "{tmp}/m.onnx"],
+     "Could not load"),
+    ("export-savedmodel-over-file", existing_export, ["export", "simplenet", "--format", "savedmodel", "--out",
+                                                      "{file}", "--overwrite"], "is a file"),
+    ("runs-on-a-file", text_file, ["runs", "{file}"], "No runs folder"),
+    ("weights-verify-typo", nothing, ["weights", "verify", "simplenett"], "Did you mean: simplenet"),
+    ("info-classes-zero", nothing, ["info", "lenet5", "--classes", "0"], "Invalid value for '--classes'"),
+    ("info-markup-name", nothing, ["info", "lenet[/5]"], "lenet[/5]"),
+    ("features-missing", nothing, ["features", "{tmp}/nope", "--out", "{tmp}/f.npz"], "No such run directory"),
+    ("explain-bad-n", nothing, ["explain", "simplenet", "--n", "0", "--out", "{out}"], "--n"),
+    ("explain-bad-samples", nothing, ["explain", "simplenet", "--samples", "0", "--out", "{out}"], "samples"),
+    ("explain-missing-image", nothing, ["explain", "simplenet", "--images", "{tmp}/no.png", "--out", "{out}"],
+     "Image file not found"),
+    ("explain-bad-layer", nothing, ["explain", "simplenet", "--method", "gradcam", "--layer", "nolayer",
+                                    "--out", "{out}"], "nolayer"),
+    ("attack-bad-target", nothing, ["attack", "simplenet", "--target", "Hat", "--out", "{out}"], "Hat"),
+    ("attack-labels-and-target", nothing, ["attack", "simplenet", "--target", "Bag", "--no-labels",
+                                           "--out", "{out}"], "--no-labels"),
+    ("attack-n-zero", nothing, ["attack", "simplenet", "--n", "0", "--out", "{out}"], "--n must be a positive"),
+    ("attack-eps-text", nothing, ["attack", "simplenet", "--eps", "a,b", "--out", "{out}"], "eps"),
+    ("attack-eval-on-missing", nothing, ["attack", "simplenet", "--eval-on", "{tmp}/none.keras", "--out", "{out}"],
+     "none.keras"),
+    ("data-preview-unknown", nothing, ["data", "preview", "fashion", "--out", "{tmp}/g.png"], "fashion"),
+    ("data-preview-bad-augment", nothing, ["data", "preview", "fashion_mnist", "--augment", "wobble",
+                                           "--out", "{tmp}/g.png"], "wobble"),
     ("ensemble-bad-method", nothing, ["ensemble", "simplenet", "simplenet", "--method", "median", "--out", "{out}"],
      "median"),
 ]

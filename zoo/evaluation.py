@@ -141,6 +141,9 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
         raise InvalidArgumentError(f"--batch-size must be a positive integer; got {batch_size!r}.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InvalidArgumentError(f"--limit must be a positive integer; got {limit!r}.")
+    from zoo.io import check_output_dir
+
+    check_output_dir(out)  # before any computing
     model, class_names = load_classifier(path)
     cfg = read_run_config(path)
     dataset = dataset or cfg.get("dataset") or "fashion_mnist"
@@ -190,6 +193,9 @@ def compare_paths(paths, *, out=None, **kwargs) -> list[dict]:
 
     from zoo.run import resolve_model_file
 
+    from zoo.io import check_output_dir
+
+    check_output_dir(out)
     for path in paths:
         resolve_model_file(path)
     reports = [evaluate_path(path, **kwargs) for path in paths]

@@ -45,3 +45,21 @@ def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def check_output_dir(path, option: str = "--out") -> None:
+    """Refuse, before any work, an output folder that cannot be one: an existing file, or under a file."""
+    from zoo.errors import InvalidArgumentError
+
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InvalidArgumentError(f"{option} {p} is a file; the outputs go into a folder. Pass a folder path.")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidArgumentError(f"{option} {p} lies under {parent}, which is a file. Pass another folder.")
+            if not os.access(parent, os.W_OK):
+                raise InvalidArgumentError(f"{option} {p}: cannot write into {parent} (read-only). Pass another folder.")
+            break

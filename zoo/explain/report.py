@@ -62,6 +62,9 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
     import tensorflow as tf
 
+    from zoo.io import check_output_dir
+
+    check_output_dir(out_dir)  # before any computing
     say = console.print if console is not None else (lambda *a, **k: None)
     # each method/model pair is one compiled function traced once; TF's "retracing" notice is noise here
     tf.get_logger().setLevel("ERROR")
