@@ -131,6 +131,35 @@ def main() -> None:
     summary["transfer"] = transferability(names, args.out, args.n)
     explain_families(names)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    (args.out / "sections.md").write_text(sections(summary, names, args.n))
+    print(f"\nwrote {args.out / 'summary.json'} and {args.out / 'sections.md'}")
+
+
+def sections(summary: dict, names: list[str], n: int) -> str:
+    """The markdown the docs pages quote: ensemble, transferability, explain (one heading each)."""
+    vote = summary["ensemble"]
+    members = ", ".join(f"`{m['name']}` {m['accuracy']:.2%}" for m in vote["members"])
+    member_names = [m["name"] for m in vote["members"]]
+    pairs = "\n".join(f"| {member_names[p['members'][0]]} / {member_names[p['members'][1]]} | "
+                      f"{p['disagreement']:.4f} | {p['error_correlation']:.3f} | {p['both_wrong']:.4f} |"
+                      for p in vote.get("pairs", []))
+    out = [f"## ENSEMBLE\n\nMembers (whole test set): {members}. Max-vote **{vote['vote_accuracy']:.2%}**, "
+           f"soft average {vote['soft_accuracy']:.2%}, best member {vote['best_member']['name']} "
+           f"{vote['best_member']['accuracy']:.2%}; if the members' errors were independent the vote would reach "
+           f"{1 - vote['vote_error_if_independent']:.2%}. All members wrong on {vote['all_members_wrong']:.2%} of the "
+           f"images; mean pairwise disagreement {vote['mean_disagreement']:.4f}.\n"]
+    if pairs:
+        out.append("| pair | disagreement | error correlation | both wrong |\n| --- | ---: | ---: | ---: |\n"
+                   + pairs + "\n")
+    for method, t in summary["transfer"].items():
+        out.append(f"## TRANSFER {method.upper()}\n\n{n} test images, eps 8/255; rows: crafted on, columns: "
+                   "evaluated on (the diagonal is the white-box attack)\n")
+        out.append("| crafted on \\ evaluated on | " + " | ".join(f"`{x}`" for x in names) + " |\n|---|"
+                   + "---:|" * len(names))
+        for src, row in zip(names, t["accuracy"]):
+            out.append(f"| `{src}` | " + " | ".join(f"{v:.1%}" for v in row) + " |")
+        out.append("")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
