@@ -54,7 +54,7 @@ def weights_command(
                       f"{secs / 60:.0f} min" if secs else "-",
                       f"--recipe {entry['recipe']}" if entry.get("recipe") else "-")
     console.print(table)
-    console.print("Use a name wherever a run directory goes, e.g. `zoo eval resnet20`; in Python "
+    console.print("Use a name wherever a run directory goes, e.g. `zoo eval vgg_small`; in Python "
                   "`zoo.create_model(NAME, pretrained=True)`.", highlight=False, markup=False)
 
 
