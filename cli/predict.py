@@ -58,7 +58,7 @@ def runs_command(
     json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
 ) -> None:
     """A table of the runs under DIR: model, dataset, epochs, state, best val and test accuracy, time."""
-    from zoo.run import compare_runs, list_runs, read_history
+    from zoo.run import compare_runs, list_runs
 
     if compare:
         # `zoo runs --compare A B C`: typer gives the first to --compare and the rest as arguments
@@ -84,8 +84,7 @@ def runs_command(
     colour = {"finished": "green", "running": "cyan", "resumable": "yellow", "interrupted": "red", "failed": "red"}
     for r in runs:
         cells = [_escape(_relative(r.path, root)), _escape(r.model)] + ([] if one_dataset else [_escape(r.dataset)])
-        done = r.epochs_done if r.state != "running" else len(read_history(Path(r.path) / "history.csv"))
-        cells += [f"{done}/{r.epochs_planned if r.epochs_planned is not None else '?'}",
+        cells += [f"{r.epochs_done}/{r.epochs_planned if r.epochs_planned is not None else '?'}",
                   f"[{colour[r.state]}]{r.state}[/]",
                   "-" if r.best_val_accuracy is None else f"{r.best_val_accuracy:.2%}",
                   "-" if r.test_accuracy is None else f"{r.test_accuracy:.2%}",
