@@ -82,8 +82,9 @@ def _fake_run(path, *, epochs_planned=3, history=0, backup=0, finished=False):
         rows += [f"{e},{0.5 + e / 10},{1 - e / 10},{0.4 + e / 10},{1.1 - e / 10},2.0" for e in range(history)]
         (path / "history.csv").write_text("\n".join(rows) + "\n")
     if backup:
-        (path / "checkpoints" / "backup").mkdir(parents=True)
-        (path / "checkpoints" / "backup" / "training_metadata.json").write_text(json.dumps({"epoch": backup}))
+        unit = path / "checkpoints" / "backup" / "000001"  # the layout of zoo/training/backup.py
+        unit.mkdir(parents=True)
+        (unit / "state.json").write_text(json.dumps({"epoch": backup, "final": False, "files": {}}))
     if finished:
         (path / "model.keras").write_bytes(b"zip")
         (path / "metrics.json").write_text(json.dumps({"accuracy": 0.75, "train_seconds": 6.5}))

@@ -8,6 +8,29 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+# Test hook for the fault-injection tests (tests/test_fault_injection.py): "N:SIGNAL" makes this
+# process send itself SIGNAL (KILL, INT or TERM) at its N-th publishing rename (counted from 1),
+# "WHAT:SIGNAL" at the first one that publishes WHAT (e.g. "backup epoch 2:KILL").
+FAULT_ENV = "ZOO_FAULT_AT"
+_points_passed = 0
+
+
+def fault_point(what: str) -> None:
+    """Mark a point where a file or folder is about to be published by a rename."""
+    global _points_passed
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    _points_passed += 1
+    if os.environ.get("ZOO_FAULT_LOG"):
+        with open(os.environ["ZOO_FAULT_LOG"], "a") as log:
+            log.write(f"{_points_passed}\t{what}\n")
+    point, _, name = spec.rpartition(":") if ":" in spec else (spec, "", "")
+    if (int(point) == _points_passed) if point.isdigit() else (point == what):
+        import signal
+
+        os.kill(os.getpid(), getattr(signal, f"SIG{name or 'KILL'}"))
+
 
 @contextmanager
 def atomic_path(path):
@@ -23,6 +46,7 @@ def atomic_path(path):
     os.unlink(tmp)  # writers such as np.savez and keras want to create the file themselves
     try:
         yield Path(tmp)
+        fault_point(path.name)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -1,8 +1,8 @@
-"""Keras callbacks of a zoo run: LR logging, atomic CSV history, resumable backups, NaN stop, progress.
+"""Keras callbacks of a zoo run: LR logging, atomic CSV history, per-epoch backups, NaN stop, progress.
 
 Order matters (Keras calls them in list order and they share the ``logs`` dict):
 LearningRateLogger first (adds ``learning_rate`` to the logs), then the ones that read the logs,
-HistoryCSV before the backup (so a kill between the two re-runs, never loses, an epoch: on resume
+HistoryCSV before EpochBackup (so a kill between the two re-runs, never loses, an epoch: on resume
 the history is cut back to the epoch the backup holds).
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import time
@@ -19,8 +18,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.io import atomic_path, write_text
-from zoo.run import backup_epoch, read_history  # noqa: F401  (the run directory's readers)
+from zoo.io import fault_point, write_text
 
 HISTORY_FILE = "history.csv"
 
@@ -83,6 +81,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
         if self.tmp_path.exists():
+            fault_point(self.final_path.name)
             os.replace(self.tmp_path, self.final_path)
 
 
@@ -125,44 +124,15 @@ class NaNStop(keras.callbacks.TerminateOnNaN):
             self.model.stop_training = True
 
 
-def _rng_variables(model):
-    # Dropout/augmentation seed-generator states: not in .weights.h5, yet needed for a resumed run
-    # to draw the same random numbers as an uninterrupted one.
-    return [v for v in model.variables if "seed_generator_state" in v.path]
+class EpochBackup(keras.callbacks.Callback):
+    """After every epoch, the run's resumable state as one unit (see zoo/training/backup.py)."""
 
+    def __init__(self, backup):
+        super().__init__()
+        self.backup = backup
 
-class ResumableBackup(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore whose backup is written atomically and includes the RNG states.
-
-    Keras writes ``latest.weights.h5`` in place, so a kill during the write leaves a corrupt file;
-    here weights, RNG states and the epoch counter go to temporary files renamed into place
-    (metadata last: it is what says which epoch the weights belong to).
-    """
-
-    RNG_FILE = "rng_state.npz"
-
-    def __init__(self, backup_dir):
-        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=False)
-
-    def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        with atomic_path(self._weights_path) as tmp:
-            self.model.save_weights(str(tmp), overwrite=True)
-        rng = {f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(_rng_variables(self.model))}
-        with atomic_path(os.path.join(self.backup_dir, self.RNG_FILE)) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, **rng)
-        write_text(self._training_metadata_path,
-                   json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
-
-    def _load_model(self):
-        super()._load_model()
-        path = os.path.join(self.backup_dir, self.RNG_FILE)
-        if os.path.exists(self._training_metadata_path) and os.path.exists(path):
-            with np.load(path) as saved:
-                for i, v in enumerate(_rng_variables(self.model)):
-                    if f"v{i}" in saved:
-                        v.assign(saved[f"v{i}"])
+    def on_epoch_end(self, epoch, logs=None):
+        self.backup.save(self.model, epoch + 1)
 
 
 def _fmt(v) -> str:
