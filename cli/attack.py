@@ -134,26 +134,21 @@ def attack_command(
     check_output_dir(out)  # before any attack is computed
 
     from zoo.attack.report import resolve_target
-    from zoo.run import dataset_args_for, load_classifier, read_run_config
+    from zoo.run import Run, load_classifier
 
     model, class_names = load_classifier(model_path)
     resolve_target(target, class_names)  # unknown class: fail before loading data
     eval_paths = list(eval_on or []) + list(extra_eval_on or [])
     others = [(str(p), load_classifier(p)[0]) for p in eval_paths]
 
-    config = read_run_config(model_path)
-    spec = dataset or config.get("dataset") or "fashion_mnist"
+    run = Run.open(model_path)
+    spec = run.data_options(dataset)[0]
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     with console.status(f"Loading {spec} ({split})..."):
-        images, labels, data_classes = _load_examples(spec, split, None if all_examples else n, input_shape, data_dir,
-                                                      {"seed": seed, **dataset_args_for(model_path, spec)})
-    if len(data_classes) != len(class_names):
-        raise InvalidArgumentError(
-            f"{spec} has {len(data_classes)} classes but the model has {len(class_names)}; pass the dataset "
-            "the model was trained on with --dataset."
-        )
-    if all(name.isdigit() for name in class_names):
-        class_names = list(data_classes)  # a bare .keras file: take the names from the data
+        data = run.data(dataset, data_dir=data_dir, limit=None if all_examples else n, num_classes=len(class_names),
+                        seed=seed)
+        images, labels = _load_examples(data, spec, split, None if all_examples else n, input_shape)
+    class_names = run.class_names(len(class_names), data)
 
     from zoo.attack.report import evaluate_robustness, transfer_matrix
 
@@ -177,28 +172,22 @@ def attack_command(
     _print_summary(report, files)
 
 
-def _load_examples(spec, split, n, input_shape, data_dir, split_args):
-    """(images float32 [0,255], labels, class_names) of ``n`` examples (None: the whole split).
-
-    ``split_args``: load_dataset's ``seed`` (and ``val_fraction``), the run's own when known.
-    """
+def _load_examples(data, spec, split, n, input_shape):
+    """(images float32 [0,255], labels) of the first ``n`` examples of a split (None: all of it)."""
     import numpy as np
 
     from zoo.errors import InvalidArgumentError
 
-    from zoo.data import load_dataset, load_examples
+    from zoo.data import load_examples
 
-    data = load_dataset(spec, data_dir=data_dir, limit=n, **split_args)
     data.split(split)  # an unknown or missing split fails here, with the splits there are
     size = data.sizes.get({"validation": "val", "valid": "val"}.get(split, split))
     if n is None or (size and n > size):
         if not size:
             raise InvalidArgumentError(f"The size of {spec} {split} is unknown; pass --n instead of --all.")
         n = size  # load_examples batches all n at once: never ask for more than there are
-    images, labels, class_names = load_examples(
-        data, split=split, n=n, input_shape=input_shape, data_dir=data_dir
-    )
-    return np.asarray(images, "float32"), np.asarray(labels).astype("int32").reshape(-1), list(class_names)
+    images, labels, _ = load_examples(data, split=split, n=n, input_shape=input_shape)
+    return np.asarray(images, "float32"), np.asarray(labels).astype("int32").reshape(-1)
 
 
 def _read_overlays(paths) -> dict:

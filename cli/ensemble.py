@@ -73,7 +73,7 @@ def _save_and_evaluate(model, names, class_names, method, runs, out, *, evaluate
         write_json(out / "config.json", {
             "model": "ensemble", "method": method, "members": [str(r) for r in runs], "member_names": names,
             "input_shape": list(model.inputs[0].shape[1:]), "class_names": class_names,
-            "dataset": dataset or _first_dataset(runs),
+            "dataset": _first_run(runs).data_options(dataset)[0],
         })
     if evaluate:
         run_ensemble_eval(runs, ensemble=method, dataset=dataset, split=split, data_dir=data_dir, limit=limit,
@@ -87,14 +87,12 @@ def _save_and_evaluate(model, names, class_names, method, runs, out, *, evaluate
         typer.echo(json.dumps({"model": str(model_path), "method": method, "members": names}))
 
 
-def _first_dataset(paths) -> str | None:
-    from zoo.run import read_run_config
+def _first_run(paths):
+    """The first member whose run names its dataset (else the first member): its data is the ensemble's."""
+    from zoo.run import Run
 
-    for p in paths:
-        ds = read_run_config(p).get("dataset")
-        if ds:
-            return ds
-    return None
+    runs = [Run.open(p) for p in paths]
+    return next((r for r in runs if r.dataset), runs[0])
 
 
 def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch_size, out, json_output,
@@ -105,24 +103,18 @@ def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch
     directory for report.json and ensemble.png (None: write nothing); ``json_output`` True prints
     JSON instead of tables (a path writes the JSON there).
     """
-    from zoo.data import load_dataset, make_pipeline
+    from zoo.data import make_pipeline
     from zoo.ensemble import ensemble_logits, ensemble_report, load_ensemble, predict_members
     from zoo.errors import InvalidArgumentError
     from zoo.evaluation import classification_metrics
     from zoo.io import write_json
-    from zoo.run import dataset_args_for
-
     if batch_size is None or int(batch_size) < 1:
         raise InvalidArgumentError(f"--batch-size must be at least 1; got {batch_size!r}.")
     model, names, class_names, method = _loaded or load_ensemble(paths, ensemble)
-    spec = dataset or _first_dataset(paths) or "fashion_mnist"
-    # the first member's val split and seed, so --split val is the split it held out
-    data = load_dataset(spec, data_dir=data_dir, limit=limit, **dataset_args_for(paths[0], spec))
-    if data.num_classes != len(class_names):
-        raise InvalidArgumentError(
-            f"The ensemble predicts {len(class_names)} classes but {spec!r} has {data.num_classes}; "
-            "pass the --dataset the members were trained on."
-        )
+    # the data of the first member that is a run (its val split and seed: --split val is what it held out)
+    run = _first_run(paths)
+    spec = run.data_options(dataset)[0]
+    data = run.data(dataset, data_dir=data_dir, limit=limit, num_classes=len(class_names))
     input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=int(batch_size), training=False)
     with console.status(f"Evaluating {len(names)} members on {spec} {split}...") if not json_output else _null():
@@ -213,13 +205,14 @@ def features(
 
     if batch_size < 1:
         raise InvalidArgumentError(f"--batch-size must be at least 1; got {batch_size}.")
-    from zoo.data import load_dataset, make_pipeline
+    from zoo.data import make_pipeline
     from zoo.features import export_features
-    from zoo.run import dataset_args_for, load_model, read_run_config
+    from zoo.run import Run
 
-    model = load_model(run)
-    spec = dataset or read_run_config(run).get("dataset") or "fashion_mnist"
-    data = load_dataset(spec, data_dir=data_dir, limit=limit, **dataset_args_for(run, spec))
+    source = Run.open(run)
+    model = source.load_model()
+    spec = source.data_options(dataset)[0]
+    data = source.data(dataset, data_dir=data_dir, limit=limit)
     input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False)
     with console.status(f"Extracting features of {spec} {split}..."):

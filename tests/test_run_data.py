@@ -1,12 +1,15 @@
-"""A run's own val split is re-created everywhere (eval, ensemble, attack, explain), and the
-compiled predict function is cached per model (no retrace per call)."""
+"""A run's own data (dataset, data_dir, val split, seed) is re-created everywhere through
+``Run.data`` (eval, ensemble, attack, explain), and the compiled predict function is cached per
+model (no retrace per call)."""
 
 import json
 
 import numpy as np
+import pytest
 
 from zoo.data import load_dataset, load_examples
-from zoo.run import dataset_args_for
+from zoo.errors import ModelFileError
+from zoo.run import Run
 
 
 def _npz(tmp_path, n=40):
@@ -29,22 +32,35 @@ def _ids(images):
     return sorted(int(v) for v in np.asarray(images).reshape(len(images), -1)[:, 0])
 
 
-def test_dataset_args_for_reads_the_run_config(tmp_path):
+def test_run_data_options_read_the_run_config(tmp_path):
     spec = _npz(tmp_path)
-    run = _run_dir(tmp_path, spec)
-    assert dataset_args_for(run) == {"val_fraction": 0.2, "seed": 3}
-    assert dataset_args_for(run / "model.keras") == {"val_fraction": 0.2, "seed": 3}  # the run's model file
-    assert dataset_args_for(run, spec) == {"val_fraction": 0.2, "seed": 3}
-    assert dataset_args_for(run, "fashion_mnist") == {}  # another dataset: its own defaults
+    run = _run_dir(tmp_path, spec, data_dir="/data/here")
+    own = (spec, {"data_dir": "/data/here", "val_fraction": 0.2, "seed": 3})
+    assert Run.open(run).data_options() == own
+    assert Run.open(run / "model.keras").data_options() == own  # the run's model file
+    assert Run.open(run).data_options(spec) == own
+    assert Run.open(run).data_options("fashion_mnist") == ("fashion_mnist", {})  # another dataset: its defaults
+    assert Run.open(run).data_options(spec, data_dir="/elsewhere")[1]["data_dir"] == "/elsewhere"
     bare = tmp_path / "elsewhere"
     bare.mkdir()
-    assert dataset_args_for(bare / "m.keras") == {}  # a bare .keras file has no config
+    assert Run.open(bare / "m.keras").data_options() == ("fashion_mnist", {})  # a bare .keras file has no config
+
+
+def test_run_data_is_the_runs_split_and_checks_the_class_count(tmp_path):
+    spec = _npz(tmp_path)
+    run = Run.open(_run_dir(tmp_path, spec))
+    data = run.data()
+    assert _ids([im.numpy() for im, _ in data.val]) == _ids([im.numpy() for im, _ in
+                                                              load_dataset(spec, val_fraction=0.2, seed=3).val])
+    assert run.data(num_classes=4).num_classes == 4
+    with pytest.raises(ModelFileError, match="predicts 10 classes but .* has 4"):
+        run.data(num_classes=10)
 
 
 def test_load_examples_val_is_the_runs_val_split(tmp_path):
     spec = _npz(tmp_path)
     run = _run_dir(tmp_path, spec)
-    args = dataset_args_for(run)
+    args = Run.open(run).data_options()[1]
     expected = load_dataset(spec, val_fraction=0.2, seed=3).val
     want = _ids([im.numpy() for im, _ in expected])
     images, labels, _ = load_examples(spec, split="val", n=100, **args)

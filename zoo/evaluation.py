@@ -133,9 +133,8 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     """
     from pathlib import Path
 
-    from zoo.data import load_dataset, make_pipeline
-    from zoo.errors import ModelFileError
-    from zoo.run import dataset_args_for, load_classifier, read_run_config
+    from zoo.data import make_pipeline
+    from zoo.run import Run
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidArgumentError(f"--batch-size must be a positive integer; got {batch_size!r}.")
@@ -144,19 +143,11 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     from zoo.io import check_output_dir
 
     check_output_dir(out)  # before any computing
-    model, class_names = load_classifier(path)
-    cfg = read_run_config(path)
-    dataset = dataset or cfg.get("dataset") or "fashion_mnist"
-    same_data = dataset == cfg.get("dataset")
-    data = load_dataset(dataset, data_dir=data_dir if data_dir is not None else (cfg.get("data_dir") if same_data else None),
-                        limit=limit, **dataset_args_for(path, dataset))
-    k = int(model.outputs[0].shape[-1])
-    if data.num_classes != k:
-        raise ModelFileError(
-            f"{path} predicts {k} classes but {dataset} has {data.num_classes}; "
-            "pass the --dataset the model was trained on.")
-    if not cfg.get("class_names"):
-        class_names = list(data.class_names)
+    run = Run.open(path)
+    model, _ = run.load_classifier()
+    data = run.data(dataset, data_dir=data_dir, limit=limit, num_classes=int(model.outputs[0].shape[-1]))
+    dataset = run.data_options(dataset)[0]
+    class_names = run.class_names(int(model.outputs[0].shape[-1]), data)
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     note = None
     native = data.image_shape

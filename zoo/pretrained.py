@@ -130,11 +130,12 @@ def verify_weights(names=None, *, accuracy: bool = False, limit: int | None = No
 
 def _test_accuracy(name: str, entry: dict, limit: int | None) -> float:
     """Accuracy of the shipped file itself (never a local folder of the same name) on its test set."""
-    from zoo.data import load_dataset, make_pipeline
+    from zoo.data import make_pipeline
     from zoo.evaluation import predict_logits
+    from zoo.run import Run
 
     model = load_pretrained(name)
-    data = load_dataset(entry["dataset"], limit=limit)
+    data = Run.open(name).data(entry["dataset"], limit=limit)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     logits, labels = predict_logits(model, make_pipeline(data.split("test"), input_shape=shape, batch_size=256,
                                                          training=False, augment="none", cache=False))

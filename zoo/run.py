@@ -60,22 +60,87 @@ def read_run_config(path) -> dict:
         return {}
 
 
-def dataset_args_for(path, dataset: str | None = None) -> dict:
-    """``load_dataset`` keywords (``val_fraction``, ``seed``) that re-create a run's own splits.
+@dataclass
+class Run:
+    """What a command was given as its model: a run directory, a ``.keras`` file or a shipped name.
 
-    Read from the run's ``config.json`` (``val_split``, ``seed``), so ``--split val`` is the
-    validation split the run held out, not images it trained on. {} for a bare ``.keras`` file,
-    or when ``dataset`` is given and is not the run's dataset (its split would mean nothing).
+    It owns the single rule for "the data of this run": ``Run.open(path).data(...)``. eval,
+    explain, attack, ensemble, features and transfer all go through it.
     """
-    cfg = read_run_config(path)
-    if not cfg or (dataset is not None and dataset != cfg.get("dataset")):
-        return {}
-    args = {}
-    if cfg.get("val_split") is not None:
-        args["val_fraction"] = float(cfg["val_split"])
-    if cfg.get("seed") is not None:
-        args["seed"] = int(cfg["seed"])
-    return args
+
+    source: str
+    config: dict  # config.json ({} for a bare .keras file); a shipped model's is in the manifest
+
+    @classmethod
+    def open(cls, path) -> "Run":
+        return cls(str(path), read_run_config(path))
+
+    @property
+    def model_file(self) -> Path:
+        return resolve_model_file(self.source)
+
+    @property
+    def dataset(self) -> str | None:
+        return self.config.get("dataset")
+
+    @property
+    def decisions(self) -> dict:
+        """What the run decided by itself (precision, strategy, transfer mode ...), not what was asked."""
+        return dict(self.config.get("decisions", {}))
+
+    def data_options(self, dataset: str | None = None, data_dir=None) -> tuple[str, dict]:
+        """(dataset, ``load_dataset`` keywords): the run's own data unless another ``dataset`` is asked.
+
+        The run's dataset (else Fashion-MNIST); on that dataset also its ``data_dir`` (unless one is
+        given), ``val_split`` and ``seed``, so ``--split val`` is the split the run held out, not
+        images it trained on. On another dataset, only what was given.
+        """
+        spec = dataset or self.dataset or "fashion_mnist"
+        own = bool(self.config) and spec == self.dataset
+        options = {}
+        if data_dir is not None:
+            options["data_dir"] = str(data_dir)
+        elif own and self.config.get("data_dir"):
+            options["data_dir"] = self.config["data_dir"]
+        if own and self.config.get("val_split") is not None:
+            options["val_fraction"] = float(self.config["val_split"])
+        if own and self.config.get("seed") is not None:
+            options["seed"] = int(self.config["seed"])
+        return spec, options
+
+    def data(self, dataset: str | None = None, *, data_dir=None, limit=None, num_classes: int | None = None,
+             seed: int | None = None, download: bool = False):
+        """The ``Dataset`` to evaluate (explain, attack ...) this run on; ``num_classes`` is checked.
+
+        ``seed`` carves the validation split when the run does not say (a bare ``.keras`` file).
+        """
+        from zoo.data import load_dataset
+
+        spec, options = self.data_options(dataset, data_dir)
+        if seed is not None:
+            options.setdefault("seed", int(seed))
+        data = load_dataset(spec, limit=limit, download=download, **options)
+        if num_classes is not None and data.num_classes != int(num_classes):
+            raise ModelFileError(
+                f"{self.source} predicts {num_classes} classes but {spec} has {data.num_classes}; "
+                "pass the --dataset the model was trained on.")
+        return data
+
+    def load_model(self):
+        return load_model(self.source)
+
+    def load_classifier(self):
+        """(model, class names) of a classifier; see ``load_classifier``."""
+        return load_classifier(self.source)
+
+    def class_names(self, k: int, data=None) -> list[str]:
+        """The run's class names, else the data's (a bare .keras file), else "0".."K-1"."""
+        names = self.config.get("class_names")
+        if names and len(names) == k:
+            return list(names)
+        if data is not None and len(data.class_names) == k:
+            return list(data.class_names)
+        return [str(i) for i in range(k)]
 
 
 def load_model(path):
@@ -114,11 +179,7 @@ def load_classifier(path):
             f"{path} is not an image classifier: expected one input of shape (batch, H, W, C), "
             f"got {[tuple(i.shape) for i in model.inputs]}."
         )
-    names = read_run_config(path).get("class_names")
-    k = int(shape[1])
-    if not names or len(names) != k:
-        names = [str(i) for i in range(k)]
-    return model, list(names)
+    return model, Run.open(path).class_names(int(shape[1]))
 
 
 # ---------------------------------------------------------------- reading a run's progress (no TensorFlow)
@@ -149,13 +210,9 @@ def read_history(path, before_epoch: int | None = None) -> list[dict]:
 
 def backup_epoch(backup_dir) -> int:
     """Epochs completed according to a backup directory (0 when there is none)."""
-    meta = Path(backup_dir) / "training_metadata.json"
-    if not meta.is_file():
-        return 0
-    try:
-        return int(json.loads(meta.read_text())["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
+    from zoo.training.backup import Backup
+
+    return Backup(backup_dir).epoch()
 
 
 # ---------------------------------------------------------------- `zoo runs`: the runs under a folder

@@ -206,7 +206,7 @@ def load_examples(spec, split: str = "test", n: int = 16, *, input_shape=None, d
     """(images float32 N,H,W,C in [0, 255], labels int64, class_names): the first ``n`` of a split.
 
     ``val_fraction`` and ``seed`` carve val as ``load_dataset`` does: pass a run's own
-    (``zoo.run.dataset_args_for``) so its val split is the one it held out.
+    (``zoo.run.Run.data_options``) so its val split is the one it held out.
     """
     from zoo.data.sources import load_dataset
 

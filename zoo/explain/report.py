@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import DataError, InvalidArgumentError
+from zoo.errors import DataError
 from zoo.io import atomic_path, write_json
-from zoo.run import dataset_args_for, load_classifier, read_run_config
+from zoo.run import load_classifier, read_run_config
 
 MAX_FIGURE_IMAGES = 32  # rows of the side-by-side figure; more would not be readable
 
@@ -33,19 +33,13 @@ def load_inputs(model_path, model, *, files, dataset, split, n, data_dir, seed):
         from zoo.explain.images import load_image_files
 
         return load_image_files(files, input_shape), None, [Path(f).name for f in files], None
-    spec = dataset or read_run_config(model_path).get("dataset")
-    if not spec:
-        raise InvalidArgumentError(
-            f"Nothing to explain: {model_path} has no run config naming its dataset. "
-            "Pass --images FILE... or --dataset fashion_mnist."
-        )
     from zoo.data import load_examples
+    from zoo.run import Run
 
-    # the run's own val split and seed (its --split val is what it held out), else --seed
-    images, labels, class_names = load_examples(
-        spec, split=split, n=n, input_shape=input_shape, data_dir=data_dir,
-        **{"seed": seed, **dataset_args_for(model_path, spec)},
-    )
+    run = Run.open(model_path)
+    spec = run.data_options(dataset)[0]
+    data = run.data(dataset, data_dir=data_dir, limit=n, num_classes=int(model.outputs[0].shape[-1]), seed=seed)
+    images, labels, class_names = load_examples(data, split=split, n=n, input_shape=input_shape)
     images = np.asarray(images, dtype="float32")
     if len(images) == 0:
         raise DataError(f"The {split} split of {spec} has no images to explain.")

@@ -356,13 +356,12 @@ def source_sample(info: dict, n: int = DISTANCE_SAMPLES):
     import tensorflow as tf
 
     cfg = info.get("config") or {}
-    spec = cfg.get("dataset")
-    if not spec:
+    if not cfg.get("dataset"):
         return None
     try:
-        from zoo.data import load_dataset
+        from zoo.run import Run
 
-        ds = load_dataset(spec, data_dir=cfg.get("data_dir")).train
+        ds = Run.open(info["name"]).data().train
     except Exception:  # the source data may live on another machine: the rule then says "unknown"
         return None
     classes = cfg.get("classes")
