@@ -44,3 +44,11 @@ def test_cli_recipe_fills_what_the_user_did_not_type(tmp_path):
     assert (config["epochs"], config["lr"], config["limit"]) == (1, 0.001, 128)  # typed: kept
     assert config["augment"] == recipe["augment"] and config["schedule"] == recipe["schedule"]  # from the recipe
     assert config["optimizer"] == recipe["optimizer"] and config["input_shape"] == list(recipe["input_shape"])
+
+
+def test_recipe_epochs_apply_to_a_new_run_started_with_resume():
+    # `zoo train M --recipe R --resume` leaves epochs unset (a resumed run keeps its own), so a
+    # new run must still get the recipe's epochs, not the model family's default
+    for name, recipe in WITH_RECIPES:
+        config = resolve(TrainConfig(model=name, recipe=recipe, epochs=None))
+        assert config.epochs == get_recipe(name, recipe)["epochs"], name

@@ -158,6 +158,10 @@ def resolve(config: TrainConfig) -> TrainConfig:
     spec = get_spec(config.model)  # unknown model -> close matches
     fam = FAMILY_DEFAULTS.get(spec.family, _GENERIC)
     c = replace(config)
+    if c.epochs is None and c.recipe:  # `--recipe R --resume` starting a new run: the recipe's epochs
+        from zoo.registry import get_recipe
+
+        c.epochs = get_recipe(c.model, c.recipe).get("epochs")
     for name in ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "warmup_epochs"):
         if getattr(c, name) is None:
             setattr(c, name, fam[name])

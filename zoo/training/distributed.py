@@ -4,8 +4,8 @@
 - ``mirrored``: ``MirroredStrategy`` over the local GPUs (or CPUs), through ``model.fit``.
 - ``multiworker``: ``MultiWorkerMirroredStrategy`` across processes/hosts described by
   ``TF_CONFIG``. Keras 3's ``model.fit`` does not support it (keras-team/keras#20585), so it runs
-  the custom loop below (``strategy.run`` + a Keras optimizer), where only the chief writes the run
-  directory.
+  ``fit_multiworker`` below (``strategy.run`` + the compiled model's optimizer and loss) with the
+  same callbacks, backup and resume as ``fit``; only the chief writes the run directory.
 - ``auto``: multiworker when ``TF_CONFIG`` names more than one worker, mirrored when there is more
   than one GPU, else default.
 """
@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
-import shutil
-import tempfile
-import time
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 from zoo.errors import InvalidArgumentError, TrainingError
 
@@ -57,6 +52,12 @@ class Hardware:
     steps_per_execution_option: int | None
     precision: str = "fp32"  # what the run uses ("auto" resolved)
     precision_reason: str = ""
+
+    def decisions(self) -> dict:
+        """What the run decided, apart from what was asked: kept in config.json as ``decisions``."""
+        strategy = "multiworker" if self.custom_loop else (type(self.strategy).__name__ if self.strategy else "default")
+        return {"precision": self.precision, "precision_reason": self.precision_reason, "device": self.device,
+                "jit": self.jit, "strategy": strategy}
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -173,118 +174,97 @@ def auto_precision(on_gpu: bool, tf, device: str | None = None) -> tuple[str, st
 
 
 # ----------------------------------------------------------------------------------------------
-# The custom loop for MultiWorkerMirroredStrategy
+# The multi-worker driver: model.fit's job for MultiWorkerMirroredStrategy
 
 
-def train_custom_loop(config, data, input_shape, hw: Hardware, *, mode: str, say, progress_console, t_start):
-    """Synchronous data-parallel training with ``strategy.run``; only the chief writes ``config.out``.
+def check_workers_agree(strategy, initial_epoch: int, run_dir) -> None:
+    """Every worker must resume at the same epoch (each reads the chief's backup), or none trains."""
+    import tensorflow as tf
 
-    Every worker builds the same seeded model and the same per-epoch pipeline; the strategy shards
-    each global batch across workers and all-reduces the gradients, so all workers hold identical
-    weights after every step. Non-chief workers write into a temporary directory they delete.
+    # tf.distribute reduces by SUM or MEAN only: all n values are equal iff n * sum(x^2) == sum(x)^2
+    e = float(initial_epoch)
+    per_replica = strategy.run(lambda: tf.constant([e, e * e], tf.float64))
+    total, squares = (float(v) for v in strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
+    if strategy.num_replicas_in_sync * squares != total * total:
+        raise TrainingError(
+            f"The workers would resume {run_dir} at different epochs (this one at {initial_epoch}): each worker "
+            "reads the chief's backup there, so the run directory must be on storage every worker sees.")
+
+
+def fit_multiworker(model, strategy, train_ds, val_ds, callbacks, config, initial_epoch: int, steps_per_epoch: int):
+    """Synchronous data-parallel epochs with ``strategy.run``, calling ``callbacks`` as ``model.fit`` does.
+
+    The same compiled model (optimizer, schedule, loss, L2), the same per-epoch stream and step
+    count, the same logs (loss and accuracy weighted by batch size, val_loss with the L2 terms as
+    Keras' evaluate has them), so the callbacks (history, checkpoints, backup, early stopping,
+    NaN stop, LR logging) behave as in ``fit``. Each global batch is split across the workers and
+    the gradients all-reduced: every worker holds the same weights after every step.
     """
     import keras
     import numpy as np
     import tensorflow as tf
 
-    from zoo.io import write_json
-    from zoo.run import CONFIG_FILE
-    from zoo.training.callbacks import write_history
-    from zoo.training.optimizers import make_training_optimizer
-    from zoo.training.trainer import TrainResult, build_model, eval_stream, finalize_run, make_loss
+    from zoo.evaluation import predict_logits
 
-    if mode in ("resume", "extend"):
-        raise TrainingError("--resume is not supported with --strategy multiworker yet; start a new run (--overwrite).")
-    if config.schedule == "plateau" or config.early_stopping or config.adversarial:
-        raise InvalidArgumentError("--strategy multiworker supports the step/exponential/cosine/none schedules "
-                                   "without --early-stopping or --adversarial.")
-    strategy = hw.strategy
-    chief = is_chief()
-    run_dir = Path(config.out) if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-"))
-    global_batch = config.batch_size
-    n_train = data.sizes["train"]
-    steps_per_epoch = max(1, n_train // global_batch)  # equal step counts on every worker
-    with strategy.scope():
-        model, loss, lr = build_model(config, data, input_shape, say)
-        # the transfer setup's rate for this optimizer only; config.lr stays the user's --lr
-        optimizer, _ = make_training_optimizer(model, config if lr is None else replace(config, lr=float(lr)),
-                                                steps_per_epoch)
-        optimizer.build(model.trainable_variables)
-    if loss is None:
-        loss = make_loss(config, data.num_classes)
-    loss.reduction = None  # per-example losses; averaged over the global batch below
+    optimizer = model.optimizer
+    loss_fn = model.loss
+    per_example_loss = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
+    per_example_loss.reduction = None  # per-example losses; averaged over the whole global batch below
+    replicas = strategy.num_replicas_in_sync
+    adversarial = config.adversarial
 
     def step_fn(images, labels):
+        ctx = tf.distribute.get_replica_context()
+        if adversarial:
+            from zoo.attack import mix_adversarial
+
+            images, labels = mix_adversarial(model, images, labels, method=adversarial, eps=config.adv_eps,
+                                             ratio=config.adv_ratio)
+        labels = tf.reshape(labels, [-1])
+        n = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(tf.shape(labels)[0], tf.float32))
         with tf.GradientTape() as tape:
             logits = tf.cast(model(images, training=True), tf.float32)
-            per_example = loss(labels, logits)
-            total = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+            total = tf.reduce_sum(per_example_loss(labels, logits)) / n
             if model.losses:
-                total += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+                total += tf.add_n(model.losses) / replicas
         grads = tape.gradient(total, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1), tf.cast(tf.reshape(labels, [-1]), tf.int64)),
-                                        tf.float32))
-        return total, correct
+        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1), tf.cast(labels, tf.int64)), tf.float32))
+        return total, correct, tf.cast(tf.shape(labels)[0], tf.float32)
 
     @tf.function
     def train_epoch(iterator, steps):
-        loss_sum = tf.constant(0.0)
-        correct_sum = tf.constant(0.0)
+        weighted_loss = tf.constant(0.0)
+        correct = tf.constant(0.0)
+        seen = tf.constant(0.0)
         for _ in tf.range(steps):
             images, labels = next(iterator)
-            per_loss, per_correct = strategy.run(step_fn, args=(images, labels))
-            loss_sum += strategy.reduce(tf.distribute.ReduceOp.SUM, per_loss, axis=None)
-            correct_sum += strategy.reduce(tf.distribute.ReduceOp.SUM, per_correct, axis=None)
-        return loss_sum, correct_sum
+            r_loss, r_correct, r_seen = strategy.run(step_fn, args=(images, labels))
+            step_loss = strategy.reduce(tf.distribute.ReduceOp.SUM, r_loss, axis=None)
+            step_seen = strategy.reduce(tf.distribute.ReduceOp.SUM, r_seen, axis=None)
+            weighted_loss += step_loss * step_seen  # Keras' loss tracker weighs each step by its batch size
+            correct += strategy.reduce(tf.distribute.ReduceOp.SUM, r_correct, axis=None)
+            seen += step_seen
+        return weighted_loss / seen, correct / seen
 
-    from zoo.data import make_pipeline
-    from zoo.evaluation import classification_metrics, predict_logits
-
-    if chief:
-        if mode == "overwrite":
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / CONFIG_FILE, {**config.to_dict(), "input_shape": list(input_shape),
-                                           "dataset_sizes": data.sizes, "steps_per_epoch": steps_per_epoch,
-                                           "workers": strategy.num_replicas_in_sync})
-    val_ds = eval_stream(data, "val", input_shape, max(global_batch, 256))
-    source = data.train if getattr(data, "in_memory", False) else data.train.cache()
-    history = []
-    try:
-        for epoch in range(config.epochs):
-            t0 = time.perf_counter()
-            lr_now = float(keras.ops.convert_to_numpy(optimizer.learning_rate))  # the schedule at this step
-            ds = make_pipeline(source, input_shape=input_shape, batch_size=global_batch, training=True,
-                               augment=config.augment, seed=config.seed * 100003 + epoch, cache=False)
-            iterator = iter(strategy.experimental_distribute_dataset(ds))
-            loss_sum, correct_sum = train_epoch(iterator, tf.constant(steps_per_epoch))
-            seen = steps_per_epoch * global_batch
+    iterator = iter(strategy.experimental_distribute_dataset(train_ds))
+    callback_list = keras.callbacks.CallbackList(callbacks, model=model, add_history=False,
+                                                 epochs=config.epochs, steps=steps_per_epoch)
+    model.stop_training = False
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, config.epochs):
+        callback_list.on_epoch_begin(epoch)
+        loss, accuracy = train_epoch(iterator, tf.constant(steps_per_epoch))
+        logs = {"loss": float(loss), "accuracy": float(accuracy)}
+        callback_list.on_train_batch_end(steps_per_epoch - 1, dict(logs))
+        if val_ds is not None:
             logits, labels = predict_logits(model, val_ds)
-            val = classification_metrics(labels, logits, data.class_names)
             val_loss = float(np.mean(keras.ops.convert_to_numpy(
                 keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))))
-            row = {"epoch": epoch, "accuracy": float(correct_sum) / seen, "loss": float(loss_sum) / steps_per_epoch,
-                   "learning_rate": lr_now, "val_accuracy": val["accuracy"], "val_loss": val_loss,
-                   "epoch_seconds": round(time.perf_counter() - t0, 3)}
-            if not math.isfinite(row["loss"]):
-                raise TrainingError(f"Training diverged: the loss became {row['loss']} at epoch {epoch + 1}. "
-                                    f"Lower --lr (now {config.lr:g}).")
-            history.append(row)
-            if chief:
-                write_history(run_dir / "history.csv", history)
-            if progress_console is not None:
-                progress_console.print(
-                    f"epoch {epoch + 1:>3}/{config.epochs}  loss {row['loss']:.4f}  acc {row['accuracy']:.4f}  "
-                    f"val_loss {val_loss:.4f}  val_acc {val['accuracy']:.4f}  lr {lr_now:.3g}  "
-                    f"{row['epoch_seconds']:.1f}s  [{strategy.num_replicas_in_sync} replicas]", highlight=False)
-        seconds = time.perf_counter() - t_start
-        metrics = {}
-        if chief:
-            metrics = finalize_run(run_dir, model, data, config, input_shape, history,
-                                   extra={"train_seconds": round(seconds, 2),
-                                          "replicas": strategy.num_replicas_in_sync})
-    finally:
-        if not chief:
-            shutil.rmtree(run_dir, ignore_errors=True)
-    return TrainResult(Path(config.out), config, metrics, history, seconds=seconds, model=model)
+            if model.losses:
+                val_loss += float(keras.ops.convert_to_numpy(tf.add_n(model.losses)))
+            logs.update(val_loss=val_loss, val_accuracy=float(np.mean(np.argmax(logits, -1) == labels)))
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end()

@@ -13,13 +13,14 @@ import contextlib
 import importlib.util
 import math
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zoo.errors import InvalidArgumentError, ModelFileError, TrainingError
-from zoo.io import atomic_path, write_json, write_text
-from zoo.run import BACKUP_DIR, CONFIG_FILE, METRICS_FILE, MODEL_FILE
+from zoo.io import atomic_path, write_json
+from zoo.run import BACKUP_DIR, CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_history
 from zoo.training.config import TrainConfig, resolve
 
 CURVES_FILE = "curves.png"
@@ -83,6 +84,8 @@ def _plan_run_dir(config: TrainConfig, *, resume: bool, overwrite: bool, say) ->
     run_dir = Path(config.out)
     if run_dir.exists() and not run_dir.is_dir():
         raise TrainingError(f"--out {run_dir} is a file, not a directory; pass another --out.")
+    if run_dir.is_dir() and not (run_dir / CONFIG_FILE).exists():
+        remove_partial_files(run_dir)  # a run killed before its config.json was in place left only these
     exists = run_dir.is_dir() and any(run_dir.iterdir())
     if not exists:
         if resume:
@@ -218,14 +221,17 @@ def make_loss(config: TrainConfig, num_classes: int):
 
 
 def build_model(config: TrainConfig, data, input_shape, say):
-    """(model, loss or None, lr or None): a fresh registry model, or a transfer setup."""
+    """(model, loss or None, lr or None, decisions): a fresh registry model, or a transfer setup.
+
+    ``decisions`` is what was chosen rather than asked (``--transfer auto``'s mode), for config.json.
+    """
     if config.transfer_from:
         from zoo.training.transfer import prepare_transfer
 
         setup = prepare_transfer(config, data, input_shape, data.num_classes)
         if setup.message:
             say(setup.message)
-        return setup.model, setup.loss, setup.learning_rate
+        return setup.model, setup.loss, setup.learning_rate, {"transfer": setup.mode}
     from zoo.data import channel_stats
     from zoo.models.common import set_standardization
     from zoo.registry import create_model
@@ -234,7 +240,7 @@ def build_model(config: TrainConfig, data, input_shape, say):
     model = create_model(config.model, input_shape=input_shape, num_classes=data.num_classes, **overrides)
     mean, variance = channel_stats(data, input_shape)
     set_standardization(model, mean, variance)
-    return model, None, None
+    return model, None, None, {}
 
 
 def _adversarial_train_step(config: TrainConfig):
@@ -349,7 +355,7 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     """
     from zoo.registry import get_spec
     from zoo.training import distributed
-    from zoo.training.callbacks import backup_epoch, read_history
+    from zoo.training.backup import Backup
 
     t_start = time.perf_counter()
     checked = resolve(config)  # every bad option fails here, before anything is touched
@@ -357,6 +363,7 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     config = resolve(config)
     run_dir = Path(config.out)
     if mode == "finished":
+        Backup(run_dir / BACKUP_DIR).remove()  # left if a kill came between metrics.json and its removal
         say(f"{run_dir} already holds a finished run; nothing to do (pass --overwrite to train again).")
         return TrainResult(run_dir, config, _read_metrics(run_dir), read_history(run_dir / "history.csv"),
                            skipped=True, initial_epoch=config.epochs)
@@ -364,10 +371,10 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     hw = distributed.setup_hardware(config)  # device, precision, seeds, strategy: before any model
     spec = get_spec(config.model)
 
-    from zoo.data import load_dataset
+    from zoo.run import Run
 
-    data = load_dataset(config.dataset, data_dir=config.data_dir, download=config.download,
-                        val_fraction=config.val_split, seed=config.seed, limit=config.limit)
+    # the same rule every later command uses to find this run's data again
+    data = Run(str(run_dir), config.to_dict()).data(limit=config.limit, download=config.download)
     if data.val is None and config.val_split > 0:
         raise InvalidArgumentError(
             f"{config.dataset} gave no validation images with --val-split {config.val_split:g} "
@@ -385,61 +392,128 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     input_shape = resolve_input_shape(config, spec, data, say)
     config.input_shape = tuple(input_shape)
 
-    if hw.custom_loop:
-        return distributed.train_custom_loop(config, data, input_shape, hw, mode=mode, say=say,
-                                             progress_console=progress_console, t_start=t_start)
-
     with hw.scope():
-        model, loss, lr = build_model(config, data, input_shape, say)
+        model, loss, lr, chosen = build_model(config, data, input_shape, say)
         steps_per_epoch = steps_for(data.sizes["train"], config.batch_size)
         schedule_callbacks = compile_model(model, config, steps_per_epoch, data.num_classes, loss=loss, lr=lr,
                                            jit=hw.jit, steps_per_execution=hw.steps_per_execution(steps_per_epoch))
 
-    if mode == "extend":
-        _reopen_finished(run_dir, model, steps_per_epoch, say)
-    initial_epoch = backup_epoch(run_dir / BACKUP_DIR) if mode in ("resume", "extend") else 0
+    # Only the chief writes the run; another worker of a multi-worker run writes the same files
+    # into a temporary folder it deletes, and resumes from the chief's backup (TF's convention:
+    # the run directory is on storage every worker sees).
+    chief = distributed.is_chief()
+    work_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-"))
+    try:
+        return _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr, chosen, steps_per_epoch,
+                         schedule_callbacks, say, progress_console, extra_callbacks, t_start)
+    finally:
+        if not chief:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr, chosen, steps_per_epoch,
+              schedule_callbacks, say, progress_console, extra_callbacks, t_start) -> TrainResult:
+    """Restore, fit, finish: every write goes to ``work_dir`` (the run directory, on the chief)."""
+    from zoo.training import distributed
+    from zoo.training.backup import Backup
+
+    chief = work_dir == run_dir
+    backup = Backup(work_dir / BACKUP_DIR)
+    with hw.scope():  # the optimizer's variables are built (then loaded) under the run's strategy
+        if mode == "extend":
+            _reopen_finished(run_dir, model, steps_per_epoch, backup, say, chief=chief)
+        source = backup if mode == "extend" else Backup(run_dir / BACKUP_DIR)
+        restored = source.restore(model) if mode in ("resume", "extend") else None
+    initial_epoch = restored.epoch if restored else 0
+    if hw.custom_loop:
+        distributed.check_workers_agree(hw.strategy, initial_epoch, run_dir)
+    # trained to the end (killed after the last epoch): only the finishing steps are left to do
+    finishing = bool(restored and (restored.final or restored.epoch == config.epochs))
     if mode == "resume":
-        say(f"Resuming {run_dir} at epoch {initial_epoch + 1}/{config.epochs}." if initial_epoch else
-            f"{run_dir} has no finished epoch to resume from: starting it from epoch 1.")
-    if initial_epoch >= config.epochs:
+        say(_resume_note(run_dir, config, initial_epoch, finishing))
+    if initial_epoch >= config.epochs and not finishing:
         raise TrainingError(f"{run_dir} already trained {initial_epoch} epochs; pass --epochs above that to go on.")
 
     if config.precision == "auto":  # said once, when the run really starts
         say(f"Precision: {hw.precision} ({hw.precision_reason}).")
-    created = _create_run_dir(run_dir, mode)
-    write_json(run_dir / CONFIG_FILE, {**config.to_dict(), "input_shape": list(input_shape),
-                                       "dataset_sizes": data.sizes, "steps_per_epoch": steps_per_epoch,
-                                       **({} if lr is None else {"effective_lr": float(lr)}),
-                                       # what the run decided, apart from what was asked
-                                       "decisions": {"precision": hw.precision, "precision_reason": hw.precision_reason,
-                                                     "device": hw.device, "jit": hw.jit,
-                                                     "strategy": "multiworker" if hw.custom_loop else (
-                                                         type(hw.strategy).__name__ if hw.strategy else "default")}})
+    created = _create_run_dir(run_dir, mode) if chief else False
+    remove_partial_files(work_dir)
     try:
-        history, stopped_early = _fit(model, config, data, input_shape, run_dir, steps_per_epoch,
-                                      initial_epoch, schedule_callbacks, progress_console, list(extra_callbacks))
+        if chief:
+            write_json(run_dir / CONFIG_FILE, {
+                **config.to_dict(), "input_shape": list(input_shape), "dataset_sizes": data.sizes,
+                "steps_per_epoch": steps_per_epoch, **({} if lr is None else {"effective_lr": float(lr)}),
+                **({"workers": hw.strategy.num_replicas_in_sync} if hw.custom_loop else {}),
+                # what the run decided, apart from what was asked
+                "decisions": {**hw.decisions(), **chosen}})
+        if finishing:
+            history = read_history(run_dir / "history.csv", before_epoch=initial_epoch)
+            stopped_early = bool(restored.info.get("stopped_early"))
+        else:
+            rows = read_history(run_dir / "history.csv", before_epoch=initial_epoch)  # the chief's, on every worker
+            history, stopped_early = _fit(model, config, data, input_shape, work_dir, rows, steps_per_epoch,
+                                          initial_epoch, backup, schedule_callbacks, progress_console,
+                                          list(extra_callbacks), hw)
+            # the weights fit ended with (early stopping may have restored earlier ones): finishing can resume
+            backup.save(model, len(history), final=True, info={"stopped_early": stopped_early})
     except Diverged:
         if created:  # a diverged run is worth nothing, and its backup holds NaN weights
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
     except BaseException as exc:
+        done = backup.epoch()
         # nothing resumable written yet: remove what this call created rather than leave a half run
-        if created and backup_epoch(run_dir / BACKUP_DIR) == 0:
+        if created and done == 0:
             shutil.rmtree(run_dir, ignore_errors=True)
-            if isinstance(exc, TrainingInterrupted):  # so do not suggest --resume for it
+            if isinstance(exc, (TrainingInterrupted, KeyboardInterrupt)):  # so do not suggest --resume for it
                 raise TrainingInterrupted(
                     f"Interrupted before the first epoch finished; nothing was kept in {run_dir}. Run the same "
                     "command again to start over.") from None
+        if isinstance(exc, KeyboardInterrupt):
+            raise _interrupted(config, run_dir, done) from None
         raise
     note = batchnorm_note(model, history)
     if note:
         say(note)
     seconds = time.perf_counter() - t_start
-    metrics = finalize_run(run_dir, model, data, config, input_shape, history,
-                           extra={"train_seconds": round(seconds, 2)})
-    shutil.rmtree(run_dir / BACKUP_DIR, ignore_errors=True)
+    metrics = {}
+    if chief:
+        extra = {"train_seconds": round(seconds, 2),
+                 **({"replicas": hw.strategy.num_replicas_in_sync} if hw.custom_loop else {})}
+        try:
+            metrics = finalize_run(run_dir, model, data, config, input_shape, history, extra=extra)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(
+                f"Interrupted while writing the results of {run_dir}; its {len(history)} epochs are trained and "
+                f"kept. Finish it (no training) with: zoo train {config.model} --out {run_dir} --resume") from None
+    backup.remove()
     return TrainResult(run_dir, config, metrics, history, initial_epoch=initial_epoch, seconds=seconds,
                        stopped_early=stopped_early, model=model)
+
+
+def _resume_note(run_dir: Path, config: TrainConfig, initial_epoch: int, finishing: bool) -> str:
+    if finishing:
+        return f"{run_dir} finished training its {initial_epoch} epochs; writing its results."
+    if initial_epoch:
+        return f"Resuming {run_dir} at epoch {initial_epoch + 1}/{config.epochs}."
+    listed = len(read_history(run_dir / "history.csv"))
+    if listed:  # the backup is gone (deleted by hand?): say so rather than pretend nothing ran
+        return f"{run_dir} has no backup to resume from (its history lists {listed} epoch(s)): starting it over."
+    return f"{run_dir} has no finished epoch to resume from: starting it from epoch 1."
+
+
+def _interrupted(config: TrainConfig, run_dir: Path, done: int) -> TrainingInterrupted:
+    return TrainingInterrupted(f"Interrupted after {done} finished epoch(s). Continue with: zoo train {config.model} "
+                               f"--out {run_dir} --resume")
+
+
+def remove_partial_files(run_dir: Path) -> None:
+    """Delete the temporary files (``.NAME.xxxx.tmp...``) a killed process left next to the run's files."""
+    for folder in (run_dir, run_dir / "checkpoints"):
+        if folder.is_dir():
+            for f in folder.iterdir():
+                if f.is_file() and f.name.startswith(".") and ".tmp" in f.name:
+                    f.unlink(missing_ok=True)
 
 
 def batchnorm_note(model, history: list[dict]) -> str | None:
@@ -472,11 +546,8 @@ def _create_run_dir(run_dir: Path, mode: str) -> bool:
     return created
 
 
-def _reopen_finished(run_dir: Path, model, steps_per_epoch: int, say) -> None:
+def _reopen_finished(run_dir: Path, model, steps_per_epoch: int, backup, say, *, chief: bool = True) -> None:
     """--resume --epochs N on a finished run: continue from its final weights and history."""
-    import json
-
-    from zoo.training.callbacks import read_history
 
     history = read_history(run_dir / "history.csv")
     model.optimizer.build(model.trainable_variables)  # built first, so its saved state loads too
@@ -486,23 +557,21 @@ def _reopen_finished(run_dir: Path, model, steps_per_epoch: int, say) -> None:
         raise ModelFileError(f"Cannot extend {run_dir}: its {MODEL_FILE} does not load ({exc}).") from None
     # the step count drives the LR schedule: continue it where the run stopped
     model.optimizer.iterations.assign(len(history) * steps_per_epoch)
-    backup = run_dir / BACKUP_DIR
-    backup.mkdir(parents=True, exist_ok=True)
-    with atomic_path(backup / "latest.weights.h5") as tmp:  # a kill here must not corrupt the backup
-        model.save_weights(str(tmp))
-    write_text(backup / "training_metadata.json", json.dumps({"epoch": len(history), "batch": 0}))
-    (run_dir / METRICS_FILE).unlink(missing_ok=True)
+    backup.save(model, len(history))
+    if chief:
+        (run_dir / METRICS_FILE).unlink(missing_ok=True)
     say(f"Extending the finished run in {run_dir} from epoch {len(history)}.")
 
 
-def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epoch, schedule_callbacks,
-         progress_console, extra_callbacks=()):
+def _fit(model, config, data, input_shape, run_dir, rows, steps_per_epoch, initial_epoch, backup, schedule_callbacks,
+         progress_console, extra_callbacks, hw):
+    """One set of callbacks, two drivers: ``model.fit``, or the multi-worker loop (which Keras 3
+    ``fit`` cannot run, keras-team/keras#20585) calling the same callbacks at the same points."""
     import keras
 
-    from zoo.training.callbacks import (AtomicModelCheckpoint, HistoryCSV, LearningRateLogger, NaNStop, ResumableBackup,
-                                        RichProgress, read_history)
+    from zoo.training.callbacks import (AtomicModelCheckpoint, EpochBackup, HistoryCSV, LearningRateLogger, NaNStop,
+                                        RichProgress)
 
-    rows = read_history(run_dir / "history.csv", before_epoch=initial_epoch)
     nan_stop = NaNStop()
     callbacks = [LearningRateLogger(), nan_stop]
     if progress_console is not None:
@@ -522,19 +591,18 @@ def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epo
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0))
     history_cb = HistoryCSV(run_dir / "history.csv", rows)
     callbacks.append(history_cb)
-    callbacks.append(ResumableBackup(str(run_dir / BACKUP_DIR)))
+    callbacks.append(EpochBackup(backup))
     callbacks += list(extra_callbacks)
 
     train_ds = train_stream(data, config, input_shape, initial_epoch)
     val_ds = eval_stream(data, "val", input_shape, max(config.batch_size, 256)) if data.val is not None else None
-    try:
+    if hw.custom_loop:
+        from zoo.training.distributed import fit_multiworker
+
+        fit_multiworker(model, hw.strategy, train_ds, val_ds, callbacks, config, initial_epoch, steps_per_epoch)
+    else:
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=callbacks, shuffle=False, verbose=0)
-    except KeyboardInterrupt:
-        done = _completed_epochs(run_dir)
-        raise TrainingInterrupted(
-            f"Interrupted after {done} finished epoch(s). Continue with: zoo train {config.model} "
-            f"--out {run_dir} --resume") from None
     if nan_stop.where is not None:
         epoch, batch, value = nan_stop.where
         at = f"epoch {epoch + 1}" + (f", batch {batch + 1}" if batch is not None else "")
@@ -544,9 +612,3 @@ def _fit(model, config, data, input_shape, run_dir, steps_per_epoch, initial_epo
     history = history_cb.rows
     stopped_early = bool(early is not None and early.stopped_epoch > 0)
     return history, stopped_early
-
-
-def _completed_epochs(run_dir: Path) -> int:
-    from zoo.training.callbacks import backup_epoch
-
-    return backup_epoch(run_dir / BACKUP_DIR)
