@@ -73,7 +73,7 @@ def alexnet(input_shape, num_classes, dropout: float | None = None):
     num_classes=10,
     small_input=True,
     last_conv="conv5",
-    recipes=fashion_mnist_recipe(epochs=12, optimizer="adam", lr=0.001, schedule="cosine", warmup_epochs=1.0),
+    recipes=fashion_mnist_recipe(epochs=10, optimizer="adam", lr=0.001, schedule="cosine", warmup_epochs=1.0),
 )
 def alexnet_small(input_shape, num_classes, dropout: float | None = None):
     """AlexNet for 28-64 px images: 5x5/1 stem, half the conv widths (32-96-192-128-128), FC 512-512.
