@@ -37,7 +37,11 @@ def friendly_errors(fn):
         except KeyboardInterrupt:
             err_console.print("[bold red]Interrupted.[/]", highlight=False)
             raise typer.Exit(130) from None
-        except Exception as exc:  # a bug or an unforeseen input: still no traceback by default
+        except (Exception, MemoryError) as exc:  # a bug or an unforeseen input: still no traceback by default
+            resource = resource_message(exc)  # out of memory or disk, a read-only disk: its own line
+            if resource and not os.environ.get("ZOO_DEBUG"):
+                err_console.print(f"[bold red]Error:[/] {escape(resource)}", highlight=False, soft_wrap=True)
+                raise typer.Exit(1) from None
             if os.environ.get("ZOO_DEBUG"):
                 raise
             msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
@@ -50,6 +54,35 @@ def friendly_errors(fn):
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def _memory_gib() -> str:
+    try:
+        return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        return "its memory"
+
+
+def resource_message(exc) -> str | None:
+    """One line for running out of memory or disk, or a file system refusing a write; None otherwise."""
+    import errno
+
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+        what = str(getattr(exc, "message", "") or exc).strip().splitlines()
+        detail = f" ({what[0][:160]})" if what and what[0] else ""
+        return (f"Out of memory{detail}: this needs more than the machine's {_memory_gib()}. Lower --batch-size, "
+                "--input-shape or --limit; an interrupted `zoo train` continues with --resume.")
+    if not isinstance(exc, OSError):
+        return None
+    where = f" writing {exc.filename}" if getattr(exc, "filename", None) else ""
+    if exc.errno == errno.ENOSPC:
+        return (f"No space left on the device{where}. Free some space and run the command again; an interrupted "
+                "`zoo train` continues with --resume (its last finished epoch is kept).")
+    if exc.errno == errno.EROFS:
+        return f"The file system is read-only{where}. Pass an --out on a writable disk."
+    if exc.errno == errno.EDQUOT:
+        return f"Disk quota exceeded{where}. Free some space, then run again (--resume continues a training)."
+    return None
 
 
 def parse_int_list(text: str, what: str) -> tuple[int, ...]:

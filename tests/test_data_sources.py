@@ -84,6 +84,19 @@ def test_folder_empty_and_single_class(tmp_path):
         load_dataset(f"folder:{tmp_path / 'missing'}")
 
 
+def test_folder_refuses_an_empty_class_and_lists_a_symlink_loop_once(tmp_path):
+    _write_images(tmp_path / "empty-class" / "a", 3)
+    (tmp_path / "empty-class" / "b").mkdir()
+    with pytest.raises(DataError, match=r"class folder\(s\) b .* hold no images"):
+        load_dataset(f"folder:{tmp_path / 'empty-class'}")
+    _write_images(tmp_path / "loop" / "a", 5)
+    _write_images(tmp_path / "loop" / "b", 5, value=100)
+    (tmp_path / "loop" / "a" / "again").symlink_to(tmp_path / "loop" / "a")  # a folder linking to itself
+    (tmp_path / "loop" / "b" / "copy.png").symlink_to(tmp_path / "loop" / "b" / "img00.png")  # a file twice
+    data = load_dataset(f"folder:{tmp_path / 'loop'}", val_fraction=0.2, seed=0)
+    assert data.sizes["train"] + data.sizes["val"] == 10  # 10 images, not the loop's hundreds
+
+
 def test_tfds_mock_data(tmp_path):
     tfds = pytest.importorskip("tensorflow_datasets")
     with tfds.testing.mock_data(num_examples=12):

@@ -93,6 +93,16 @@ def folder_one_class(tmp):
     return {"dir": tmp / "imgs"}
 
 
+def folder_empty_class(tmp):
+    from PIL import Image
+
+    for i in range(4):
+        (tmp / "imgs" / "a").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(tmp / "imgs" / "a" / f"{i}.png")
+    (tmp / "imgs" / "b").mkdir()
+    return {"dir": tmp / "imgs"}
+
+
 def a_file_as_parent(tmp):
     (tmp / "blocker").write_text("a file")
     return {"under": tmp / "blocker" / "run"}
@@ -281,6 +291,10 @@ CASES = [
     ("attack-eps-text", nothing, ["attack", "simplenet", "--eps", "a,b", "--out", "{out}"], "eps"),
     ("attack-eval-on-missing", nothing, ["attack", "simplenet", "--eval-on", "{tmp}/none.keras", "--out", "{out}"],
      "none.keras"),
+    ("train-folder-empty-class", folder_empty_class, ["train", "lenet5", "--dataset", "folder:{dir}", "--epochs",
+                                                      "1", "--out", "{out}"], "hold no images"),
+    ("train-huge-input-shape", nothing, ["train", "simplenet", "--input-shape", "60000,60000,1", "--limit", "64",
+                                         "--epochs", "1", "--out", "{out}"], "one batch of inputs alone is"),
     ("data-preview-unknown", nothing, ["data", "preview", "fashion", "--out", "{tmp}/g.png"], "fashion"),
     ("data-preview-bad-augment", nothing, ["data", "preview", "fashion_mnist", "--augment", "wobble",
                                            "--out", "{tmp}/g.png"], "wobble"),

@@ -112,17 +112,14 @@ def _list_files(root: Path, class_names: list[str], split: str) -> tuple[np.ndar
     extra = sorted(set(present) - set(class_names))
     if extra:
         raise DataError(f"The {split} folder {root} has classes not in train: {', '.join(extra)}.")
-    paths, labels = [], []
+    paths, labels, empty = [], [], []
     for label, name in enumerate(class_names):
         class_dir = root / name
         if not class_dir.is_dir():
             continue
-        found = sorted(
-            os.path.join(dirpath, f)
-            for dirpath, _, filenames in os.walk(class_dir, followlinks=True)
-            for f in filenames
-            if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".")
-        )
+        found = _images_under(class_dir)
+        if not found:
+            empty.append(name)
         paths += found
         labels += [label] * len(found)
     if not paths:
@@ -130,7 +127,32 @@ def _list_files(root: Path, class_names: list[str], split: str) -> tuple[np.ndar
             f"Image folder {root} holds no images ({', '.join(IMAGE_EXTENSIONS)}) in its class folders "
             f"({', '.join(present[:5])})."
         )
+    if empty and split == "train":  # a class with nothing to learn from would only dilute the others
+        raise DataError(f"The class folder(s) {', '.join(empty)} in {root} hold no images; add images to them "
+                        "or remove them.")
     return np.array(paths), np.array(labels, dtype=np.int64)
+
+
+def _images_under(class_dir: Path) -> list[str]:
+    """Image files below ``class_dir``, following symlinks but each real folder and file once.
+
+    A symlink loop (a folder linking to its parent) would otherwise list the same images dozens of
+    times, duplicated across the train and val splits.
+    """
+    seen_dirs, seen_files, found = set(), set(), []
+    for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen_dirs:
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
+        dirnames.sort()
+        for f in sorted(filenames):
+            path = os.path.join(dirpath, f)
+            if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".") and os.path.realpath(path) not in seen_files:
+                seen_files.add(os.path.realpath(path))
+                found.append(path)
+    return sorted(found)
 
 
 def _scan(paths: np.ndarray, on_bad_image: str) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -43,7 +44,9 @@ def _read_idx_cached(path: str, _mtime: int, _size: int, expected_ndim: int) -> 
     if len(raw) < header:
         raise DataError(f"{what}: truncated header ({len(raw)} bytes). Re-download the file.")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">i4", count=ndim, offset=4))
-    expected = header + int(np.prod(dims, dtype=np.int64))
+    if min(dims) < 0:
+        raise DataError(f"{what}: its header gives a negative size ({'x'.join(map(str, dims))}). Re-download the file.")
+    expected = header + math.prod(dims)  # Python ints: a corrupt header cannot overflow the count
     if len(raw) != expected:
         state = "truncated" if len(raw) < expected else "longer than its header says"
         raise DataError(

@@ -95,6 +95,10 @@ def load_tfds(name: str, *, data_dir=None, download=False, val_fraction=0.1, see
     if download:
         try:
             builder.download_and_prepare()
+        except ModuleNotFoundError as exc:  # a package TFDS needs for this dataset, not the network
+            raise DataError(
+                f"Preparing TFDS dataset {name!r} needs the Python package {exc.name!r}, which is not installed: "
+                f"pip install {exc.name}") from None
         except Exception as exc:
             raise DataError(
                 f"Downloading TFDS dataset {name!r} failed ({type(exc).__name__}: "

@@ -173,6 +173,22 @@ def resolve_input_shape(config: TrainConfig, spec, data, say) -> tuple[int, int,
     return shape
 
 
+def _check_batch_fits(input_shape, batch_size: int) -> None:
+    """Refuse, before any model is built, a batch whose float32 input alone exceeds the machine's memory."""
+    import os
+
+    need = int(batch_size) * math.prod(int(d) for d in input_shape) * 4
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > have:
+        h, w, c = input_shape
+        raise InvalidArgumentError(
+            f"--input-shape {h},{w},{c} with --batch-size {batch_size}: one batch of inputs alone is "
+            f"{need / 2**30:,.1f} GiB, more than this machine's {have / 2**30:.0f} GiB. Lower them.")
+
+
 def steps_for(n: int, batch_size: int) -> int:
     return max(1, math.ceil(n / batch_size))
 
@@ -391,6 +407,7 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     config.num_classes = data.num_classes
     input_shape = resolve_input_shape(config, spec, data, say)
     config.input_shape = tuple(input_shape)
+    _check_batch_fits(input_shape, config.batch_size)
 
     with hw.scope():
         model, loss, lr, chosen = build_model(config, data, input_shape, say)
@@ -472,9 +489,9 @@ def _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr,
         if isinstance(exc, KeyboardInterrupt):
             raise _interrupted(config, run_dir, done) from None
         raise
-    note = batchnorm_note(model, history)
-    if note:
-        say(note)
+    for note in (batchnorm_note(model, history), chance_note(config, history, data.num_classes)):
+        if note:
+            say(note)
     seconds = time.perf_counter() - t_start
     metrics = {}
     if chief:
@@ -514,6 +531,16 @@ def remove_partial_files(run_dir: Path) -> None:
             for f in folder.iterdir():
                 if f.is_file() and f.name.startswith(".") and ".tmp" in f.name:
                     f.unlink(missing_ok=True)
+
+
+def chance_note(config: TrainConfig, history: list[dict], num_classes: int) -> str | None:
+    """Training that learned nothing (an LR far too high kills every ReLU) ends at chance accuracy: say so."""
+    last = history[-1].get("accuracy") if history else None
+    if not isinstance(last, float) or len(history) < 2 or last > 1.5 / max(num_classes, 2):
+        return None
+    return (f"Warning: training accuracy is {last:.1%} after {len(history)} epochs, chance level for {num_classes} "
+            f"classes: the model learned nothing. With --lr {config.lr:g} ({config.optimizer}) the steps are "
+            "probably far too large; try a 10-100x lower --lr.")
 
 
 def batchnorm_note(model, history: list[dict]) -> str | None:
