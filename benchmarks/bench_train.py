@@ -1,21 +1,29 @@
-"""Training throughput (images/s): the zoo trainer vs the same architecture in plain Keras.
+"""Training throughput (images/s): the zoo trainer vs plain Keras and PyTorch, same architecture.
 
-The peer is what a Keras user writes first: ``model.fit`` on numpy arrays, batch 128, compile
-defaults (``jit_compile="auto"``, one step per execution). Both train the same registry model on
-the same Fashion-MNIST images; the first epoch (tracing/compilation) is not timed, validation
-is not timed. PyTorch is measured too when it is installed.
+Peers, in the same run, interleaved (each round runs every variant once, so all see the same
+machine load): plain Keras as a user writes it first (``model.fit`` on numpy arrays, batch 128,
+compile defaults), the zoo trainer at its default precision (``--precision auto``) and, with
+``--zoo-bf16``, at ``mixed_bfloat16``; PyTorch eager fp32 and eager with bf16 ``autocast``
+(benchmarks/torch_peer.py, in its own environment made by ``bash benchmarks/setup_torch.sh``).
+All train the same architecture with Adam 1e-3 on the same Fashion-MNIST images; the first epoch
+(tracing, warm-up) and validation are not timed. Also printed: GFLOP/s achieved (3x the forward
+FLOPs of zoo.flops per image) against the 2048x2048 matmul peak measured in the same run.
 
-    .venv/bin/python benchmarks/bench_train.py            # simplenet and resnet20
-    .venv/bin/python benchmarks/bench_train.py --models simplenet --epochs 4
+    bash benchmarks/setup_torch.sh                           # once: .venv-torch with torch 2.13.0
+    .venv/bin/python benchmarks/bench_train.py               # simplenet and resnet20
+    .venv/bin/python benchmarks/bench_train.py --models resnet20 --epochs 3 --rounds 2 --zoo-bf16
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -87,54 +95,100 @@ def plain_keras(model: str, x, y, shape, mean, var, epochs: int):
     return timer.wall[1:], timer.cpu[1:]  # the first epoch traces and compiles
 
 
-def zoo_trainer(model: str, limit: int, epochs: int):
+def zoo_trainer(model: str, limit: int, epochs: int, precision: str = "auto"):
     from zoo.training import TrainConfig
     from zoo.training.trainer import train
 
     timer = EpochTimer()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(model=model, limit=limit, epochs=epochs, batch_size=128, optimizer="adam", lr=1e-3,
-                          schedule="none", weight_decay=0.0, out=os.path.join(tmp, "run"))
-        train(cfg, extra_callbacks=[timer])
-    return timer.wall[1:], timer.cpu[1:]
+                          schedule="none", weight_decay=0.0, precision=precision, out=os.path.join(tmp, "run"))
+        result = train(cfg, extra_callbacks=[timer])
+    return timer.wall[1:], timer.cpu[1:], result.config.to_dict().get("precision")
 
 
-def plain_torch(model: str, x, y, epochs: int):
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+def plain_torch(torch_python: str | None, data_file: str, model: str, epochs: int, precision: str):
+    """(wall, cpu) per timed epoch of benchmarks/torch_peer.py, or None without its environment."""
+    if not torch_python:
         return None
-    return None  # not implemented: torch is not installed on the reference machine
+    out = subprocess.run([torch_python, str(Path(__file__).with_name("torch_peer.py")), data_file, "--model", model,
+                          "--precision", precision, "--epochs", str(epochs)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"torch_peer.py failed: {out.stderr.strip()[-500:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["wall"][1:], result["cpu"][1:]
+
+
+def tf_gemm_gflops(n: int = 2048, repeats: int = 10) -> float:
+    import tensorflow as tf
+
+    a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
+    for _ in range(2):
+        tf.linalg.matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def default_torch_python() -> str | None:
+    here = Path(__file__).resolve().parent.parent / ".venv-torch" / "bin" / "python"
+    return str(here) if here.exists() else None
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="simplenet,resnet20")
     ap.add_argument("--epochs", type=int, default=4, help="epochs per run; the first is not timed")
-    ap.add_argument("--rounds", type=int, default=2, help="alternating keras/zoo runs per model")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds of every variant per model")
     ap.add_argument("--images", type=int, default=None, help="training images (default: per model)")
+    ap.add_argument("--torch", default=default_torch_python(), help="python of the PyTorch environment "
+                    "(default .venv-torch/bin/python when it exists; see benchmarks/setup_torch.sh)")
+    ap.add_argument("--zoo-bf16", action="store_true", help="also time the zoo at --precision mixed_bfloat16")
     args = ap.parse_args(argv)
+    import numpy as np
+
+    from zoo.flops import model_stats
+
+    peaks = {"tf fp32": tf_gemm_gflops()}
+    if args.torch:
+        g = json.loads(subprocess.run([args.torch, str(Path(__file__).with_name("torch_peer.py")), "--gemm"],
+                                      capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+        peaks.update({f"torch {k}": v for k, v in g["gemm_gflops"].items()})
     print(f"# load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; best epoch of "
           f"{args.rounds} x {args.epochs - 1} timed epochs each")
-    print(f"{'model':<10} {'images':>6} | {'keras img/s':>11} {'zoo img/s':>9} {'ratio':>6} | "
-          f"{'keras img/cpu-s':>15} {'zoo img/cpu-s':>13} {'ratio':>6} | torch")
+    print("# 2048x2048 matmul GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
     for model in args.models.split(","):
         limit = args.images or DEFAULT_IMAGES.get(model, 6400)
         x, y, shape, mean, var = load_arrays(model, limit)
-        k_wall, k_cpu, z_wall, z_cpu = [], [], [], []
-        for _ in range(args.rounds):  # alternate, so both see the same machine load
-            w, c = plain_keras(model, x, y, shape, mean, var, args.epochs)
-            k_wall += w
-            k_cpu += c
-            w, c = zoo_trainer(model, limit, args.epochs)
-            z_wall += w
-            z_cpu += c
+        train_flops = 3 * model_stats(model, input_shape=shape, num_classes=10).flops  # forward + 2x backward
+        times: dict[str, list] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            data_file = os.path.join(tmp, "data.npz")
+            np.savez(data_file, x=x, y=y, mean=np.asarray(mean), var=np.asarray(var))
+            variants = {"keras fit": lambda: plain_keras(model, x, y, shape, mean, var, args.epochs),
+                        "zoo": lambda: zoo_trainer(model, limit, args.epochs)[:2]}
+            if args.zoo_bf16:
+                variants["zoo bf16"] = lambda: zoo_trainer(model, limit, args.epochs, "mixed_bfloat16")[:2]
+            if args.torch:
+                variants["torch fp32"] = lambda: plain_torch(args.torch, data_file, model, args.epochs, "fp32")
+                variants["torch bf16"] = lambda: plain_torch(args.torch, data_file, model, args.epochs, "bf16")
+            for _ in range(args.rounds):  # interleaved, so every variant sees the same machine load
+                for name, run in variants.items():
+                    wall, cpu = run()
+                    times.setdefault(name, [[], []])
+                    times[name][0] += wall
+                    times[name][1] += cpu
         n = len(x)
-        kw, zw, kc, zc = n / min(k_wall), n / min(z_wall), n / min(k_cpu), n / min(z_cpu)
-        torch_ips = plain_torch(model, x, y, args.epochs)
-        torch_txt = "not installed" if torch_ips is None else f"{torch_ips:.0f}"
-        print(f"{model:<10} {n:>6} | {kw:>11.0f} {zw:>9.0f} {zw / kw:>5.2f}x | {kc:>15.0f} {zc:>13.0f} "
-              f"{zc / kc:>5.2f}x | {torch_txt}", flush=True)
+        print(f"\n{model} ({n} images, {shape[0]}x{shape[1]}x{shape[2]}, {train_flops / 1e6:.1f} MFLOP per training "
+              f"image)")
+        print(f"{'variant':<11} {'img/s':>8} {'img/cpu-s':>9} {'GFLOP/s':>8} | {'x keras':>7} {'x zoo':>6}")
+        ips = {name: n / min(w) for name, (w, _) in times.items()}
+        for name, (wall, cpu) in times.items():
+            print(f"{name:<11} {ips[name]:>8.0f} {n / min(cpu):>9.0f} {ips[name] * train_flops / 1e9:>8.1f} | "
+                  f"{ips[name] / ips['keras fit']:>6.2f}x {ips[name] / ips['zoo']:>5.2f}x", flush=True)
     print(f"# load average at end: {os.getloadavg()[0]:.1f}")
     return 0
 
