@@ -33,6 +33,21 @@ def load_image_files(paths, input_shape, option: str = "--images") -> np.ndarray
         np.zeros((0, height, width, channels), "float32")
 
 
+def display_images(paths, channels: int, max_side: int = 256) -> list[np.ndarray]:
+    """The files as figures show them: own size and aspect (longest side at most ``max_side``), H x W x C."""
+    from PIL import Image
+
+    shown = []
+    for p in paths:
+        img = open_image(p, channels)
+        scale = max_side / max(img.size)
+        if scale < 1:
+            img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BILINEAR)
+        array = np.asarray(img, dtype="float32")
+        shown.append(array[..., None] if array.ndim == 2 else array)
+    return shown
+
+
 def open_image(path, channels: int, option: str = "--images"):
     """The file as a PIL image in L (channels 1) or RGB mode, transparency flattened onto white."""
     from PIL import Image, UnidentifiedImageError

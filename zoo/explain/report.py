@@ -91,6 +91,11 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
         captions = [f"{sources[i][:18]}\n{c}" for i, c in enumerate(captions)]
     mistakes = None if labels is None else list(predicted != labels)
     shown = slice(0, MAX_FIGURE_IMAGES)  # every map goes to .npy; figures stay readable
+    pictures = images  # what the figures draw: image files at their own size and aspect
+    if files:
+        from zoo.explain.images import display_images
+
+        pictures = display_images(list(files)[shown], images.shape[-1])
     if len(images) > MAX_FIGURE_IMAGES:
         say(f"[dim]figures show the first {MAX_FIGURE_IMAGES} of {len(images)} images (all maps are in the .npy files)[/]")
 
@@ -115,13 +120,13 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
         if m == "integrated-gradients":
             title += f" ({steps} steps, black baseline, completeness gap {info['completeness_gap_mean']:.1%})"
         path = out_dir / f"explain_{m}.png"
-        plot_method_grid(images[shown], ex.heatmaps[shown], captions[shown], path, title=title,
+        plot_method_grid(pictures[shown], ex.heatmaps[shown], captions[shown], path, title=title,
                          mistakes=None if mistakes is None else mistakes[shown])
         written.append(path)
     if len(methods) > 1:
         path = out_dir / "explain_all.png"
         titles = {m: TITLES[m] for m in methods}
-        plot_methods_side_by_side(images[shown], {m: h[shown] for m, h in heatmaps.items()}, captions[shown], path,
+        plot_methods_side_by_side(pictures[shown], {m: h[shown] for m, h in heatmaps.items()}, captions[shown], path,
                                   titles=titles, mistakes=None if mistakes is None else mistakes[shown])
         written.append(path)
 

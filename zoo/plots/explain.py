@@ -22,6 +22,21 @@ def normalise_heatmap(heatmap, percentile: float = CLIP_PERCENTILE) -> np.ndarra
     return np.clip(h / top, 0.0, 1.0)
 
 
+def fit_to_image(heat, image) -> np.ndarray:
+    """The map (computed on the model's square input) stretched back to the shown image's H x W.
+
+    A non-square photo is resized to the model's input to be explained; shown at its own aspect,
+    its map must be un-stretched the same way for the overlay to sit on the right pixels.
+    """
+    h, w = np.asarray(image).shape[:2]
+    heat = np.asarray(heat, dtype="float32")
+    if heat.shape == (h, w):
+        return heat
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(heat, mode="F").resize((w, h), Image.BILINEAR), dtype="float32")
+
+
 def _gray(image) -> np.ndarray:
     img = np.asarray(image, dtype="float64")
     return img[..., 0] if img.shape[-1] == 1 else img.mean(axis=-1)
@@ -75,6 +90,9 @@ def plot_method_grid(images, heatmaps, captions, path, *, title: str, panels_per
                      mistakes=None):
     """One method: a panel (input, heatmap, overlay) per image, panels in a grid.
 
+    ``images`` may differ in size (the files as they are, see ``zoo.explain.images.display_images``):
+    each is drawn at its own aspect with its map fitted onto it.
+
     ``mistakes[i]`` True draws image i's caption in red (a misclassified example).
     """
     n = len(images)
@@ -89,7 +107,7 @@ def plot_method_grid(images, heatmaps, captions, path, *, title: str, panels_per
                             left=0.01, right=0.99)
     for k in range(n):
         r, c = divmod(k, per_row)
-        heat = normalise_heatmap(heatmaps[k])
+        heat = fit_to_image(normalise_heatmap(heatmaps[k]), images[k])
         axes = [fig.add_subplot(grid[r, 4 * c + j]) for j in range(3)]
         _draw_input(axes[0], images[k])
         _draw_heatmap(axes[1], heat)
@@ -128,7 +146,7 @@ def plot_methods_side_by_side(images, explanations: dict, captions, path, *, tit
         if i == 0:
             ax.set_title("input", fontsize=9)
         for j, m in enumerate(methods):
-            heat = normalise_heatmap(explanations[m][i])
+            heat = fit_to_image(normalise_heatmap(explanations[m][i]), images[i])
             ax_h = fig.add_subplot(grid[i, 2 + 3 * j])
             ax_o = fig.add_subplot(grid[i, 3 + 3 * j])
             _draw_heatmap(ax_h, heat)
