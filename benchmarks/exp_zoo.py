@@ -1,7 +1,7 @@
 """The lecture demos on the whole trained zoo: the figures and tables of docs/models.md,
 docs/ensemble.md, docs/attack.md and docs/explain.md, from the shipped models only.
 
-    .venv/bin/python benchmarks/exp_zoo.py --out runs/exp_zoo     # ~10 min on 2 CPU cores
+    .venv/bin/python benchmarks/exp_zoo.py --out runs/exp_zoo --n 500 --write-docs   # ~10 min, 2 CPU cores
 
 1. accuracy against FLOPs of every shipped model (manifest + catalogue) -> docs/img/zoo_accuracy_vs_flops.png
 2. the vote of all shipped models (`zoo ensemble`, vote and soft)        -> docs/img/zoo_ensemble.png
@@ -114,6 +114,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/exp_zoo"))
     parser.add_argument("--n", type=int, default=1000, help="test images attacked per source model")
     parser.add_argument("--img", type=Path, default=None, help="where the figures go (default docs/img)")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="replace the tables between the exp_zoo markers of docs/ensemble.md and docs/attack.md")
     args = parser.parse_args()
     global IMG
     IMG = args.img or IMG
@@ -131,8 +133,34 @@ def main() -> None:
     summary["transfer"] = transferability(names, args.out, args.n)
     explain_families(names)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    (args.out / "sections.md").write_text(sections(summary, names, args.n))
+    text = sections(summary, names, args.n)
+    (args.out / "sections.md").write_text(text)
     print(f"\nwrote {args.out / 'summary.json'} and {args.out / 'sections.md'}")
+    if args.write_docs:
+        for page in write_docs(text):
+            print(f"updated {page}")
+
+
+# Where each generated section goes: between <!-- exp_zoo:KEY --> and <!-- /exp_zoo:KEY --> in the page.
+DOC_BLOCKS = {"ENSEMBLE": ("ensemble.md", "ensemble"), "TRANSFER FGSM": ("attack.md", "transfer-fgsm"),
+              "TRANSFER PGD": ("attack.md", "transfer-pgd")}
+
+
+def write_docs(text: str) -> list[Path]:
+    """Put the measured tables into the docs pages in place of the previous ones (markers kept)."""
+    import re
+
+    blocks = dict(re.findall(r"^## ([A-Z ]+)\n\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S))
+    changed = []
+    for title, (page, key) in DOC_BLOCKS.items():
+        path = ROOT / "docs" / page
+        doc = path.read_text()
+        pattern = re.compile(rf"(<!-- exp_zoo:{key} -->\n).*?(<!-- /exp_zoo:{key} -->)", re.S)
+        if not pattern.search(doc):
+            raise SystemExit(f"{path} has no <!-- exp_zoo:{key} --> ... <!-- /exp_zoo:{key} --> block")
+        path.write_text(pattern.sub(lambda m: m.group(1) + blocks[title].strip() + "\n" + m.group(2), doc))
+        changed.append(path)
+    return sorted(set(changed))
 
 
 def sections(summary: dict, names: list[str], n: int) -> str:
@@ -152,8 +180,8 @@ def sections(summary: dict, names: list[str], n: int) -> str:
         out.append("| pair | disagreement | error correlation | both wrong |\n| --- | ---: | ---: | ---: |\n"
                    + pairs + "\n")
     for method, t in summary["transfer"].items():
-        out.append(f"## TRANSFER {method.upper()}\n\n{n} test images, eps 8/255; rows: crafted on, columns: "
-                   "evaluated on (the diagonal is the white-box attack)\n")
+        out.append(f"## TRANSFER {method.upper()}\n\n**{method.upper()}**, {n} test images, eps 8/255; rows: crafted "
+                   "on, columns: evaluated on (the diagonal is the white-box attack)\n")
         out.append("| crafted on \\ evaluated on | " + " | ".join(f"`{x}`" for x in names) + " |\n|---|"
                    + "---:|" * len(names))
         for src, row in zip(names, t["accuracy"]):
