@@ -87,6 +87,10 @@ def attack_command(
     split: str = typer.Option("test", "--split", help="Split to attack."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
     batch_size: int = typer.Option(256, "--batch-size", help="Examples per attack batch."),
+    input_scale: str = typer.Option(
+        "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
+        "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
+        "note when the model does not start with a Rescaling/Normalization layer."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: RUN/attack, or MODEL_attack/ next to a .keras file)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random starts and the noise baseline (and of the val split "
                                                "when the model has no run config.json; a run's own dataset uses its "
@@ -132,6 +136,9 @@ def attack_command(
     from zoo.io import check_output_dir
 
     check_output_dir(out)  # before any attack is computed
+    from zoo.inputs import check_input_scale
+
+    check_input_scale(input_scale)
 
     from zoo.attack.report import resolve_target
     from zoo.run import Run, load_classifier
@@ -149,6 +156,11 @@ def attack_command(
                         seed=seed)
         images, labels = _load_examples(data, spec, split, None if all_examples else n, input_shape)
     class_names = run.class_names(len(class_names), data)
+    from zoo.inputs import adapt_classifier, image_stats
+
+    model, notes = adapt_classifier(model, input_scale, stats=lambda: image_stats(images), source=str(model_path))
+    for note in notes:
+        console.print(f"[dim]{escape(note)}[/]", highlight=False)
 
     from zoo.attack.report import evaluate_robustness, transfer_matrix
 

@@ -42,6 +42,10 @@ def explain(
     layer: Optional[str] = typer.Option(
         None, "--layer", help="Grad-CAM layer (default: the registry's last conv layer)."),
     batch_size: int = typer.Option(64, "--batch-size", help="Gradient items per compiled chunk (bounds memory)."),
+    input_scale: str = typer.Option(
+        "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
+        "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
+        "note when the model does not start with a Rescaling/Normalization layer."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: RUN/explain)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the dataset sample, the noise and the sanity check "
                                                "(a run's own dataset keeps its training seed and val split)."),
@@ -79,7 +83,7 @@ def explain(
     run_explain(
         model, out_dir, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, methods=methods,
         samples=samples, noise=noise, steps=steps, target=target, layer=layer, batch_size=batch_size,
-        seed=seed, sanity=sanity, console=console,
+        seed=seed, sanity=sanity, console=console, input_scale=input_scale,
     )
 
 

@@ -25,16 +25,22 @@ def predict_command(
     top: int = typer.Option(5, "--top", help="How many classes to list per image."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object only."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write a contact sheet PNG here (top classes under each image)."),
+    input_scale: str = typer.Option(
+        "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
+        "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
+        "note when the model does not start with a Rescaling/Normalization layer."),
 ) -> None:
     """Class names and probabilities for each image."""
     from zoo.predict import predict_images
 
-    result = predict_images(model, images, top=top, sheet=out)
+    result = predict_images(model, images, top=top, sheet=out, input_scale=input_scale)
     if json_output:
         typer.echo(json.dumps(result.to_dict()))
         return
     from rich.table import Table
 
+    for note in result.notes:
+        console.print(f"[dim]{_escape(note)}[/]", highlight=False)
     table = Table(title=f"{_escape(model)}: top {min(top, len(result.class_names))} of {len(result.class_names)} classes")
     table.add_column("image", overflow="fold")
     table.add_column("prediction")

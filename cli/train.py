@@ -167,6 +167,10 @@ def eval_command(
     ensemble: Optional[str] = typer.Option(None, "--ensemble", help="Combine several models: vote or soft."),
     compare: bool = typer.Option(False, "--compare", help="Evaluate each model on its own: one table, one row each."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object only."),
+    input_scale: str = typer.Option(
+        "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
+        "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
+        "note when the model does not start with a Rescaling/Normalization layer."),
 ) -> None:
     """Accuracy, top-5, per-class accuracy and a confusion matrix of a trained classifier."""
     if compare:
@@ -193,7 +197,7 @@ def eval_command(
     from zoo.evaluation import evaluate_path
 
     report = evaluate_path(paths[0], dataset=dataset, split=split, data_dir=str(data_dir) if data_dir else None,
-                           limit=limit, batch_size=batch_size, out=out)
+                           limit=limit, batch_size=batch_size, out=out, input_scale=input_scale)
     if json_output:
         typer.echo(json.dumps({k: v for k, v in report.items() if k != "confusion_matrix"}))
         return

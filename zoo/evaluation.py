@@ -124,7 +124,7 @@ def classification_metrics(labels, logits, class_names=None) -> dict:
 
 
 def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data_dir=None, limit=None,
-                  batch_size: int = 256, out=None) -> dict:
+                  batch_size: int = 256, out=None, input_scale: str = "auto") -> dict:
     """Evaluate a run directory or any ``.keras`` image classifier on a dataset split.
 
     The dataset defaults to the run's (config.json), else Fashion-MNIST; images are resized and
@@ -143,17 +143,25 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     from zoo.io import check_output_dir
 
     check_output_dir(out)  # before any computing
+    from zoo.inputs import check_input_scale
+
+    check_input_scale(input_scale)
     run = Run.open(path)
     model, _ = run.load_classifier()
     data = run.data(dataset, data_dir=data_dir, limit=limit, num_classes=int(model.outputs[0].shape[-1]))
     dataset = run.data_options(dataset)[0]
     class_names = run.class_names(int(model.outputs[0].shape[-1]), data)
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    note = None
+    from zoo.data import channel_stats
+    from zoo.inputs import adapt_classifier
+
+    model, notes = adapt_classifier(model, input_scale, source=str(path),
+                                    stats=lambda: channel_stats(data.split(split), input_shape))
     native = data.image_shape
     if native is not None and tuple(native) != input_shape:
-        note = (f"Converting {dataset} images from {native[0]}x{native[1]}x{native[2]} to the model's "
-                f"{input_shape[0]}x{input_shape[1]}x{input_shape[2]}.")
+        notes.insert(0, f"Converting {dataset} images from {native[0]}x{native[1]}x{native[2]} to the model's "
+                        f"{input_shape[0]}x{input_shape[1]}x{input_shape[2]}.")
+    note = " ".join(notes) or None
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False,
                        augment="none", cache=False)
     logits, labels = predict_logits(model, ds)

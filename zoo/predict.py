@@ -32,13 +32,15 @@ class PredictResult:
     predictions: list[ImagePrediction]
     probabilities: np.ndarray = field(repr=False)  # (N, classes)
     sheet: str | None = None  # the contact sheet PNG, when one was written
+    notes: list[str] = field(default_factory=list)  # what was assumed about the model's input and output
 
     def to_dict(self) -> dict:
         return {"model": self.model_path, "predictions": [p.to_dict() for p in self.predictions],
-                **({"sheet": self.sheet} if self.sheet else {})}
+                **({"sheet": self.sheet} if self.sheet else {}), **({"notes": self.notes} if self.notes else {})}
 
 
-def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sheet=None) -> PredictResult:
+def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sheet=None,
+                   input_scale: str = "auto") -> PredictResult:
     """Top-``top`` classes and probabilities of each image; with ``sheet``, a contact sheet PNG there."""
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise InvalidArgumentError(f"--top must be a positive integer; got {top!r}.")
@@ -51,9 +53,15 @@ def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sh
     from zoo.explain.images import expand_image_paths, load_image_files
     from zoo.run import load_classifier
 
+    from zoo.inputs import adapt_classifier, check_input_scale, image_stats
+
+    check_input_scale(input_scale)
     files = expand_image_paths(images, option="IMAGES")
     model, class_names = load_classifier(model_path)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    # standardize: with the statistics of (the first batch of) the images given
+    model, notes = adapt_classifier(model, input_scale, source=str(model_path),
+                                    stats=lambda: image_stats(load_image_files(files[:batch_size], shape, option="IMAGES")))
     predict = compiled_predict(model)
     # one batch of files in memory at a time: a folder of thousands of photos stays small
     logits = np.concatenate([np.asarray(predict(load_image_files(files[i:i + batch_size], shape, option="IMAGES")))
@@ -63,7 +71,7 @@ def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sh
     order = np.argsort(-probs, axis=1)[:, :k]
     preds = [ImagePrediction(str(f), [(class_names[j], float(probs[i, j])) for j in order[i]])
              for i, f in enumerate(files)]
-    result = PredictResult(str(model_path), list(class_names), preds, probs)
+    result = PredictResult(str(model_path), list(class_names), preds, probs, notes=notes)
     if sheet is not None:
         from zoo.plots.predict import plot_contact_sheet
 

@@ -63,14 +63,16 @@ class GradCam:
     def __init__(self, model, layer: str, batch_size: int = DEFAULT_BATCH_SIZE):
         import keras
 
-        self.layer = check_layer(model, layer)
+        from zoo.inputs import unwrap
+
+        inner, scaled = unwrap(model)  # a model given an input scale: its layers are the inner model's
+        self.layer = check_layer(inner, layer)
         self.batch_size = check_batch_size(batch_size)
         shape = tuple(model.inputs[0].shape[1:])
         self.input_shape = shape
         # One forward pass gives both the feature maps and the logits.
-        self._features_and_logits = keras.Model(
-            model.inputs, [model.get_layer(layer).output, model.outputs[0]], name=f"{model.name}_gradcam"
-        )
+        net = keras.Model(inner.inputs, [inner.get_layer(layer).output, inner.outputs[0]], name=f"{inner.name}_gradcam")
+        self._features_and_logits = net if scaled is None else keras.Model(model.inputs, net(scaled))
         self._run = tf.function(
             self._loop,
             input_signature=(tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int32)),

@@ -110,10 +110,12 @@ class Explainer:
     @property
     def gradcam_layer(self) -> str:
         from zoo.explain.gradcam import check_layer, default_layer
+        from zoo.inputs import unwrap
 
+        inner, _ = unwrap(self.model)  # Grad-CAM weighs the layers of the model itself, not the scaling
         if self.layer:
-            return check_layer(self.model, self.layer)
-        return default_layer(self.model, self.registry_last_conv)
+            return check_layer(inner, self.layer)
+        return default_layer(inner, self.registry_last_conv)
 
     def explain(self, method: str, images, targets) -> Explanation:
         methods = resolve_methods(method)

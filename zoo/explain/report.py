@@ -49,7 +49,7 @@ def load_inputs(model_path, model, *, files, dataset, split, n, data_dir, seed):
 
 def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=16, data_dir=None,
                 methods=("gradient",), samples=50, noise=0.15, steps=50, target="predicted", layer=None,
-                batch_size=64, seed=0, sanity=False, console=None) -> dict:
+                batch_size=64, seed=0, sanity=False, console=None, input_scale: str = "auto") -> dict:
     """Compute, save and draw the maps; returns the summary written to ``explain.json``."""
     from zoo.explain.methods import TITLES, Explainer, resolve_targets
     from zoo.plots.explain import image_caption, plot_method_grid, plot_methods_side_by_side
@@ -58,7 +58,12 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
     from zoo.io import check_output_dir
 
+    from rich.markup import escape
+
+    from zoo.inputs import check_input_scale
+
     check_output_dir(out_dir)  # before any computing
+    check_input_scale(input_scale)
     say = console.print if console is not None else (lambda *a, **k: None)
     # each method/model pair is one compiled function traced once; TF's "retracing" notice is noise here
     tf.get_logger().setLevel("ERROR")
@@ -68,6 +73,11 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     )
     if data_classes and len(data_classes) == len(class_names) and all(c.isdigit() for c in class_names):
         class_names = data_classes  # a bare .keras file: take readable names from the dataset
+    from zoo.inputs import adapt_classifier, image_stats
+
+    model, notes = adapt_classifier(model, input_scale, stats=lambda: image_stats(images), source=str(model_path))
+    for note in notes:
+        say(f"[dim]{escape(note)}[/]")
     last_conv = registry_last_conv(model_path)
     explainer = Explainer(model, batch_size=batch_size, layer=layer, registry_last_conv=last_conv,
                           samples=samples, noise=noise, steps=steps, seed=seed)

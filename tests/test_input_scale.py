@@ -1,0 +1,104 @@
+"""Models the zoo did not make: --input-scale puts the missing scaling in front, softmax gives way to logits."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from zoo.cli.main import app
+from zoo.errors import InvalidArgumentError
+from zoo.inputs import adapt_classifier, handles_its_own_scaling, logits_of, unwrap
+
+
+def foreign(softmax=False, scaling=False, seed=0):
+    """A plain Keras classifier on 8x8 grey inputs, as trained elsewhere (no zoo layers)."""
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.Rescaling(1 / 255)(inp) if scaling else inp
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv",
+                            kernel_initializer=keras.initializers.GlorotUniform(seed))(x)
+    x = keras.layers.Flatten()(x)
+    out = keras.layers.Dense(3, activation="softmax" if softmax else None, name="out",
+                             kernel_initializer=keras.initializers.GlorotUniform(seed + 1))(x)
+    return keras.Model(inp, out)
+
+
+PIXELS = np.random.default_rng(0).uniform(0, 255, size=(5, 8, 8, 1)).astype("float32")
+
+
+def test_input_scale_1_feeds_the_model_pixels_over_255():
+    model = foreign()
+    wrapped, notes = adapt_classifier(model, "1")
+    np.testing.assert_allclose(wrapped.predict(PIXELS, verbose=0), model.predict(PIXELS / 255, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    assert notes == []
+
+
+def test_standardize_uses_the_given_statistics():
+    model = foreign()
+    mean, var = np.array([0.4]), np.array([0.04])
+    wrapped, _ = adapt_classifier(model, "standardize", stats=lambda: (mean, var))
+    want = model.predict((PIXELS / 255 - 0.4) / 0.2, verbose=0)
+    np.testing.assert_allclose(wrapped.predict(PIXELS, verbose=0), want, rtol=1e-4, atol=1e-5)
+
+
+def test_auto_says_when_the_model_does_not_declare_its_input():
+    _, notes = adapt_classifier(foreign(), "auto", source="m.keras")
+    assert any("does not say what input it expects" in n and "--input-scale" in n for n in notes)
+    assert handles_its_own_scaling(foreign(scaling=True))
+    assert adapt_classifier(foreign(scaling=True), "auto")[1] == []
+
+
+def test_a_softmax_output_gives_way_to_its_logits():
+    model = foreign(softmax=True)
+    logits, was_softmax = logits_of(model)
+    assert was_softmax
+    z = logits.predict(PIXELS, verbose=0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.softmax(z)), model.predict(PIXELS, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    assert logits_of(foreign())[1] is False
+
+
+def test_gradcam_sees_the_inner_models_layers():
+    from zoo.explain.methods import Explainer
+
+    wrapped, _ = adapt_classifier(foreign(), "1")
+    inner, scaled = unwrap(wrapped)
+    assert scaled is not None and "conv" in [layer.name for layer in inner.layers]
+    explainer = Explainer(wrapped, batch_size=4)
+    maps = explainer.explain("gradcam", PIXELS, np.zeros(5, "int32"))
+    assert maps.heatmaps.shape == (5, 8, 8) and maps.info["layer"] == "conv"
+
+
+def test_a_wrong_input_scale_is_refused():
+    with pytest.raises(InvalidArgumentError, match="--input-scale must be one of"):
+        adapt_classifier(foreign(), "0-1")
+
+
+def test_predict_and_eval_take_input_scale(tmp_path):
+    model = foreign(softmax=True)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    from PIL import Image
+
+    Image.fromarray(np.full((8, 8), 120, np.uint8)).save(tmp_path / "a.png")
+    result = CliRunner().invoke(app, ["predict", str(path), str(tmp_path / "a.png"), "--input-scale", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    want = model.predict(np.full((1, 8, 8, 1), 120 / 255, "float32"), verbose=0)[0]
+    assert out["predictions"][0]["top"][0]["probability"] == pytest.approx(float(want.max()), rel=1e-4)
+    assert any("softmax" in n for n in out["notes"])
+
+
+def test_eval_notes_what_it_assumed(tmp_path):
+    inp = keras.Input((28, 28, 1))
+    out = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inp))
+    keras.Model(inp, out).save(tmp_path / "m.keras")
+    auto = CliRunner().invoke(app, ["eval", str(tmp_path / "m.keras"), "--limit", "64", "--json"])
+    assert auto.exit_code == 0, auto.output
+    note = json.loads(auto.stdout.strip().splitlines()[-1])["note"]
+    assert "softmax" in note and "does not say what input it expects" in note
+    given = CliRunner().invoke(app, ["eval", str(tmp_path / "m.keras"), "--limit", "64", "--json",
+                                     "--input-scale", "1"])
+    assert "does not say" not in json.loads(given.stdout.strip().splitlines()[-1])["note"]
