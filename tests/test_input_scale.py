@@ -102,3 +102,12 @@ def test_eval_notes_what_it_assumed(tmp_path):
     given = CliRunner().invoke(app, ["eval", str(tmp_path / "m.keras"), "--limit", "64", "--json",
                                      "--input-scale", "1"])
     assert "does not say" not in json.loads(given.stdout.strip().splitlines()[-1])["note"]
+
+
+def test_an_ensemble_of_zoo_models_needs_no_note():
+    from zoo.ensemble import build_ensemble_model
+    from zoo.registry import create_model
+
+    members = [create_model("simplenet", input_shape=(28, 28, 1), num_classes=10) for _ in range(2)]
+    assert handles_its_own_scaling(build_ensemble_model(members, "soft"))
+    assert not handles_its_own_scaling(build_ensemble_model([foreign(), foreign(seed=3)], "soft"))

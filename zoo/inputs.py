@@ -24,12 +24,20 @@ def check_input_scale(value: str) -> str:
 
 
 def handles_its_own_scaling(model) -> bool:
-    """True when the model's first layer after its input is a Rescaling or Normalization."""
+    """True when the model's first layer after its input is a Rescaling or Normalization.
+
+    A model of sub-models (an ensemble made by ``zoo ensemble``) handles it when every member does.
+    """
     import keras
 
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if members and len(members) > 1:
+        return all(handles_its_own_scaling(m) for m in members)
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
+        if isinstance(layer, keras.Model):
+            return handles_its_own_scaling(layer)
         return isinstance(layer, (keras.layers.Rescaling, keras.layers.Normalization))
     return False
 
