@@ -180,7 +180,10 @@ def attack_command(
             report["transfer"] = transfer_matrix(run, str(model_path), others, batch_size=batch_size)
 
     out_dir = out or default_out_dir(model_path)
-    files = _write_outputs(run, out_dir, png_count=png_count, grid_eps=grid_eps, overlays=overlays)
+    from zoo.io import output_dir
+
+    with output_dir(out_dir):  # removed again if a write fails (a full disk): nothing half-written
+        files = _write_outputs(run, out_dir, png_count=png_count, grid_eps=grid_eps, overlays=overlays)
     _print_summary(report, files)
 
 

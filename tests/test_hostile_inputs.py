@@ -9,6 +9,7 @@ returns a dict of names used in argv as ``{name}``; ``{tmp}`` is the case's own 
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -318,3 +319,64 @@ def test_hostile_input_gets_one_clear_line(case, tmp_path):
     assert expected in " ".join(text.split()), text
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing half-written beside it either
+
+
+# ---------------------------------------------------------------- read-only and full file systems
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """mount(kind): a tmpfs at tmp_path/kind, "full" (filled to its last byte) or "ro"; skipped without root."""
+    import shutil
+    import subprocess
+
+    mounted = []
+
+    def mount(kind):
+        point = tmp_path / kind
+        point.mkdir()
+        options = "size=256k" + (",ro" if kind == "ro" else "")
+        if shutil.which("mount") is None or subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs",
+                                                             str(point)], capture_output=True).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here (needs root)")
+        mounted.append(point)
+        if kind == "full":
+            fd = os.open(point / "filler", os.O_WRONLY | os.O_CREAT)
+            try:
+                while os.write(fd, b"\0" * 4096):
+                    pass
+            except OSError:  # ENOSPC: full to its last page
+                pass
+            finally:
+                os.close(fd)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], capture_output=True)
+
+
+FS_CASES = [
+    ("eval-out-on-full-disk", "full", ["eval", "simplenet", "--limit", "64", "--out", "{fs}/eval"],
+     "No space left on the device"),
+    ("train-out-on-full-disk", "full", ["train", "lenet5", "--limit", "128", "--epochs", "1", "--out", "{fs}/run"],
+     "No space left on the device"),
+    ("export-on-full-disk", "full", ["export", "simplenet", "--format", "tflite", "--out", "{fs}/m.tflite"],
+     "No space left on the device"),
+    ("train-out-on-read-only-disk", "ro", ["train", "lenet5", "--limit", "128", "--epochs", "1", "--out", "{fs}/run"],
+     "Read-only file system"),
+]
+
+
+@pytest.mark.parametrize("case", FS_CASES, ids=[c[0] for c in FS_CASES])
+def test_full_and_read_only_disks_get_one_clear_line(case, small_fs):
+    _, kind, argv, expected = case
+    fs = small_fs(kind)
+    before = sorted(p.name for p in fs.rglob("*"))
+    result = CliRunner().invoke(app, [a.format(fs=fs) for a in argv])
+    text = result.output
+    assert result.exit_code != 0, text
+    assert "Traceback" not in text and "Unexpected error" not in text, text
+    assert len([line for line in text.splitlines() if line.strip()]) <= 2, text
+    assert expected in " ".join(text.split()), text
+    assert sorted(p.name for p in fs.rglob("*")) == before  # nothing half-written

@@ -171,13 +171,13 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     if note:
         report["note"] = note
     if out is not None:
-        from zoo.io import write_json
+        from zoo.io import output_dir, write_json
         from zoo.plots.training import plot_confusion
 
-        out = Path(out)
-        write_json(out / "metrics.json", report)
-        plot_confusion(metrics["confusion_matrix"], class_names, out / "confusion.png",
-                       title=f"{Path(path).name}: {split} accuracy {metrics['accuracy']:.2%}")
+        with output_dir(out) as out:
+            write_json(out / "metrics.json", report)
+            plot_confusion(metrics["confusion_matrix"], class_names, out / "confusion.png",
+                           title=f"{Path(path).name}: {split} accuracy {metrics['accuracy']:.2%}")
         report["out"] = str(out)
     return report
 

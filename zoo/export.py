@@ -90,6 +90,8 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
             with _quiet():  # converter chatter; errors still propagate
                 model.export(str(target), format={"savedmodel": "tf_saved_model", "tflite": "litert"}.get(fmt, fmt),
                              verbose=False)
+        except OSError as exc:
+            raise exc from None  # a full or read-only disk: the CLI says so in its own words
         except Exception as exc:  # converters raise many types; the user needs the first line
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             raise ModelFileError(f"Exporting {model_path} as {fmt} failed: {reason}") from None

@@ -53,6 +53,26 @@ def atomic_path(path):
             os.unlink(tmp)
 
 
+@contextmanager
+def output_dir(path):
+    """The folder a command writes its outputs into, created here; removed again if the command fails.
+
+    Only what this call created goes (an existing folder keeps its files), so a failure half way
+    (a full disk, Ctrl-C) leaves nothing half-written behind.
+    """
+    import shutil
+
+    path = Path(path)
+    created = next((p for p in reversed([path, *path.parents]) if not p.exists()), None)
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
 def write_text(path, text: str) -> None:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)

@@ -410,9 +410,14 @@ class RunLock:
             self.took_over = previous or None  # a holder that exits cleanly removes the file
             me = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
                   "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, json.dumps(me).encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, json.dumps(me).encode())
+            except OSError:  # a full disk: leave no lock file behind
+                os.unlink(self.path)
+                os.close(fd)
+                raise
             self._fd = fd
             return self
         raise TrainingError(f"Could not lock {self.directory}: {self.path} keeps changing; try again.")

@@ -91,74 +91,76 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     targets = resolve_targets(target, predicted, labels, class_names)
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    captions = [
-        image_caption(None if labels is None else class_names[labels[i]], class_names[predicted[i]],
-                      probs[i, predicted[i]], class_names[targets[i]])
-        for i in range(len(images))
-    ]
-    if labels is None:
-        captions = [f"{sources[i][:18]}\n{c}" for i, c in enumerate(captions)]
-    mistakes = None if labels is None else list(predicted != labels)
-    shown = slice(0, MAX_FIGURE_IMAGES)  # every map goes to .npy; figures stay readable
-    pictures = images  # what the figures draw: image files at their own size and aspect
-    if files:
-        from zoo.explain.images import display_images
+    from zoo.io import output_dir
 
-        pictures = display_images(list(files)[shown], images.shape[-1])
-    if len(images) > MAX_FIGURE_IMAGES:
-        say(f"[dim]figures show the first {MAX_FIGURE_IMAGES} of {len(images)} images (all maps are in the .npy files)[/]")
-
-    heatmaps, summary_methods, written = {}, {}, []
-    for m in methods:
-        say(f"[dim]computing {TITLES[m]} for {len(images)} images ...[/]")
-        ex = explainer.explain(m, images, targets)
-        heatmaps[m] = ex.heatmaps
-        _save_npy(out_dir / f"maps_{m}.npy", ex.heatmaps.astype("float32"))
-        if ex.attributions is not None:
-            _save_npy(out_dir / f"attributions_{m}.npy", ex.attributions.astype("float32"))
-        info = {k: v for k, v in ex.info.items() if k != "completeness_gap"}
-        if "completeness_gap" in ex.info:
-            gap = ex.info["completeness_gap"]
-            info["completeness_gap_mean"] = float(gap.mean())
-            info["completeness_gap_max"] = float(gap.max())
-            info["completeness_gap"] = [float(g) for g in gap]
-        summary_methods[m] = info
-        title = TITLES[m] + (f" ({info['layer']})" if "layer" in info else "")
-        if m in ("smoothgrad", "smoothgrad-squared"):
-            title += f" (n={samples}, noise={noise:g})"
-        if m == "integrated-gradients":
-            title += f" ({steps} steps, black baseline, completeness gap {info['completeness_gap_mean']:.1%})"
-        path = out_dir / f"explain_{m}.png"
-        plot_method_grid(pictures[shown], ex.heatmaps[shown], captions[shown], path, title=title,
-                         mistakes=None if mistakes is None else mistakes[shown])
-        written.append(path)
-    if len(methods) > 1:
-        path = out_dir / "explain_all.png"
-        titles = {m: TITLES[m] for m in methods}
-        plot_methods_side_by_side(pictures[shown], {m: h[shown] for m, h in heatmaps.items()}, captions[shown], path,
-                                  titles=titles, mistakes=None if mistakes is None else mistakes[shown])
-        written.append(path)
-
-    summary = {
-        "model": str(model_path),
-        "target": target,
-        "images": [
-            {"source": sources[i], "true": None if labels is None else class_names[labels[i]],
-             "predicted": class_names[predicted[i]], "probability": float(probs[i, predicted[i]]),
-             "explained_class": class_names[targets[i]]}
+    with output_dir(out_dir):  # removed again if anything below fails
+        captions = [
+            image_caption(None if labels is None else class_names[labels[i]], class_names[predicted[i]],
+                          probs[i, predicted[i]], class_names[targets[i]])
             for i in range(len(images))
-        ],
-        "methods": summary_methods,
-        "batch_size": batch_size,
-        "seed": seed,
-    }
-    if sanity:
-        summary["sanity"] = _run_sanity(model, images, targets, methods, out_dir, explainer, say, written)
-    write_json(out_dir / "explain.json", summary)
-    if console is not None:
-        _print_summary(console, summary, written, out_dir)
-    return summary
+        ]
+        if labels is None:
+            captions = [f"{sources[i][:18]}\n{c}" for i, c in enumerate(captions)]
+        mistakes = None if labels is None else list(predicted != labels)
+        shown = slice(0, MAX_FIGURE_IMAGES)  # every map goes to .npy; figures stay readable
+        pictures = images  # what the figures draw: image files at their own size and aspect
+        if files:
+            from zoo.explain.images import display_images
+
+            pictures = display_images(list(files)[shown], images.shape[-1])
+        if len(images) > MAX_FIGURE_IMAGES:
+            say(f"[dim]figures show the first {MAX_FIGURE_IMAGES} of {len(images)} images (all maps are in the .npy files)[/]")
+
+        heatmaps, summary_methods, written = {}, {}, []
+        for m in methods:
+            say(f"[dim]computing {TITLES[m]} for {len(images)} images ...[/]")
+            ex = explainer.explain(m, images, targets)
+            heatmaps[m] = ex.heatmaps
+            _save_npy(out_dir / f"maps_{m}.npy", ex.heatmaps.astype("float32"))
+            if ex.attributions is not None:
+                _save_npy(out_dir / f"attributions_{m}.npy", ex.attributions.astype("float32"))
+            info = {k: v for k, v in ex.info.items() if k != "completeness_gap"}
+            if "completeness_gap" in ex.info:
+                gap = ex.info["completeness_gap"]
+                info["completeness_gap_mean"] = float(gap.mean())
+                info["completeness_gap_max"] = float(gap.max())
+                info["completeness_gap"] = [float(g) for g in gap]
+            summary_methods[m] = info
+            title = TITLES[m] + (f" ({info['layer']})" if "layer" in info else "")
+            if m in ("smoothgrad", "smoothgrad-squared"):
+                title += f" (n={samples}, noise={noise:g})"
+            if m == "integrated-gradients":
+                title += f" ({steps} steps, black baseline, completeness gap {info['completeness_gap_mean']:.1%})"
+            path = out_dir / f"explain_{m}.png"
+            plot_method_grid(pictures[shown], ex.heatmaps[shown], captions[shown], path, title=title,
+                             mistakes=None if mistakes is None else mistakes[shown])
+            written.append(path)
+        if len(methods) > 1:
+            path = out_dir / "explain_all.png"
+            titles = {m: TITLES[m] for m in methods}
+            plot_methods_side_by_side(pictures[shown], {m: h[shown] for m, h in heatmaps.items()}, captions[shown], path,
+                                      titles=titles, mistakes=None if mistakes is None else mistakes[shown])
+            written.append(path)
+
+        summary = {
+            "model": str(model_path),
+            "target": target,
+            "images": [
+                {"source": sources[i], "true": None if labels is None else class_names[labels[i]],
+                 "predicted": class_names[predicted[i]], "probability": float(probs[i, predicted[i]]),
+                 "explained_class": class_names[targets[i]]}
+                for i in range(len(images))
+            ],
+            "methods": summary_methods,
+            "batch_size": batch_size,
+            "seed": seed,
+        }
+        if sanity:
+            summary["sanity"] = _run_sanity(model, images, targets, methods, out_dir, explainer, say, written)
+        write_json(out_dir / "explain.json", summary)
+        if console is not None:
+            _print_summary(console, summary, written, out_dir)
+        return summary
 
 
 def _run_sanity(model, images, targets, methods, out_dir, explainer, say, written) -> dict:
