@@ -84,9 +84,9 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     if "gradcam" in methods:
         _ = explainer.gradcam_layer  # a bad --layer fails before any work
 
-    logits = explainer.engine.logits(images).astype("float64")
-    probs = np.exp(logits - logits.max(1, keepdims=True))
-    probs /= probs.sum(1, keepdims=True)
+    from zoo.ensemble import softmax
+
+    probs = softmax(explainer.engine.logits(images).astype("float64"))
     predicted = probs.argmax(1)
     targets = resolve_targets(target, predicted, labels, class_names)
 
