@@ -444,8 +444,10 @@ def _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr,
     initial_epoch = restored.epoch if restored else 0
     if hw.custom_loop:
         distributed.check_workers_agree(hw.strategy, initial_epoch, run_dir)
-    # trained to the end (killed after the last epoch): only the finishing steps are left to do
-    finishing = bool(restored and (restored.final or restored.epoch == config.epochs))
+    # trained to the end (killed after the last epoch, or early stopping ended it): only the finishing
+    # steps are left, unless --epochs now asks for more than a run that was not stopped early had
+    finishing = bool(restored and (restored.epoch == config.epochs or (
+        restored.final and (restored.info.get("stopped_early") or restored.epoch > config.epochs))))
     if mode == "resume":
         say(_resume_note(run_dir, config, initial_epoch, finishing))
     if initial_epoch >= config.epochs and not finishing:
