@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from zoo.models.common import check_spatial, logits_layer, model_input, preprocess
+from zoo.models.common import check_spatial, fashion_mnist_recipe, logits_layer, model_input, preprocess
 from zoo.registry import register_model
 
 HE_2016 = "He et al. 2016, Deep Residual Learning for Image Recognition"
@@ -160,7 +160,7 @@ def _cifar_resnet(input_shape, num_classes, depth: int):
     return keras.Model(inputs, logits_layer(x, num_classes), name=name)
 
 
-def _register_cifar(depth: int):
+def _register_cifar(depth: int, recipes: dict | None = None):
     n = (depth - 2) // 6
 
     def build(input_shape, num_classes):
@@ -183,10 +183,14 @@ def _register_cifar(depth: int):
         num_classes=10,
         small_input=True,
         last_conv=f"conv4_block{n}_out",
+        recipes=recipes or {},
     )(build)
 
 
-resnet20 = _register_cifar(20)
+# SGD with Nesterov momentum and L2, the paper's optimizer, on a cosine schedule short enough for
+# 75 minutes of 2 CPU cores (about 285 s an epoch at 28x28)
+resnet20 = _register_cifar(20, recipes=fashion_mnist_recipe(epochs=14, optimizer="nesterov", lr=0.1,
+                                                            weight_decay=5e-4, schedule="cosine", warmup_epochs=1.0))
 resnet32 = _register_cifar(32)
 resnet44 = _register_cifar(44)
 resnet56 = _register_cifar(56)
