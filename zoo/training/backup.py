@@ -19,7 +19,6 @@ This module imports no TensorFlow at load time: ``zoo runs`` reads backups too.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from zoo.errors import TrainingError
 from zoo.io import fault_point
+from zoo.pretrained import sha256_of
 
 WEIGHTS_FILE = "model.weights.h5"
 RNG_FILE = "rng_state.npz"
@@ -48,14 +48,6 @@ class BackupState:
     final: bool  # the weights model.fit ended with: only the finishing steps remain
     path: Path
     info: dict = field(default_factory=dict)  # what the finishing steps need (e.g. stopped_early)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -127,7 +119,7 @@ class Backup:
         for name, digest in files.items():
             f = state.path / name
             problem = ("is missing" if not f.is_file() else
-                       "is damaged (its checksum differs from the one written with it)" if _sha256(f) != digest else None)
+                       "is damaged (its checksum differs from the one written with it)" if sha256_of(f) != digest else None)
             if problem:
                 raise BackupError(
                     f"Cannot resume: the backup of epoch {state.epoch} in {state.path} {problem}: {name}. Delete "
@@ -175,7 +167,7 @@ class Backup:
             rng = {f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(_rng_variables(model))}
             with open(tmp / RNG_FILE, "wb") as f:
                 np.savez(f, **rng)
-            files = {name: _sha256(tmp / name) for name in (WEIGHTS_FILE, RNG_FILE)}
+            files = {name: sha256_of(tmp / name) for name in (WEIGHTS_FILE, RNG_FILE)}
             (tmp / STATE_FILE).write_text(json.dumps({"epoch": int(epoch), "final": bool(final),
                                                       "info": info or {}, "files": files}))
             for name in (WEIGHTS_FILE, RNG_FILE, STATE_FILE):
