@@ -4,7 +4,7 @@
 
 Measured in one run, on the same 10,000 images and batches:
 
-* eval: one pass of ``zoo.evaluation.predict_logits`` over the batched test pipeline (the peer);
+* eval: one pass of ``zoo.evaluation.logits_and_labels`` over the batched test pipeline (the peer);
 * fgsm, 1 eps: craft FGSM examples (forward + backward) and classify them (forward);
 * fgsm, 5 eps: one gradient pass shared by eps 2,4,8,16,32 (FGSM's gradient does not depend on
   eps), then the five adversarial batches classified together; reported per eps.
@@ -36,7 +36,7 @@ def main() -> None:
 
     from zoo.attack import methods as M
     from zoo.data import load_dataset, load_examples, make_pipeline
-    from zoo.evaluation import predict_logits
+    from zoo.evaluation import logits_and_labels
     from zoo.registry import create_model
 
     keras.utils.set_random_seed(0)
@@ -50,7 +50,7 @@ def main() -> None:
     eps_list = [2.0, 4.0, 8.0, 16.0, 32.0]
 
     def evaluate():
-        predict_logits(model, ds)
+        logits_and_labels(model, ds)
 
     def fgsm_one():
         M.fgsm_multi(model, images, labels, [8.0], batch_size=bs)
@@ -73,7 +73,7 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: |")
     best = {k: min(v) for k, v in times.items()}
     med = {k: statistics.median(v) for k, v in times.items()}
-    rows = [("eval pass (zoo.evaluation.predict_logits)", "eval", 1), ("FGSM, 1 eps (craft + classify)", "one", 1),
+    rows = [("eval pass (zoo.evaluation.logits_and_labels)", "eval", 1), ("FGSM, 1 eps (craft + classify)", "one", 1),
             ("FGSM, 5 eps (one gradient pass), per eps", "five", 5)]
     for label, key, per in rows:
         print(f"| {label} | {best[key] / per:.2f} | {best[key] / per / best['eval']:.2f} | "

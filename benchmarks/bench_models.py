@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=15)
     args = parser.parse_args()
 
-    from zoo.flops import catalog_order
+    from zoo.catalog import catalog_order
     from zoo.registry import list_models
 
     specs = sorted(list_models(), key=catalog_order)

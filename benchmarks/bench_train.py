@@ -29,6 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # images per run: enough steps per epoch to amortise per-epoch overhead, small enough for 2 cores
 DEFAULT_IMAGES = {"simplenet": 12800, "resnet20": 1280}
+SHAPE = (28, 28, 1)  # Fashion-MNIST as it is, the shape the shipped models are trained at
 
 
 def load_arrays(model: str, limit: int):
@@ -36,11 +37,9 @@ def load_arrays(model: str, limit: int):
     import numpy as np
 
     from zoo.data import channel_stats, load_dataset, make_pipeline
-    from zoo.registry import get_spec
 
     data = load_dataset("fashion_mnist", limit=limit, val_fraction=0.1, seed=0)
-    h, w, _ = get_spec(model).input_shape
-    shape = (h, w, data.image_shape[2])
+    shape = SHAPE
     xs, ys = [], []
     for x, y in make_pipeline(data.train, input_shape=shape, batch_size=1024, training=False, cache=False):
         xs.append(x.numpy())
@@ -102,21 +101,27 @@ def zoo_trainer(model: str, limit: int, epochs: int, precision: str = "auto"):
     timer = EpochTimer()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(model=model, limit=limit, epochs=epochs, batch_size=128, optimizer="adam", lr=1e-3,
+                          input_shape=SHAPE,
                           schedule="none", weight_decay=0.0, precision=precision, out=os.path.join(tmp, "run"))
         result = train(cfg, extra_callbacks=[timer])
     return timer.wall[1:], timer.cpu[1:], result.config.to_dict().get("precision")
 
 
-def plain_torch(torch_python: str | None, data_file: str, model: str, epochs: int, precision: str):
-    """(wall, cpu) per timed epoch of benchmarks/torch_peer.py, or None without its environment."""
+def plain_torch(torch_python: str | None, data_file: str, model: str, epochs: int, precision: str,
+                max_seconds: float | None = None):
+    """(wall, cpu) per timed epoch of benchmarks/torch_peer.py, scaled to a whole epoch when
+    ``max_seconds`` cut it short, or None without its environment."""
     if not torch_python:
         return None
-    out = subprocess.run([torch_python, str(Path(__file__).with_name("torch_peer.py")), data_file, "--model", model,
-                          "--precision", precision, "--epochs", str(epochs)], capture_output=True, text=True)
+    cmd = [torch_python, str(Path(__file__).with_name("torch_peer.py")), data_file, "--model", model,
+           "--precision", precision, "--epochs", str(epochs)]
+    out = subprocess.run(cmd + (["--max-seconds", str(max_seconds)] if max_seconds else []),
+                         capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"torch_peer.py failed: {out.stderr.strip()[-500:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return result["wall"][1:], result["cpu"][1:]
+    scale = [result["images"] / max(d, 1) for d in result["done"][1:]]
+    return ([w * s for w, s in zip(result["wall"][1:], scale)], [c * s for c, s in zip(result["cpu"][1:], scale)])
 
 
 def tf_gemm_gflops(n: int = 2048, repeats: int = 10) -> float:
@@ -156,10 +161,11 @@ def main(argv=None) -> int:
     if args.torch:
         g = json.loads(subprocess.run([args.torch, str(Path(__file__).with_name("torch_peer.py")), "--gemm"],
                                       capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
-        peaks.update({f"torch {k}": v for k, v in g["gemm_gflops"].items()})
+        peaks.update({f"torch {k}" + (f" (n={g['gemm_n'][k]})" if g["gemm_n"][k] != 2048 else ""): v
+                      for k, v in g["gemm_gflops"].items()})
     print(f"# load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; best epoch of "
           f"{args.rounds} x {args.epochs - 1} timed epochs each")
-    print("# 2048x2048 matmul GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+    print("# 2048x2048 matmul GFLOP/s (smaller n where noted): " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
     for model in args.models.split(","):
         limit = args.images or DEFAULT_IMAGES.get(model, 6400)
         x, y, shape, mean, var = load_arrays(model, limit)
@@ -174,7 +180,9 @@ def main(argv=None) -> int:
                 variants["zoo bf16"] = lambda: zoo_trainer(model, limit, args.epochs, "mixed_bfloat16")[:2]
             if args.torch:
                 variants["torch fp32"] = lambda: plain_torch(args.torch, data_file, model, args.epochs, "fp32")
-                variants["torch bf16"] = lambda: plain_torch(args.torch, data_file, model, args.epochs, "bf16")
+                # without native bf16 (no AVX512_BF16/AMX) autocast is emulated and many times slower:
+                # its epochs are cut at 30 s and scaled to the whole epoch
+                variants["torch bf16"] = lambda: plain_torch(args.torch, data_file, model, args.epochs, "bf16", 30.0)
             for _ in range(args.rounds):  # interleaved, so every variant sees the same machine load
                 for name, run in variants.items():
                     wall, cpu = run()

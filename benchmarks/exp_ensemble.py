@@ -21,7 +21,7 @@ def train_member(name: str, epochs: int, seed: int, out: Path, limit: int | None
     import keras
 
     from zoo.data import channel_stats, load_dataset, make_pipeline
-    from zoo.evaluation import predict_logits
+    from zoo.evaluation import logits_and_labels
     from zoo.io import atomic_path, write_json
     from zoo.models.common import set_standardization
     from zoo.registry import create_model
@@ -38,7 +38,7 @@ def train_member(name: str, epochs: int, seed: int, out: Path, limit: int | None
     t0 = time.time()
     hist = model.fit(train, validation_data=val, epochs=epochs, verbose=2)
     seconds = time.time() - t0
-    logits, labels = predict_logits(model, make_pipeline(data.test, input_shape=shape, batch_size=512, training=False))
+    logits, labels = logits_and_labels(model, make_pipeline(data.test, input_shape=shape, batch_size=512, training=False))
     acc = float((logits.argmax(1) == labels).mean())
     run = out / name
     run.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,7 @@ def fit(model, data, *, loss=None, lr=1e-3, steps: int, seed: int) -> float:
     import keras
 
     from zoo.data import make_pipeline
-    from zoo.evaluation import predict_logits
+    from zoo.evaluation import logits_and_labels
 
     n = data.sizes["train"]
     batch = 32
@@ -76,7 +76,7 @@ def fit(model, data, *, loss=None, lr=1e-3, steps: int, seed: int) -> float:
                   loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     train = make_pipeline(data.train, input_shape=SHAPE, batch_size=batch, training=True, seed=seed)
     model.fit(train, epochs=epochs, verbose=0)
-    logits, labels = predict_logits(model, make_pipeline(data.test, input_shape=SHAPE, batch_size=1000, training=False))
+    logits, labels = logits_and_labels(model, make_pipeline(data.test, input_shape=SHAPE, batch_size=1000, training=False))
     return float((logits.argmax(1) == labels).mean())
 
 

@@ -91,7 +91,7 @@ def explain_families(names, count: int = 6) -> None:
     import numpy as np
 
     from zoo.data import load_dataset
-    from zoo.explain.methods import Explainer
+    from zoo.explain.explainer import Explainer
     from zoo.plots.explain import plot_methods_side_by_side
     from zoo.run import load_classifier
 

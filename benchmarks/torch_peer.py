@@ -85,7 +85,17 @@ def build(model: str, channels: int, size: int) -> nn.Module:
     raise SystemExit(f"torch_peer.py knows simplenet and resnet20, not {model!r}")
 
 
-def gemm_gflops(dtype, n: int = 2048, repeats: int = 10) -> float:
+def gemm_gflops(dtype, n: int = 2048, repeats: int = 10, budget: float = 20.0) -> tuple[float, int]:
+    """(best GFLOP/s of an n x n product, n). A CPU without native bf16 runs it emulated and far
+    slower: then a smaller n is timed, so the measurement stays within about ``budget`` seconds."""
+    probe = 256
+    a = torch.randn(probe, probe).to(dtype)
+    a @ a
+    t0 = time.perf_counter()
+    a @ a
+    per_flop = (time.perf_counter() - t0) / (2 * probe**3)
+    while n > probe and per_flop * 2 * n**3 * (repeats + 2) > budget:
+        n //= 2
     a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
     for _ in range(2):
         a @ b
@@ -94,7 +104,7 @@ def gemm_gflops(dtype, n: int = 2048, repeats: int = 10) -> float:
         t0 = time.perf_counter()
         a @ b
         best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
+    return 2 * n**3 / best / 1e9, n
 
 
 def main(argv=None) -> int:
@@ -105,12 +115,15 @@ def main(argv=None) -> int:
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="end each epoch after this long (for emulated bf16); img/s use the images done")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.gemm:
-        print(json.dumps({"gemm_gflops": {name: gemm_gflops(dtype) for name, dtype in
-                                          (("fp32", torch.float32), ("bf16", torch.bfloat16))},
+        gemm = {name: gemm_gflops(dtype) for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+        print(json.dumps({"gemm_gflops": {k: g for k, (g, _) in gemm.items()},
+                          "gemm_n": {k: n for k, (_, n) in gemm.items()},
                           "threads": torch.get_num_threads(), "torch": torch.__version__}))
         return 0
     torch.manual_seed(0)
@@ -123,13 +136,17 @@ def main(argv=None) -> int:
     net = build(args.model, x.shape[1], x.shape[2])
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     params = sum(p.numel() for p in net.parameters())
-    wall, cpu = [], []
+    wall, cpu, done = [], [], []
     for _ in range(args.epochs):
         net.train()
         order = torch.randperm(len(x))
         w0, c0 = time.perf_counter(), time.process_time()
+        seen = 0
         for i in range(0, len(x), 128):
+            if args.max_seconds and time.perf_counter() - w0 > args.max_seconds:
+                break
             idx = order[i:i + 128]
+            seen += len(idx)
             xb = (x[idx] / 255.0 - mean) / std
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
                 loss = F.cross_entropy(net(xb).float(), y[idx])
@@ -138,8 +155,9 @@ def main(argv=None) -> int:
             opt.step()
         wall.append(time.perf_counter() - w0)
         cpu.append(time.process_time() - c0)
+        done.append(seen)
     print(json.dumps({"model": args.model, "precision": args.precision, "params": params, "images": len(x),
-                      "wall": wall, "cpu": cpu, "threads": torch.get_num_threads(),
+                      "wall": wall, "cpu": cpu, "done": done, "threads": torch.get_num_threads(),
                       "torch": torch.__version__}))
     return 0
 

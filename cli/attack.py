@@ -111,20 +111,19 @@ def attack_command(
     robust accuracy, red flags, transfer matrix), accuracy_vs_eps.png (with a random-noise
     baseline), examples.png, adversarial.npz and PNGs of the first adversarial images.
     """
+    from zoo import checks
     from zoo.errors import InvalidArgumentError
 
     eps_values = parse_eps_list(eps, eps_scale)
     methods = parse_methods(method, compare)
     if not methods:
         raise InvalidArgumentError(f"--method needs fgsm, bim or pgd; got {method!r}.")
-    if steps is not None and steps < 1:
-        raise InvalidArgumentError(f"--steps must be a positive integer; got {steps}.")
-    if not all_examples and n < 1:
-        raise InvalidArgumentError(f"--n must be a positive number of examples (or use --all); got {n}.")
-    if batch_size < 1:
-        raise InvalidArgumentError(f"--batch-size must be a positive integer; got {batch_size}.")
-    if png_count < 0:
-        raise InvalidArgumentError(f"--png-count must be 0 or more; got {png_count}.")
+    if steps is not None:
+        checks.positive_int(steps, "steps")
+    if not all_examples:
+        checks.positive_int(n, "n", note=" (of examples, or use --all)")
+    checks.positive_int(batch_size, "batch_size")
+    checks.non_negative(png_count, "png_count")
     if target is not None and no_labels:
         raise InvalidArgumentError("--no-labels is for untargeted attacks; drop it or drop --target.")
     from zoo.attack.methods import resolve_settings

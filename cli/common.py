@@ -30,7 +30,8 @@ def friendly_errors(fn):
         try:
             return fn(*args, **kwargs)
         except ZooError as exc:
-            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            text = exc.worded(flag_of(exc.param)) if exc.param else str(exc)
+            err_console.print(f"[bold red]Error:[/] {escape(text)}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
@@ -54,6 +55,11 @@ def friendly_errors(fn):
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def flag_of(param: str) -> str:
+    """The command-line flag of a library parameter: batch_size -> --batch-size (prose stays prose)."""
+    return "--" + param.replace("_", "-") if param.isidentifier() else param
 
 
 def _memory_gib() -> str:

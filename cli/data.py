@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from rich.markup import escape
 
 from zoo.cli.common import console, friendly_errors
 
@@ -71,12 +70,10 @@ def preview_command(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
 ) -> None:
     """Write a grid of the same images before and after augmentation."""
-    from zoo.errors import InvalidArgumentError
+    from zoo import checks
 
-    if not 1 <= n <= 256:
-        raise InvalidArgumentError(f"--n must be between 1 and 256; got {n}.")
-    if not 1 <= draws <= 4:
-        raise InvalidArgumentError(f"--draws must be between 1 and 4; got {draws}.")
+    checks.int_between(n, "n", 1, 256)
+    checks.int_between(draws, "draws", 1, 4)
     from zoo.data import build_augmentation, load_examples, parse_augmentation
     from zoo.plots.data import augmentation_grid
 
@@ -94,7 +91,7 @@ def download_command(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="TFDS data dir [default: ~/tensorflow_datasets]."),
 ) -> None:
     """Download and prepare a dataset through TFDS."""
-    from zoo.data.tfds_source import download
+    from zoo.data.sources import download
 
     where = download(dataset, data_dir)
     console.print(f"{dataset} is ready in {where}.", markup=False)

@@ -105,11 +105,10 @@ def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch
     """
     from zoo.data import make_pipeline
     from zoo.ensemble import ensemble_logits, ensemble_report, load_ensemble, predict_members
-    from zoo.errors import InvalidArgumentError
+    from zoo import checks
     from zoo.evaluation import classification_metrics
     from zoo.io import write_json
-    if batch_size is None or int(batch_size) < 1:
-        raise InvalidArgumentError(f"--batch-size must be at least 1; got {batch_size!r}.")
+    checks.positive_int(batch_size, "batch_size")
     model, names, class_names, method = _loaded or load_ensemble(paths, ensemble)
     # the data of the first member that is a run (its val split and seed: --split val is what it held out)
     run = _first_run(paths)
@@ -201,10 +200,9 @@ def features(
                               "(flattened, or average-pooled when larger than 4096 values)."),
 ) -> None:
     """Export penultimate-layer features (the input of the final Dense) with labels to an .npz file."""
-    from zoo.errors import InvalidArgumentError
+    from zoo import checks
 
-    if batch_size < 1:
-        raise InvalidArgumentError(f"--batch-size must be at least 1; got {batch_size}.")
+    checks.positive_int(batch_size, "batch_size")
     from zoo.data import make_pipeline
     from zoo.features import export_features
     from zoo.run import Run

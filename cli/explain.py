@@ -10,6 +10,12 @@ import typer
 from rich.markup import escape
 
 from zoo.cli.common import complete_run_or_model, console, friendly_errors
+from zoo.explain.registry import explain_methods, settings
+
+# choices, defaults and help come from the method records (zoo/explain/methods/), read without TensorFlow
+SETTINGS = settings()
+METHOD_HELP = " | ".join([*explain_methods(), "all"]) + " (all: " + ", ".join(
+    m.name for m in explain_methods().values() if m.in_all) + ")"
 
 
 def register(app: typer.Typer) -> None:
@@ -33,14 +39,13 @@ def explain(
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
     method: str = typer.Option(
         "all", "--method", "-m",
-        help="gradient | smoothgrad | smoothgrad-squared | integrated-gradients | gradcam | all"),
-    samples: int = typer.Option(50, "--samples", help="SmoothGrad: noisy copies per image."),
-    noise: float = typer.Option(0.15, "--noise", help="SmoothGrad: noise std as a fraction of the 0-255 range."),
-    steps: int = typer.Option(50, "--steps", help="Integrated Gradients: steps from the black baseline."),
+        help=METHOD_HELP),
+    samples: int = typer.Option(SETTINGS["samples"].default, "--samples", help=SETTINGS["samples"].help),
+    noise: float = typer.Option(SETTINGS["noise"].default, "--noise", help=SETTINGS["noise"].help),
+    steps: int = typer.Option(SETTINGS["steps"].default, "--steps", help=SETTINGS["steps"].help),
     target: str = typer.Option(
         "predicted", "--target", "-t", help="Class to explain: predicted, true, a class name or an index."),
-    layer: Optional[str] = typer.Option(
-        None, "--layer", help="Grad-CAM layer (default: the registry's last conv layer)."),
+    layer: Optional[str] = typer.Option(None, "--layer", help=SETTINGS["layer"].help),
     batch_size: int = typer.Option(64, "--batch-size", help="Gradient items per compiled chunk (bounds memory)."),
     input_scale: str = typer.Option(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
@@ -55,16 +60,14 @@ def explain(
         False, "--filters", help="Only draw the first conv layer's learned kernels."),
 ) -> None:
     """Saliency heatmaps (gradient, SmoothGrad, Integrated Gradients, Grad-CAM) for a trained model."""
-    from zoo.explain.methods import resolve_methods
-    from zoo.explain.saliency import check_batch_size, check_noise, check_samples, check_steps
+    from zoo import checks
+    from zoo.explain.registry import check_settings, resolve_methods
 
     # cheap checks first: a typo should not cost a model load
     methods = resolve_methods(method)
-    check_samples(samples)
-    check_noise(noise)
-    check_steps(steps)
-    check_batch_size(batch_size)
-    _check_n(n)
+    check_settings(samples=samples, noise=noise, steps=steps, layer=layer)
+    checks.positive_int(batch_size, "batch_size")
+    checks.positive_int(n, "n", note=" (of images)")
     files = [*(images or []), *(more_images or [])]
     if files and dataset:
         from zoo.errors import InvalidArgumentError
@@ -91,9 +94,3 @@ def default_out_dir(model: str) -> Path:
     p = Path(model)
     return p / "explain" if p.is_dir() else p.parent / f"{p.stem}_explain"
 
-
-def _check_n(n: int) -> None:
-    if n < 1:
-        from zoo.errors import InvalidArgumentError
-
-        raise InvalidArgumentError(f"--n must be a positive number of images; got {n}.")

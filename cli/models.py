@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from zoo.cli.common import complete_model_names, console, err_console, friendly_errors, parse_input_shape
+from zoo.cli.common import complete_model_names, console, friendly_errors, parse_input_shape
 
 
 def register(app: typer.Typer) -> None:

@@ -68,7 +68,7 @@ def verify_command(
 ) -> None:
     """Re-check every shipped file's sha256 (and, with --accuracy, its test accuracy)."""
     from zoo.errors import ModelFileError
-    from zoo.pretrained import verify_weights
+    from zoo.shipping import verify_weights
 
     rows = verify_weights(names, accuracy=accuracy, limit=limit)
     for row in rows:

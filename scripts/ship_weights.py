@@ -5,7 +5,7 @@
 
 The model is re-saved without optimizer state (smaller; inference and fine-tuning need none), and
 the manifest records its sha256, size, test metrics (per class too), training time and machine,
-versions, the run's data settings and the command that trained it (zoo.pretrained.ship_run).
+versions, the run's data settings and the command that trained it (zoo.shipping.ship_run).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--note", help="anything a reader of the training time should know (e.g. a shared machine)")
     args = parser.parse_args()
 
-    from zoo.pretrained import ship_run
+    from zoo.shipping import ship_run
 
     entry = ship_run(args.run_dir, command=args.command, weights_dir=ROOT / "weights", recipe=args.recipe, note=args.note)
     print(f"Shipped {entry['config']['model']} ({entry['size_bytes']:,} bytes, test accuracy "

@@ -14,6 +14,7 @@ tf = pytest.importorskip("tensorflow")
 from zoo.attack import methods  # noqa: E402
 from zoo.attack.adversarial_training import mix_adversarial  # noqa: E402
 from zoo.errors import InvalidArgumentError, UnknownNameError  # noqa: E402
+from zoo.evaluation import predict_logits  # noqa: E402
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
 W_PATTERN = np.array([1.0, -1.0, 0.0, 2.0] * 4, dtype="float32")
@@ -142,7 +143,7 @@ def test_pgd_stays_in_ball_and_beats_fgsm(trained):
     pgd_adv, pgd_logits, _ = methods.attack_and_predict(model, x, y, "pgd", eps, steps=10)
     assert np.abs(pgd_adv - x).max() <= eps + 1e-4
     assert pgd_adv.min() >= 0 and pgd_adv.max() <= 255
-    clean = (methods.predict_logits(model, x).argmax(1) == y).mean()
+    clean = (predict_logits(model, x).argmax(1) == y).mean()
     acc_fgsm = (fgsm_logits.argmax(1) == y).mean()
     acc_pgd = (pgd_logits.argmax(1) == y).mean()
     assert acc_fgsm < clean
@@ -153,7 +154,7 @@ def test_pgd_stays_in_ball_and_beats_fgsm(trained):
 
     assert mean_loss(pgd_logits) > mean_loss(fgsm_logits)  # PGD climbs the loss higher in the same ball
     # the logits returned come from the returned images
-    np.testing.assert_allclose(methods.predict_logits(model, pgd_adv), pgd_logits, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(predict_logits(model, pgd_adv), pgd_logits, rtol=1e-4, atol=1e-4)
 
 
 def test_robust_accuracy_falls_with_eps(trained):

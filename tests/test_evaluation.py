@@ -1,10 +1,10 @@
-"""Exact metrics on hand-made logits, and predict_logits on a tiny model."""
+"""Exact metrics on hand-made logits, and logits_and_labels on a tiny model."""
 
 import numpy as np
 import pytest
 
 from zoo.errors import InvalidArgumentError
-from zoo.evaluation import classification_metrics, confusion_matrix, predict_logits, top_k_accuracy
+from zoo.evaluation import classification_metrics, confusion_matrix, logits_and_labels, top_k_accuracy
 
 
 def test_classification_metrics_exact_values():
@@ -46,7 +46,7 @@ def test_bad_labels_are_refused():
         classification_metrics(np.array([0]), np.zeros((1, 2)), ["x"])
 
 
-def test_predict_logits_matches_model_and_keeps_labels():
+def test_logits_and_labels_matches_model_and_keeps_labels():
     import keras
     import tensorflow as tf
 
@@ -56,7 +56,7 @@ def test_predict_logits_matches_model_and_keeps_labels():
     x = np.random.default_rng(1).uniform(0, 255, size=(10, 4, 4, 1)).astype("float32")
     y = np.arange(10) % 3
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
-    logits, labels = predict_logits(model, ds)
+    logits, labels = logits_and_labels(model, ds)
     assert logits.shape == (10, 3) and labels.tolist() == y.tolist()
     np.testing.assert_allclose(logits, model.predict(x, verbose=0), rtol=1e-5, atol=1e-4)
 

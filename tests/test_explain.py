@@ -162,8 +162,8 @@ def test_resolve_methods_and_targets():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"samples": 0}, "--samples"), ({"noise": -0.1}, "--noise"), ({"steps": -3}, "--steps"),
-    ({"batch_size": 0}, "--batch-size"),
+    ({"samples": 0}, "^samples must"), ({"noise": -0.1}, "^noise must"), ({"steps": -3}, "^steps must"),
+    ({"batch_size": 0}, "^batch_size must"),
 ])
 def test_bad_parameters_are_rejected(kwargs, match):
     model, _, _ = linear_model()

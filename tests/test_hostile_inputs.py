@@ -126,6 +126,90 @@ def brackets_dir(tmp):
     return {"dir": d}
 
 
+def _idx(path, array):
+    """Write ``array`` (uint8) as an IDX file: magic 0x0000 08 ndim, big-endian dims, the bytes."""
+    array = np.asarray(array, np.uint8)
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.tobytes())
+
+
+def idx_dir(tmp, damage=None):
+    d = tmp / "idx"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 20), ("t10k", 10)):
+        _idx(d / f"{split}-images-idx3-ubyte", rng.integers(0, 255, (n, 28, 28)))
+        _idx(d / f"{split}-labels-idx1-ubyte", np.arange(n) % 10)
+    if damage:
+        damage(d)
+    return {"dir": d}
+
+
+def idx_bad_magic(tmp):
+    def damage(d):
+        f = d / "train-images-idx3-ubyte"
+        f.write_bytes(b"\x00\x00\x08\x02" + f.read_bytes()[4:])  # claims 2 dimensions
+    return idx_dir(tmp, damage)
+
+
+def idx_truncated(tmp):
+    def damage(d):
+        f = d / "train-images-idx3-ubyte"
+        f.write_bytes(f.read_bytes()[:-100])
+    return idx_dir(tmp, damage)
+
+
+def idx_count_mismatch(tmp):
+    return idx_dir(tmp, lambda d: _idx(d / "train-labels-idx1-ubyte", np.arange(19) % 10))
+
+
+def idx_bad_gzip(tmp):
+    def damage(d):
+        (d / "t10k-images-idx3-ubyte").unlink()
+        (d / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08\x00" + b"not really gzip" * 10)
+    return idx_dir(tmp, damage)
+
+
+def unsafe_keras(tmp):
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    outputs = keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.Lambda(lambda x: x * 2)(inputs)))
+    keras.Model(inputs, outputs).save(tmp / "lambda.keras")
+    return {"file": tmp / "lambda.keras"}
+
+
+def bomb_png(tmp):
+    """A PNG header claiming 30000 x 30000 pixels (PIL's decompression-bomb guard must refuse it)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    (tmp / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
+                                   + chunk(b"IEND", b""))
+    return {"file": tmp / "bomb.png"}
+
+
+def folder_symlink_loop_class(tmp):
+    from PIL import Image
+
+    (tmp / "imgs" / "a").mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(tmp / "imgs" / "a" / f"{i}.png")
+    (tmp / "imgs" / "b").mkdir()
+    (tmp / "imgs" / "b" / "again").symlink_to(tmp / "imgs" / "b")  # a loop and no image
+    return {"dir": tmp / "imgs"}
+
+
+def npz_empty(tmp):
+    np.savez(tmp / "empty.npz", x=np.zeros((0, 8, 8), "uint8"), y=np.zeros(0, "int64"))
+    return {"file": tmp / "empty.npz"}
+
+
 TINY = ["--input-shape", "16,16,1", "--limit", "64", "--quiet"]
 
 CASES = [
@@ -301,6 +385,26 @@ CASES = [
                                            "--out", "{tmp}/g.png"], "wobble"),
     ("ensemble-bad-method", nothing, ["ensemble", "simplenet", "simplenet", "--method", "median", "--out", "{out}"],
      "median"),
+    # ---- IDX files, unsafe models, giant images, loops, unicode (later additions)
+    ("train-idx-bad-magic", idx_bad_magic, ["train", "lenet5", "--data-dir", "{dir}", "--epochs", "1",
+                                            "--out", "{out}"], "bad magic number"),
+    ("train-idx-truncated", idx_truncated, ["train", "lenet5", "--data-dir", "{dir}", "--epochs", "1",
+                                            "--out", "{out}"], "train-images-idx3-ubyte"),
+    ("train-idx-count-mismatch", idx_count_mismatch, ["train", "lenet5", "--data-dir", "{dir}", "--epochs", "1",
+                                                      "--out", "{out}"], "train-labels-idx1-ubyte"),
+    ("train-idx-bad-gzip", idx_bad_gzip, ["train", "lenet5", "--data-dir", "{dir}", "--epochs", "1",
+                                          "--out", "{out}"], "t10k-images-idx3-ubyte.gz"),
+    ("eval-unsafe-keras", unsafe_keras, ["eval", "{file}"], "lambda.keras"),
+    ("predict-decompression-bomb", bomb_png, ["predict", "simplenet", "{file}"], "bomb.png"),
+    ("explain-decompression-bomb", bomb_png, ["explain", "simplenet", "--images", "{file}", "--out", "{out}"],
+     "bomb.png"),
+    ("train-folder-symlink-loop", folder_symlink_loop_class, ["train", "lenet5", "--dataset", "folder:{dir}",
+                                                              "--epochs", "1", "--out", "{out}"], "hold no images"),
+    ("train-npz-empty", npz_empty, ["train", "lenet5", "--dataset", "npz:{file}", "--epochs", "1",
+                                    "--out", "{out}"], "empty.npz"),
+    ("eval-unicode-space-path", nothing, ["eval", "{tmp}/dössier ü/modèle 1.keras"], "dössier ü/modèle 1.keras"),
+    ("train-unicode-out-under-file", a_file_as_parent, ["train", "lenet5", "--out", "{under}/ré sultat"],
+     "blocker"),
 ]
 
 

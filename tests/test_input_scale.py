@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from zoo.cli.main import app
-from zoo.errors import InvalidArgumentError
+from zoo.errors import UnknownNameError
 from zoo.inputs import adapt_classifier, handles_its_own_scaling, logits_of, unwrap
 
 
@@ -61,7 +61,7 @@ def test_a_softmax_output_gives_way_to_its_logits():
 
 
 def test_gradcam_sees_the_inner_models_layers():
-    from zoo.explain.methods import Explainer
+    from zoo.explain.explainer import Explainer
 
     wrapped, _ = adapt_classifier(foreign(), "1")
     inner, scaled = unwrap(wrapped)
@@ -72,7 +72,7 @@ def test_gradcam_sees_the_inner_models_layers():
 
 
 def test_a_wrong_input_scale_is_refused():
-    with pytest.raises(InvalidArgumentError, match="--input-scale must be one of"):
+    with pytest.raises(UnknownNameError, match="Unknown input scale"):
         adapt_classifier(foreign(), "0-1")
 
 

@@ -85,19 +85,19 @@ def test_explain_loads_the_runs_val_split(tmp_path):
     assert _ids(images) == _ids([im.numpy() for im, _ in load_dataset(spec, val_fraction=0.2, seed=3).val])
 
 
-def test_predict_logits_traces_once_per_model():
+def test_logits_and_labels_traces_once_per_model():
     import keras
     import tensorflow as tf
 
-    from zoo.evaluation import compiled_predict, predict_logits
+    from zoo.evaluation import compiled_predict, logits_and_labels
 
     inp = keras.Input((4, 4, 1))
     model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
     x = np.random.default_rng(0).uniform(0, 255, size=(8, 4, 4, 1)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 3)).batch(4)
-    first, _ = predict_logits(model, ds)
+    first, _ = logits_and_labels(model, ds)
     fn = compiled_predict(model)
-    second, _ = predict_logits(model, ds)
+    second, _ = logits_and_labels(model, ds)
     assert compiled_predict(model) is fn
     assert fn.experimental_get_tracing_count() == 1
     np.testing.assert_allclose(first, second)

@@ -140,13 +140,15 @@ def test_weights_verify_passes_and_lists_every_shipped_model():
 
 def test_weights_verify_accuracy_remeasures(monkeypatch, tmp_path):
     import zoo.pretrained
+    import zoo.shipping
 
     monkeypatch.setattr(zoo.registry, "load_weights_manifest", lambda: {
         "simplenet": dict(MANIFEST["simplenet"], metrics=dict(MANIFEST["simplenet"]["metrics"], test_accuracy=0.5))})
     monkeypatch.setattr(zoo.pretrained, "load_weights_manifest", zoo.registry.load_weights_manifest)
+    monkeypatch.setattr(zoo.shipping, "load_weights_manifest", zoo.registry.load_weights_manifest)
     (tmp_path / "simplenet").mkdir()  # a local folder of the same name must not be what is measured
     monkeypatch.chdir(tmp_path)
-    rows = zoo.pretrained.verify_weights(accuracy=True)
+    rows = zoo.shipping.verify_weights(accuracy=True)
     assert not rows[0].ok and "differs" in rows[0].problem
     assert rows[0].measured_accuracy == pytest.approx(MANIFEST["simplenet"]["metrics"]["test_accuracy"], abs=5e-4)
 

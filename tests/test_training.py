@@ -105,7 +105,7 @@ def test_existing_output_directory_is_refused_then_resume_skips(tiny_run):
 @pytest.mark.parametrize("args, message", [
     (["--optimizer", "adamm"], "Did you mean: adam"),
     (["--schedule", "cosin"], "Did you mean: cosine"),
-    (["--lr", "0"], "--lr (learning rate) must be a positive number"),
+    (["--lr", "0"], "--lr must be a positive number (the learning rate)"),
     (["--lr", "-0.1"], "must be a positive number"),
     (["--epochs", "0"], "--epochs must be a positive integer"),
     (["--batch-size", "0"], "--batch-size must be a positive integer"),

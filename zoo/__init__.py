@@ -9,8 +9,7 @@ Importing this package is cheap (no TensorFlow); the functions import it when ca
 """
 
 from zoo.errors import ZooError
-
-__version__ = "0.2.0"
+from zoo.version import __version__
 __all__ = ["ZooError", "__version__", "create_model", "list_models"]
 
 
@@ -28,7 +27,7 @@ def create_model(name: str, pretrained: bool = False, input_shape=None, num_clas
 
             raise InvalidArgumentError(
                 f"pretrained=True loads the shipped {name} as trained; it takes no {', '.join(sorted(overrides))}.")
-        from zoo.pretrained import load_pretrained
+        from zoo.run import load_pretrained
 
         return load_pretrained(name, input_shape=input_shape, num_classes=num_classes)
     from zoo.registry import create_model as build

@@ -9,7 +9,6 @@ Reading it costs milliseconds; counting the 25 models live costs half a minute.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from importlib import resources
 from pathlib import Path
@@ -17,14 +16,6 @@ from pathlib import Path
 CATALOG_FILE = "catalog.json"
 SUMMARY_WIDTH = 80  # Keras summary columns: fits an 80-column terminal with the Param # column
 FAMILY_ORDER = ("lenet", "alexnet", "vgg", "inception", "resnet")  # chronological
-
-
-def matches(pattern: str | None, name: str, family: str) -> bool:
-    """``pattern`` is a glob (``resnet*``) or a substring of the name or family; None matches all."""
-    if not pattern:
-        return True
-    glob = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
-    return fnmatch.fnmatch(name, glob) or fnmatch.fnmatch(family, glob)
 
 
 def catalog_order(entry) -> tuple:
@@ -93,7 +84,7 @@ def load_catalog() -> dict:
 
 def catalog_rows(pattern: str | None = None) -> list[dict]:
     """Catalogue rows matching ``pattern``, each with ``weights_shipped`` from the manifest."""
-    from zoo.registry import load_weights_manifest
+    from zoo.registry import load_weights_manifest, matches
 
     shipped = load_weights_manifest()
     return [dict(row, weights_shipped=name in shipped) for name, row in load_catalog().items()
@@ -105,9 +96,9 @@ def _cache_file(name: str) -> Path:
     import hashlib
     import os
 
-    import zoo
+    from zoo.version import __version__
 
-    h = hashlib.sha256(f"{zoo.__version__} {SUMMARY_WIDTH}".encode())
+    h = hashlib.sha256(f"{__version__} {SUMMARY_WIDTH}".encode())
     for source in sorted(Path(__file__).with_name("models").glob("*.py")):
         h.update(source.read_bytes())
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zoo" / "summaries"

@@ -15,23 +15,9 @@ from itertools import combinations
 
 import keras
 import numpy as np
-from keras import layers, ops
 
 from zoo.errors import InvalidArgumentError, ModelFileError
-
-METHODS = ("vote", "soft")
-_TIE_WEIGHT = 0.5  # < 1, so summed probabilities only ever break ties between equal vote counts
-_LOG_FLOOR = 1e-30  # keeps log() finite when a class gets no vote and a vanishing probability
-
-
-def check_method(method: str) -> str:
-    if method not in METHODS:
-        raise InvalidArgumentError(
-            f"Unknown ensemble method {method!r}; choose 'vote' (hard max-voting) or 'soft' "
-            "(average the members' probabilities)."
-        )
-    return method
-
+from zoo.layers import LOG_FLOOR, METHODS, TIE_WEIGHT, EnsembleVote, MatchInput, check_method  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------
 # Voting on arrays
@@ -56,7 +42,7 @@ def vote_scores(probs) -> np.ndarray:
     """(M, N, K) -> (N, K) vote shares with the probability tie-break; rows sum to 1."""
     probs = np.asarray(probs, dtype="float64")
     m = probs.shape[0]
-    return (vote_counts(probs) + _TIE_WEIGHT * probs.mean(axis=0)) / (m + _TIE_WEIGHT)
+    return (vote_counts(probs) + TIE_WEIGHT * probs.mean(axis=0)) / (m + TIE_WEIGHT)
 
 
 def hard_vote(probs) -> np.ndarray:
@@ -74,7 +60,7 @@ def ensemble_logits(member_logits, method: str = "vote") -> np.ndarray:
     check_method(method)
     probs = softmax(member_logits)
     scores = vote_scores(probs) if method == "vote" else probs.mean(axis=0)
-    return np.log(np.maximum(scores, _LOG_FLOOR))
+    return np.log(np.maximum(scores, LOG_FLOOR))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,61 +178,8 @@ def ensemble_report(labels, member_logits, member_names, method: str = "vote", c
 
 
 # ---------------------------------------------------------------------------------------------
-# One saveable Keras model: members as sub-models + a voting layer
+# One saveable Keras model: members as sub-models + a voting layer (zoo.layers.EnsembleVote)
 # ---------------------------------------------------------------------------------------------
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class MatchInput(layers.Layer):
-    """Resize an image batch to (height, width) and convert 1 <-> 3 channels (pixels stay in [0, 255])."""
-
-    def __init__(self, height: int, width: int, channels: int, **kwargs):
-        super().__init__(**kwargs)
-        self.height, self.width, self.channels = int(height), int(width), int(channels)
-
-    def call(self, x):
-        if x.shape[1] != self.height or x.shape[2] != self.width:
-            x = ops.image.resize(x, (self.height, self.width), interpolation="bilinear")
-        c = x.shape[-1]
-        if c == 1 and self.channels == 3:
-            x = ops.repeat(x, 3, axis=-1)
-        elif c == 3 and self.channels == 1:
-            # ITU-R 601 luma, the usual grayscale conversion
-            x = ops.sum(x * ops.convert_to_tensor([0.299, 0.587, 0.114], dtype=x.dtype), axis=-1, keepdims=True)
-        return x
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.height, self.width, self.channels)
-
-    def get_config(self):
-        return super().get_config() | {"height": self.height, "width": self.width, "channels": self.channels}
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-class EnsembleVote(layers.Layer):
-    """Members' logits (a list) -> the ensemble's log vote shares ('vote') or log mean probability ('soft')."""
-
-    def __init__(self, method: str = "vote", **kwargs):
-        super().__init__(**kwargs)
-        self.method = check_method(method)
-
-    def call(self, member_logits):
-        probs = ops.stack([ops.softmax(z, axis=-1) for z in member_logits], axis=0)
-        mean_prob = ops.mean(probs, axis=0)
-        if self.method == "soft":
-            scores = mean_prob
-        else:
-            m = len(member_logits)
-            k = probs.shape[-1]
-            counts = ops.sum(ops.one_hot(ops.argmax(probs, axis=-1), k, dtype=probs.dtype), axis=0)
-            scores = (ops.stop_gradient(counts) + _TIE_WEIGHT * mean_prob) / (m + _TIE_WEIGHT)
-        return ops.log(ops.maximum(scores, _LOG_FLOOR))
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[0])
-
-    def get_config(self):
-        return super().get_config() | {"method": self.method}
 
 
 def _model_input_shape(model, name: str) -> tuple[int, int, int]:

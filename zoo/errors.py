@@ -5,10 +5,27 @@ two lines without a traceback and exits non-zero.
 """
 
 
+# Where a message names its parameter: a NUL, which no !r-formatted value can contain.
+PARAM = "\0"
+
+
 class ZooError(Exception):
     """Base class: a problem the user can act on."""
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *, param: str | None = None):
+        # With ``param``, the message spells the parameter PARAM: Python callers read its Python
+        # name (batch_size), the CLI shows its flag (--batch-size) through ``worded``.
+        self.param = param
+        self._template = message
+        super().__init__(message.replace(PARAM, param) if param else message)
+
+    def worded(self, flag: str | None = None) -> str:
+        """The message with the parameter spelled ``flag`` (as the CLI user typed it)."""
+        if self.param and flag:
+            return self._template.replace(PARAM, flag)
+        return str(self)
 
 
 class UnknownNameError(ZooError):

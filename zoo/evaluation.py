@@ -1,7 +1,7 @@
 """Evaluation: logits over a dataset, and the metrics every report shows.
 
-``predict_logits`` runs a model over a batched ``tf.data`` pipeline (images, labels) and returns
-numpy arrays; ``classification_metrics`` turns labels + logits into accuracy, top-5, per-class
+``logits_and_labels`` runs a model over a batched ``tf.data`` pipeline (images, labels) and returns
+numpy arrays, ``predict_logits`` does the same for an array of images; ``classification_metrics`` turns labels + logits into accuracy, top-5, per-class
 accuracy and the confusion matrix. Both are used by ``zoo train``, ``zoo eval``, ensembles and
 attacks, so they take plain arrays and do no printing.
 """
@@ -12,6 +12,7 @@ import weakref
 
 import numpy as np
 
+from zoo import checks
 from zoo.errors import InvalidArgumentError
 
 
@@ -42,7 +43,7 @@ def compiled_predict(model, *, key: str = "logits", build=None):
     return fn
 
 
-def predict_logits(model, ds_batched, *, steps: int | None = None):
+def logits_and_labels(model, ds_batched, *, steps: int | None = None):
     """(logits [N, K] float32, labels [N] int64) for a batched dataset of (images, labels).
 
     One compiled predict function over the whole dataset (``model.predict_on_batch`` would
@@ -59,6 +60,18 @@ def predict_logits(model, ds_batched, *, steps: int | None = None):
         k = int(model.outputs[0].shape[-1])
         return np.zeros((0, k), np.float32), np.zeros((0,), np.int64)
     return np.concatenate(logits).astype(np.float32), np.concatenate(labels).astype(np.int64)
+
+
+def predict_logits(model, images, *, batch_size: int = 256) -> np.ndarray:
+    """Logits [N, K] for an array of images, batch by batch, through the same compiled forward pass."""
+    import tensorflow as tf
+
+    images = np.asarray(images, dtype="float32")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    predict = compiled_predict(model)
+    out = [predict(tf.constant(images[s:s + batch_size])).numpy() for s in range(0, len(images), batch_size)]
+    classes = int(model.outputs[0].shape[-1])
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, classes), np.float32)
 
 
 def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
@@ -136,10 +149,9 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     from zoo.data import make_pipeline
     from zoo.run import Run
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidArgumentError(f"--batch-size must be a positive integer; got {batch_size!r}.")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise InvalidArgumentError(f"--limit must be a positive integer; got {limit!r}.")
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    if limit is not None:
+        limit = checks.positive_int(limit, "limit")
     from zoo.io import check_output_dir
 
     check_output_dir(out)  # before any computing
@@ -164,7 +176,7 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     note = " ".join(notes) or None
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False,
                        augment="none", cache=False)
-    logits, labels = predict_logits(model, ds)
+    logits, labels = logits_and_labels(model, ds)
     metrics = classification_metrics(labels, logits, class_names)
     params = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
     report = {"model_path": str(path), "dataset": dataset, "split": split, "params": params, **metrics}

@@ -15,7 +15,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.catalog import catalog_order, human  # noqa: F401  (re-exported for older imports)
 from zoo.registry import check_input_shape, create_model, get_spec
 
 

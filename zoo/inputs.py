@@ -10,6 +10,7 @@ logits before it (saliency and attacks need logits; probabilities are the softma
 
 from __future__ import annotations
 
+from zoo import checks
 from zoo.errors import InvalidArgumentError
 
 INPUT_SCALES = ("auto", "255", "1", "standardize")
@@ -17,10 +18,7 @@ SCALE_LAYER, STANDARDIZE_LAYER = "input_scale", "input_standardize"  # the wrapp
 
 
 def check_input_scale(value: str) -> str:
-    v = str(value).strip().lower()
-    if v not in INPUT_SCALES:
-        raise InvalidArgumentError(f"--input-scale must be one of {', '.join(INPUT_SCALES)}; got {value!r}.")
-    return v
+    return checks.choice(str(value).strip(), "input_scale", INPUT_SCALES, what="input scale")
 
 
 def handles_its_own_scaling(model) -> bool:

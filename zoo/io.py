@@ -107,3 +107,14 @@ def check_output_dir(path, option: str = "--out") -> None:
             if not os.access(parent, os.W_OK):
                 raise InvalidArgumentError(f"{option} {p}: cannot write into {parent} (read-only). Pass another folder.")
             break
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo import checks
 from zoo.errors import InvalidArgumentError
 
 SHEET_MAX = 60  # images on one contact sheet: 10 rows of 6 stay readable (and under matplotlib's size limit)
@@ -42,8 +43,7 @@ class PredictResult:
 def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sheet=None,
                    input_scale: str = "auto") -> PredictResult:
     """Top-``top`` classes and probabilities of each image; with ``sheet``, a contact sheet PNG there."""
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise InvalidArgumentError(f"--top must be a positive integer; got {top!r}.")
+    top = checks.positive_int(top, "top")
     if sheet is not None and Path(sheet).suffix.lower() != ".png":
         raise InvalidArgumentError(f"--out must name a .png file for the contact sheet; got {sheet}.")
     if sheet is not None and Path(sheet).is_dir():

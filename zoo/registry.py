@@ -7,12 +7,14 @@ the model files (and so TensorFlow) are imported the first time the list is read
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 import json
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Callable
 
+from zoo import checks
 from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
 
 
@@ -84,11 +86,17 @@ def _ensure_loaded() -> None:
     import zoo.models  # noqa: F401
 
 
+def matches(pattern: str | None, name: str, family: str) -> bool:
+    """``pattern`` is a glob (``resnet*``) or a substring of the name or family; None matches all."""
+    if not pattern:
+        return True
+    glob = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
+    return fnmatch.fnmatch(name, glob) or fnmatch.fnmatch(family, glob)
+
+
 def list_models(pattern: str | None = None) -> list[ModelSpec]:
     """Specs sorted by family then name; ``pattern`` is a glob (``resnet*``) or a substring."""
     _ensure_loaded()
-    from zoo.catalog import matches
-
     specs = sorted(_REGISTRY.values(), key=lambda s: (s.family, s.name))
     return [s for s in specs if matches(pattern, s.name, s.family)]
 
@@ -141,10 +149,7 @@ def create_model(name: str, input_shape=None, num_classes: int | None = None, **
     spec = get_spec(name)
     shape = check_input_shape(spec.input_shape if input_shape is None else input_shape)
     classes = spec.num_classes if num_classes is None else num_classes
-    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
-        raise InvalidArgumentError(
-            f"Number of classes must be a positive integer; got {classes!r} for {name}."
-        )
+    classes = checks.positive_int(classes, "num_classes", note=f" for {name}")
     accepted = set(inspect.signature(spec.builder).parameters) - {"input_shape", "num_classes"}
     unknown = sorted(set(overrides) - accepted)
     if unknown:

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.errors import ModelFileError
-from zoo.pretrained import shipped_model
+from zoo.errors import InvalidArgumentError, ModelFileError, UnknownNameError, close_matches_hint
+from zoo.pretrained import pretrained_names, shipped_model
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -147,7 +147,7 @@ def load_model(path):
     """Load a Keras model (not compiled) from a run directory or ``.keras`` file."""
     import keras
 
-    import zoo.ensemble  # noqa: F401  (its MatchInput/EnsembleVote layers, in ensembles and transfers)
+    import zoo.layers  # noqa: F401  (MatchInput/EnsembleVote, in ensembles and transfers)
     import zoo.models  # noqa: F401  (registers the zoo's custom layers before deserialising)
 
     f = resolve_model_file(path)
@@ -159,6 +159,26 @@ def load_model(path):
             f"Could not load {f}: {reason}. The file is corrupt or not a Keras 3 model; "
             "re-run `zoo train` or pass another file."
         ) from None
+
+
+def load_pretrained(name: str, input_shape=None, num_classes=None):
+    """The shipped trained model ``name`` as a plain (uncompiled) ``keras.Model``."""
+    shipped = shipped_model(name)
+    if shipped is None:
+        raise UnknownNameError(
+            f"No trained weights ship for {name!r}." + close_matches_hint(str(name), pretrained_names()) +
+            " `zoo weights` lists them; create_model(name) without pretrained=True builds a fresh model.")
+    f, entry = shipped
+    cfg = entry.get("config", {})
+    if input_shape is not None and tuple(input_shape) != tuple(cfg.get("input_shape") or ()):
+        raise InvalidArgumentError(
+            f"The shipped {name} takes {tuple(cfg.get('input_shape'))} inputs; got input_shape={tuple(input_shape)}. "
+            f"For other inputs, fine-tune it: zoo train {name} --from {name} --input-shape H,W,C.")
+    if num_classes is not None and num_classes != cfg.get("num_classes"):
+        raise InvalidArgumentError(
+            f"The shipped {name} predicts {cfg.get('num_classes')} classes; got num_classes={num_classes}. "
+            f"For other classes, fine-tune it: zoo train {name} --from {name} --dataset YOURS.")
+    return load_model(f)
 
 
 def load_classifier(path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from zoo import checks
 from zoo.attack.methods import (
     PGD_STEP_FACTOR,
     check_eps,
@@ -40,11 +41,9 @@ def mix_adversarial(model, images, labels, *, method: str = "fgsm", eps: float =
         raise InvalidArgumentError(
             f"Adversarial training supports {' and '.join(TRAINING_METHODS)}; got {method!r}."
         )
-    eps = check_eps(eps, "--adv-eps")
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= float(ratio) <= 1.0:
-        raise InvalidArgumentError(f"--adv-ratio must be a fraction in [0, 1]; got {ratio!r}.")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise InvalidArgumentError(f"Adversarial PGD steps must be a positive integer; got {steps!r}.")
+    eps = check_eps(eps, "adv_eps")
+    ratio = checks.fraction(ratio, "adv_ratio", include_one=True)
+    steps = checks.positive_int(steps, "steps", note=" (adversarial PGD steps)")
     if step_size is None:
         step_size = PGD_STEP_FACTOR * eps / steps
     step_size = check_eps(step_size, "adversarial step size")

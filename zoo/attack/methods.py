@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
-from zoo.evaluation import compiled_predict
+from zoo import checks
+from zoo.errors import PARAM, InvalidArgumentError
+from zoo.gradients import score_gradient
 
 PIXEL_MAX = 255.0
 METHODS = ("fgsm", "bim", "pgd")
@@ -43,7 +44,7 @@ PGD_STEP_FACTOR = 2.5  # step = 2.5 * eps / steps
 # --------------------------------------------------------------------------------------------
 
 
-def check_eps(eps, what: str = "eps") -> float:
+def check_eps(eps, param: str = "eps") -> float:
     """A finite number in [0, 255] (pixel units), or a ZooError saying what was received."""
     if isinstance(eps, bool):
         ok = False
@@ -55,19 +56,13 @@ def check_eps(eps, what: str = "eps") -> float:
             ok = False
     if not ok:
         raise InvalidArgumentError(
-            f"{what} must be a number of pixel levels in [0, 255] (e.g. 8 = 8/255); got {eps!r}. "
-            "Fractions of the range such as 0.03 need --eps-scale unit."
-        )
+            f"{PARAM} must be a number of pixel levels in [0, 255] (e.g. 8 = 8/255); got {eps!r}. "
+            "Fractions of the range such as 0.03 need --eps-scale unit.", param=param)
     return float(eps)
 
 
 def check_method(method: str) -> str:
-    name = str(method).strip().lower()
-    if name not in METHODS:
-        raise UnknownNameError(
-            f"Unknown attack method {method!r}." + close_matches_hint(name, METHODS)
-        )
-    return name
+    return checks.choice(str(method).strip(), "method", METHODS, what="attack method")
 
 
 @dataclass(frozen=True)
@@ -93,12 +88,11 @@ def resolve_settings(method: str, eps: float, *, steps=None, step_size=None, ran
         return AttackSettings(method, eps, 1, eps, False)
     if steps is None:
         steps = DEFAULT_STEPS
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise InvalidArgumentError(f"--steps must be a positive integer; got {steps!r}.")
+    steps = checks.positive_int(steps, "steps")
     if step_size is None:
         step_size = eps * BIM_STEP_FRACTION if method == "bim" else PGD_STEP_FACTOR * eps / int(steps)
     else:
-        step_size = check_eps(step_size, "--step-size")
+        step_size = check_eps(step_size, "step_size")
     if random_start is None:
         random_start = method == "pgd"
     return AttackSettings(method, eps, int(steps), float(step_size), bool(random_start))
@@ -121,13 +115,14 @@ def loss_gradient(model, images, labels):
     """(logits, d loss / d images) of the per-example cross-entropy from logits, model in inference mode."""
     images = tf.convert_to_tensor(images, tf.float32)
     labels = _sparse_labels(labels)
-    with tf.GradientTape(watch_accessed_variables=False) as tape:  # only d/d images is needed
-        tape.watch(images)
-        logits = tf.cast(model(images, training=False), tf.float32)
-        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    # A model that blocks gradients (e.g. stop_gradient, quantisation) gets zeros, not None: the
-    # attack then does nothing and the report's red flags say so.
-    return logits, tape.gradient(loss, images, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+    def loss(x):
+        logits = tf.cast(model(x, training=False), tf.float32)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits), logits
+
+    # A model that blocks gradients (e.g. stop_gradient, quantisation) gets zeros: the attack then
+    # does nothing and the report's red flags say so.
+    return score_gradient(loss, images)
 
 
 def _direction(targeted) -> tf.Tensor:
@@ -232,8 +227,7 @@ def graphs(model) -> _Graphs:
 
 
 def _batches(n: int, batch_size: int):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise InvalidArgumentError(f"--batch-size must be a positive integer; got {batch_size!r}.")
+    batch_size = checks.positive_int(batch_size, "batch_size")
     for start in range(0, n, int(batch_size)):
         yield slice(start, min(n, start + int(batch_size)))
 
@@ -264,15 +258,6 @@ def _check_arrays(model, images, labels):
 # --------------------------------------------------------------------------------------------
 # Array API
 # --------------------------------------------------------------------------------------------
-
-
-def predict_logits(model, images, *, batch_size: int = 256) -> np.ndarray:
-    """Logits for an array of images, batch by batch, through the compiled graph."""
-    images = np.asarray(images, dtype="float32")
-    predict = compiled_predict(model)  # the one cached forward pass per model
-    out = [predict(tf.constant(images[s])).numpy() for s in _batches(len(images), batch_size)]
-    classes = int(model.outputs[0].shape[-1])
-    return np.concatenate(out) if out else np.zeros((0, classes), "float32")
 
 
 def fgsm_multi(model, images, labels, eps_values, *, targeted: bool = False, batch_size: int = 256):

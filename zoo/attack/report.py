@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from zoo.attack import methods as M
-from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
+from zoo import checks
+from zoo.errors import InvalidArgumentError
+from zoo.evaluation import predict_logits
 
 LEAST_LIKELY = "least-likely"
 NOISE_DESCRIPTION = (
@@ -50,22 +52,7 @@ def resolve_target(target, class_names) -> int | str | None:
     text = str(target).strip()
     if text.lower() in (LEAST_LIKELY, "least_likely", "ll"):
         return LEAST_LIKELY
-    if text in class_names:
-        return list(class_names).index(text)
-    lowered = [c.lower() for c in class_names]
-    if text.lower() in lowered:
-        return lowered.index(text.lower())
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        if 0 <= index < len(class_names):
-            return index
-        raise InvalidArgumentError(
-            f"Target class index {index} is out of range: the model has {len(class_names)} classes "
-            f"(0..{len(class_names) - 1})."
-        )
-    raise UnknownNameError(
-        f"Unknown target class {text!r}." + close_matches_hint(text, list(class_names) + [LEAST_LIKELY])
-    )
+    return checks.class_index(text, class_names, keywords=(LEAST_LIKELY,))
 
 
 def perturbation_norms(adv: np.ndarray, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +103,7 @@ def evaluate_robustness(
     if n == 0:
         raise InvalidArgumentError("No examples to attack: the selected split is empty.")
 
-    clean_logits = M.predict_logits(model, images, batch_size=batch_size)
+    clean_logits = predict_logits(model, images, batch_size=batch_size)
     clean_pred = clean_logits.argmax(axis=1)
     target_index = resolve_target(target, class_names)
     targeted = target_index is not None
@@ -172,7 +159,7 @@ def evaluate_robustness(
     noise_rows = []
     for eps in eps_values:
         noisy = sign_noise(images, eps, rng)
-        pred = M.predict_logits(model, noisy, batch_size=batch_size).argmax(axis=1)
+        pred = predict_logits(model, noisy, batch_size=batch_size).argmax(axis=1)
         linf, l2 = perturbation_norms(noisy, images)
         noise_rows.append({
             "eps": eps, "accuracy": float(np.mean(pred == labels)),
@@ -305,9 +292,9 @@ def transfer_matrix(run: RobustnessRun, source_name: str, targets, *, batch_size
         matrix = [[float(np.mean(run.clean_logits.argmax(1) == run.labels))]
                   + [float(np.mean(run.adversarial[(method, e)][1].argmax(1) == run.labels)) for e in eps_values]]
         for _, model in checked:
-            row = [float(np.mean(M.predict_logits(model, run.images, batch_size=batch_size).argmax(1) == run.labels))]
+            row = [float(np.mean(predict_logits(model, run.images, batch_size=batch_size).argmax(1) == run.labels))]
             for e in eps_values:
-                pred = M.predict_logits(model, run.adversarial[(method, e)][0], batch_size=batch_size).argmax(1)
+                pred = predict_logits(model, run.adversarial[(method, e)][0], batch_size=batch_size).argmax(1)
                 row.append(float(np.mean(pred == run.labels)))
             matrix.append(row)
         out[method] = {

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from zoo import checks
 from zoo.data.augment import build_augmentation, parse_augmentation
 from zoo.data.dataset import Dataset, describe_split, split_info
 from zoo.errors import InvalidArgumentError
@@ -76,8 +77,7 @@ def make_pipeline(ds, *, input_shape, batch_size: int, training: bool, augment="
     """
     ds = _as_split(ds, "make_pipeline")
     input_shape = check_shape(input_shape)
-    if int(batch_size) < 1:
-        raise InvalidArgumentError(f"batch_size must be at least 1; got {batch_size!r}.")
+    batch_size = checks.positive_int(batch_size, "batch_size")
     parse_augmentation(augment)  # a typo fails here even in an evaluation pipeline
     info = split_info(ds)
     native = _static_image_shape(ds)
@@ -210,8 +210,7 @@ def load_examples(spec, split: str = "test", n: int = 16, *, input_shape=None, d
     """
     from zoo.data.sources import load_dataset
 
-    if int(n) < 1:
-        raise InvalidArgumentError(f"n must be at least 1; got {n!r}.")
+    n = checks.positive_int(n, "n")
     data = spec if isinstance(spec, Dataset) else load_dataset(
         spec, data_dir=data_dir, val_fraction=val_fraction, seed=seed, limit=int(n))
     ds = data.split(split).take(int(n))

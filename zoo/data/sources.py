@@ -297,3 +297,18 @@ def available_datasets(data_dir=None) -> list[dict]:
          "sizes": {}},
     ]
     return rows
+
+
+def download(spec: str, data_dir=None) -> str:
+    """Download and prepare a dataset through TFDS (``fashion_mnist``, ``mnist`` or ``tfds:NAME``).
+
+    Returns where it was prepared.
+    """
+    from zoo.data import tfds_source
+
+    kind, arg = parse_spec(spec)
+    if kind == "idx":
+        arg = IDX_FAMILIES[arg].tfds_name
+    elif kind != "tfds":
+        raise DataError(f"Only TFDS datasets can be downloaded (fashion_mnist, mnist, tfds:NAME); got {spec!r}.")
+    return tfds_source.prepare(arg, data_dir)

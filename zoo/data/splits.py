@@ -5,17 +5,14 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from zoo import checks
 from zoo.data.dataset import SPLITS, describe_split
-from zoo.errors import InvalidArgumentError
 
 
 def check_split_args(val_fraction: float, limit: int | None) -> None:
-    if not 0.0 <= float(val_fraction) < 1.0:
-        raise InvalidArgumentError(
-            f"val_fraction must be in [0, 1); got {val_fraction!r}. Use 0 for no validation split."
-        )
-    if limit is not None and int(limit) < 1:
-        raise InvalidArgumentError(f"limit must be a positive number of examples; got {limit!r}.")
+    checks.fraction(val_fraction, "val_fraction")
+    if limit is not None:
+        checks.positive_int(limit, "limit", note=" (a number of examples)")
 
 
 def carve_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

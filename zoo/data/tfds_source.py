@@ -166,19 +166,9 @@ def _count(ds, info, split: str) -> int:
     return int(ds.reduce(tf.constant(0, tf.int64), lambda c, _: c + 1))  # unknown: count once
 
 
-def download(spec: str, data_dir=None) -> str:
-    """Download and prepare a dataset through TFDS (``fashion_mnist``, ``mnist`` or ``tfds:NAME``).
-
-    Returns where it was prepared.
-    """
-    from zoo.data.sources import IDX_FAMILIES, parse_spec
-
-    kind, arg = parse_spec(spec)
-    if kind == "idx":
-        arg = IDX_FAMILIES[arg].tfds_name
-    elif kind != "tfds":
-        raise DataError(f"Only TFDS datasets can be downloaded (fashion_mnist, mnist, tfds:NAME); got {spec!r}.")
-    builder = _builder(arg, data_dir)
+def prepare(name: str, data_dir=None) -> str:
+    """Download and prepare the TFDS dataset ``name`` unless it is already; returns where it is."""
+    builder = _builder(name, data_dir)
     if not builder.is_prepared():
-        load_tfds(arg, data_dir=data_dir, download=True, val_fraction=0)
+        load_tfds(name, data_dir=data_dir, download=True, val_fraction=0)
     return str(builder.data_dir)

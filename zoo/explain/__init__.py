@@ -1,30 +1,23 @@
 """Saliency maps: gradient, SmoothGrad, Integrated Gradients, Grad-CAM, and a sanity check.
 
 Everything differentiates the target class LOGIT (never a saturated softmax) with respect to the
-raw input pixels in [0, 255]; see ``saliency.py`` for the batched, compiled core.
+raw input pixels in [0, 255]; see ``saliency.py`` for the batched, compiled core and
+``registry.py`` for the methods (one file each in ``methods/``). Importing this package is cheap:
+the names below load their module (and TensorFlow) on first use, so the CLI can read the registry.
 """
 
-from zoo.explain.gradcam import GradCam, default_layer
-from zoo.explain.methods import (
-    ALL_METHODS,
-    METHODS,
-    Explainer,
-    Explanation,
-    resolve_methods,
-    resolve_targets,
-)
-from zoo.explain.saliency import GradientEngine, attribution_heatmap, to_heatmap
+import importlib
 
-__all__ = [
-    "ALL_METHODS",
-    "METHODS",
-    "Explainer",
-    "Explanation",
-    "GradCam",
-    "GradientEngine",
-    "attribution_heatmap",
-    "default_layer",
-    "resolve_methods",
-    "resolve_targets",
-    "to_heatmap",
-]
+_WHERE = {
+    "ALL_METHODS": "explainer", "METHODS": "explainer", "Explainer": "explainer", "Explanation": "registry",
+    "resolve_methods": "registry", "resolve_targets": "explainer", "GradCam": "gradcam",
+    "default_layer": "gradcam", "GradientEngine": "saliency", "attribution_heatmap": "saliency",
+    "to_heatmap": "saliency",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"zoo.explain.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'zoo.explain' has no attribute {name!r}")

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
 from zoo.explain.saliency import DEFAULT_BATCH_SIZE, check_batch_size
+from zoo.gradients import score_gradient
 
 
 def four_d_layers(model) -> list[str]:
@@ -86,10 +87,12 @@ class GradCam:
         for c in tf.range((n + chunk - 1) // chunk):
             idx = tf.minimum(c * chunk + tf.range(chunk), n - 1)  # padded with repeats of the last image
             x = tf.gather(images, idx)
-            with tf.GradientTape() as tape:
+
+            def class_score(x):
                 features, logits = net(x, training=False)
-                picked = tf.gather(logits, tf.gather(targets, idx), batch_dims=1)
-            grads = tape.gradient(picked, features)
+                return tf.gather(logits, tf.gather(targets, idx), batch_dims=1), features
+
+            features, grads = score_gradient(class_score, x, wrt=lambda features: features)  # d score / d maps
             weights = tf.reduce_mean(grads, axis=[1, 2], keepdims=True)
             cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1, keepdims=True))
             cam = tf.image.resize(cam, (height, width), method="bilinear")[..., 0]

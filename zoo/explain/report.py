@@ -48,10 +48,15 @@ def load_inputs(model_path, model, *, files, dataset, split, n, data_dir, seed):
 
 
 def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=16, data_dir=None,
-                methods=("gradient",), samples=50, noise=0.15, steps=50, target="predicted", layer=None,
-                batch_size=64, seed=0, sanity=False, console=None, input_scale: str = "auto") -> dict:
-    """Compute, save and draw the maps; returns the summary written to ``explain.json``."""
-    from zoo.explain.methods import TITLES, Explainer, resolve_targets
+                methods=("gradient",), target="predicted", batch_size=64, seed=0, sanity=False, console=None,
+                input_scale: str = "auto", **settings) -> dict:
+    """Compute, save and draw the maps; returns the summary written to ``explain.json``.
+
+    ``settings`` are the methods' own (``samples``, ``noise``, ``steps``, ``layer`` ...), defaults
+    from their records.
+    """
+    from zoo.explain.explainer import TITLES, Explainer, resolve_targets
+    from zoo.explain.registry import get_method
     from zoo.plots.explain import image_caption, plot_method_grid, plot_methods_side_by_side
 
     import tensorflow as tf
@@ -79,8 +84,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     for note in notes:
         say(f"[dim]{escape(note)}[/]")
     last_conv = registry_last_conv(model_path)
-    explainer = Explainer(model, batch_size=batch_size, layer=layer, registry_last_conv=last_conv,
-                          samples=samples, noise=noise, steps=steps, seed=seed)
+    explainer = Explainer(model, batch_size=batch_size, registry_last_conv=last_conv, seed=seed, **settings)
     if "gradcam" in methods:
         _ = explainer.gradcam_layer  # a bad --layer fails before any work
 
@@ -126,11 +130,8 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
                 info["completeness_gap_max"] = float(gap.max())
                 info["completeness_gap"] = [float(g) for g in gap]
             summary_methods[m] = info
-            title = TITLES[m] + (f" ({info['layer']})" if "layer" in info else "")
-            if m in ("smoothgrad", "smoothgrad-squared"):
-                title += f" (n={samples}, noise={noise:g})"
-            if m == "integrated-gradients":
-                title += f" ({steps} steps, black baseline, completeness gap {info['completeness_gap_mean']:.1%})"
+            describe = get_method(m).describe
+            title = TITLES[m] + (describe(ex.info) if describe else "")
             path = out_dir / f"explain_{m}.png"
             plot_method_grid(pictures[shown], ex.heatmaps[shown], captions[shown], path, title=title,
                              mistakes=None if mistakes is None else mistakes[shown])
@@ -164,15 +165,14 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
 
 def _run_sanity(model, images, targets, methods, out_dir, explainer, say, written) -> dict:
-    from zoo.explain.methods import TITLES
+    from zoo.explain.explainer import TITLES
     from zoo.explain.sanity import cascading_randomisation
     from zoo.plots.explain import plot_sanity
 
     say("[dim]sanity check: re-initialising layers from the top ...[/]")
     results = cascading_randomisation(
         model, images, targets, methods, seed=explainer.seed, registry_last_conv=explainer.registry_last_conv,
-        layer=explainer.layer, batch_size=explainer.batch_size, samples=explainer.samples,
-        noise=explainer.noise, steps=explainer.steps,
+        batch_size=explainer.batch_size, **explainer.settings,
         progress=lambda step: say(f"[dim]  randomised: {step}[/]"),
     )
     path = out_dir / "sanity.png"
@@ -194,7 +194,7 @@ def _save_npy(path, array) -> None:
 def _print_summary(console, summary, written, out_dir) -> None:
     from rich.table import Table
 
-    from zoo.explain.methods import TITLES
+    from zoo.explain.explainer import TITLES
 
     for m, info in summary["methods"].items():
         if "completeness_gap_mean" in info:

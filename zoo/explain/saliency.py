@@ -21,13 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from zoo import checks
 from zoo.errors import InvalidArgumentError
+from zoo.gradients import score_gradient
 
 PIXEL_RANGE = 255.0  # inputs are raw pixels in [0, 255]: SmoothGrad's sigma is a fraction of this
-DEFAULT_BATCH_SIZE = 64
-DEFAULT_SAMPLES = 50  # Smilkov et al.: little changes beyond n = 50
-DEFAULT_NOISE = 0.15  # Smilkov et al.: 10-20 % of the input range works best
-DEFAULT_STEPS = 50  # Sundararajan et al.: 20-300 steps; 50 keeps the completeness gap ~1 %
+DEFAULT_BATCH_SIZE = 64  # the methods' defaults (samples, noise, steps) live in zoo/explain/methods/
 
 
 @dataclass(frozen=True)
@@ -99,12 +98,9 @@ class GradientEngine:
                         fn_output_signature=tf.TensorSpec(item_shape, tf.float32),
                     )
                     x = x + sigma * noise
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    logits = model(x, training=False)
-                    picked = tf.gather(logits, tf.gather(targets, i), batch_dims=1)
                 # items are independent (inference mode), so d(sum)/dx_k = d(picked_k)/dx_k
-                g = tape.gradient(picked, x)
+                _, g = score_gradient(
+                    lambda x: (tf.gather(model(x, training=False), tf.gather(targets, i), batch_dims=1), None), x)
                 if plan.squared:
                     g = g * g
                 acc += tf.math.unsorted_segment_sum(g * valid, i, n_images)
@@ -147,22 +143,21 @@ class GradientEngine:
         """Vanilla gradient of the target logit w.r.t. the input pixels, signed, (N, H, W, C)."""
         return self.average_gradient(images, targets)
 
-    def smoothgrad(self, images, targets, *, samples=DEFAULT_SAMPLES, noise=DEFAULT_NOISE, squared=False,
-                   seed=0):
+    def smoothgrad(self, images, targets, *, samples: int, noise: float, squared=False, seed=0):
         """SmoothGrad: mean gradient over ``samples`` noisy copies, noise std = ``noise`` * 255."""
-        check_samples(samples)
-        check_noise(noise)
+        samples = checks.positive_int(samples, "samples")
+        noise = checks.non_negative(noise, "noise")
         return self.average_gradient(
             images, targets, samples=samples, sigma=noise * PIXEL_RANGE, squared=squared, seed=seed
         )
 
-    def integrated_gradients(self, images, targets, *, steps=DEFAULT_STEPS, baseline=None):
+    def integrated_gradients(self, images, targets, *, steps: int, baseline=None):
         """(attributions (N, H, W, C), relative completeness gap (N,)).
 
         The baseline defaults to black (all zeros). The gap is
         |sum(attributions) - (f(x) - f(baseline))| / |f(x) - f(baseline)| on the target logit.
         """
-        check_steps(steps)
+        steps = checks.positive_int(steps, "steps")
         images = self._images(images)
         base = np.zeros_like(images) if baseline is None else self._images(baseline, like=images)
         grads = self.average_gradient(images, targets, steps=steps, baselines=base)
@@ -195,25 +190,5 @@ def attribution_heatmap(attributions) -> np.ndarray:
 
 
 def check_batch_size(batch_size) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise InvalidArgumentError(f"--batch-size must be a positive integer; got {batch_size!r}.")
-    return int(batch_size)
+    return checks.positive_int(batch_size, "batch_size")
 
-
-def check_samples(samples) -> None:
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
-        raise InvalidArgumentError(f"--samples must be a positive integer (SmoothGrad uses 50); got {samples!r}.")
-
-
-def check_noise(noise) -> None:
-    if not isinstance(noise, (int, float, np.floating)) or not np.isfinite(noise) or noise < 0:
-        raise InvalidArgumentError(
-            f"--noise must be a fraction of the pixel range >= 0 (SmoothGrad uses 0.15); got {noise!r}."
-        )
-
-
-def check_steps(steps) -> None:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise InvalidArgumentError(
-            f"--steps must be a positive integer (Integrated Gradients uses 50); got {steps!r}."
-        )

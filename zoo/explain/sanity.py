@@ -77,15 +77,17 @@ def _copy_weights(target_layer, source_layer) -> None:
 
 
 def cascading_randomisation(model, images, targets, methods, *, seed: int = 0, registry_last_conv=None,
-                            layer=None, batch_size=64, samples=50, noise=0.15, steps=50,
-                            threshold: float = SURVIVAL_THRESHOLD, progress=None) -> dict[str, SanityResult]:
+                            batch_size=64, threshold: float = SURVIVAL_THRESHOLD, progress=None,
+                            **settings) -> dict[str, SanityResult]:
     """Run the cascade for each method; ``targets`` stay the original model's classes throughout.
+
+    ``settings`` are the methods' (``samples``, ``steps``, ``layer`` ..., as ``Explainer`` takes them).
 
     ``progress(step_name)`` is called before each step (for a CLI status line).
     """
     import keras
 
-    from zoo.explain.methods import Explainer
+    from zoo.explain.explainer import Explainer
 
     # offset the seed: a model built (untrained) with seed s must not be "re-initialised" to itself
     keras.utils.set_random_seed((seed * 7919 + 104_729) % 2**31)
@@ -96,8 +98,8 @@ def cascading_randomisation(model, images, targets, methods, *, seed: int = 0, r
     for copy in work.layers:
         if copy.weights:
             _copy_weights(copy, model.get_layer(copy.name))
-    explainer = Explainer(work, batch_size=batch_size, layer=layer, registry_last_conv=registry_last_conv,
-                          samples=samples, noise=noise, steps=steps, seed=seed)
+    explainer = Explainer(work, batch_size=batch_size, registry_last_conv=registry_last_conv, seed=seed,
+                          **settings)
     order = randomisation_order(work)
 
     def all_maps():

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from zoo.errors import TrainingError
 from zoo.io import fault_point
-from zoo.pretrained import sha256_of
+from zoo.io import sha256_of
 
 WEIGHTS_FILE = "model.weights.h5"
 RNG_FILE = "rng_state.npz"

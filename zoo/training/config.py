@@ -7,11 +7,11 @@ fails before anything is loaded or written.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
+from zoo import checks
+from zoo.errors import PARAM, InvalidArgumentError
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw")
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
@@ -125,32 +125,6 @@ def default_out(model: str, dataset: str) -> str:
     return f"runs/{model}-{slug}"
 
 
-def _choice(value, choices, what: str, option: str) -> str:
-    v = str(value).lower().replace("_", "-") if what != "precision" else str(value).lower()
-    norm = {c.replace("_", "-") if what != "precision" else c: c for c in choices}
-    if v in norm:
-        return norm[v]
-    raise UnknownNameError(f"Unknown {what} {value!r} for {option}." + close_matches_hint(str(value), choices))
-
-
-def _positive(value, what: str, integer: bool):
-    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
-    if integer and not bad and int(value) != value:
-        bad = True
-    if bad:
-        raise InvalidArgumentError(f"{what} must be a positive {'integer' if integer else 'number'}; got {value!r}.")
-    return int(value) if integer else float(value)
-
-
-def _fraction(value, what: str, *, upper_open: bool = True, lower: float = 0.0):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and lower <= value and (
-        value < 1 if upper_open else value <= 1)
-    if not ok:
-        raise InvalidArgumentError(
-            f"{what} must be in [{lower:g}, 1{')' if upper_open else ']'}; got {value!r}.")
-    return float(value)
-
-
 def resolve(config: TrainConfig) -> TrainConfig:
     """A copy with every None replaced by the model's default and every value checked."""
     from zoo.registry import get_spec
@@ -165,51 +139,43 @@ def resolve(config: TrainConfig) -> TrainConfig:
     for name in ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "warmup_epochs"):
         if getattr(c, name) is None:
             setattr(c, name, fam[name])
-    c.optimizer = _choice(c.optimizer, OPTIMIZERS, "optimizer", "--optimizer")
-    c.schedule = _choice(c.schedule, SCHEDULES, "schedule", "--schedule")
+    c.optimizer = checks.choice(c.optimizer, "optimizer", OPTIMIZERS)
+    c.schedule = checks.choice(c.schedule, "schedule", SCHEDULES)
     if c.decay_per is None:
         c.decay_per = "step" if c.schedule == "cosine" else "epoch"
-    c.decay_per = _choice(c.decay_per, DECAY_PER, "decay granularity", "--decay-per")
-    c.precision = _choice(c.precision, PRECISIONS, "precision", "--precision")
-    c.jit = _choice(c.jit, JIT_MODES, "jit mode", "--jit")
-    c.strategy = _choice(c.strategy, STRATEGIES, "strategy", "--strategy")
-    c.epochs = _positive(c.epochs, "--epochs", True)
-    c.batch_size = _positive(c.batch_size, "--batch-size", True)
-    c.lr = _positive(c.lr, "--lr (learning rate)", False)
-    if c.steps_per_execution is not None:
-        c.steps_per_execution = _positive(c.steps_per_execution, "--steps-per-execution", True)
-    if c.limit is not None:
-        c.limit = _positive(c.limit, "--limit", True)
-    if c.step_size is not None:
-        c.step_size = _positive(c.step_size, "--step-size", True)
-    c.plateau_patience = _positive(c.plateau_patience, "--plateau-patience", True)
-    if c.early_stopping is not None:
-        c.early_stopping = _positive(c.early_stopping, "--early-stopping (patience)", True)
-    if not isinstance(c.weight_decay, (int, float)) or c.weight_decay < 0:
-        raise InvalidArgumentError(f"--weight-decay must be >= 0; got {c.weight_decay!r}.")
-    if not isinstance(c.decay_rate, (int, float)) or c.decay_rate < 0:
-        raise InvalidArgumentError(f"--decay-rate must be >= 0; got {c.decay_rate!r}.")
-    if not isinstance(c.warmup_epochs, (int, float)) or c.warmup_epochs < 0:
-        raise InvalidArgumentError(f"--warmup-epochs must be >= 0; got {c.warmup_epochs!r}.")
-    if not isinstance(c.min_lr, (int, float)) or c.min_lr < 0 or c.min_lr >= c.lr:
-        raise InvalidArgumentError(f"--min-lr must be >= 0 and below --lr ({c.lr:g}); got {c.min_lr!r}.")
-    c.gamma = _fraction(c.gamma, "--gamma", lower=1e-12)
-    c.momentum = _fraction(c.momentum, "--momentum")
-    c.val_split = _fraction(c.val_split, "--val-split")
-    c.label_smoothing = _fraction(c.label_smoothing, "--label-smoothing")
+    c.decay_per = checks.choice(c.decay_per, "decay_per", DECAY_PER, what="decay granularity")
+    c.precision = checks.choice(c.precision, "precision", PRECISIONS)
+    c.jit = checks.choice(c.jit, "jit", JIT_MODES, what="jit mode")
+    c.strategy = checks.choice(c.strategy, "strategy", STRATEGIES)
+    c.epochs = checks.positive_int(c.epochs, "epochs")
+    c.batch_size = checks.positive_int(c.batch_size, "batch_size")
+    c.lr = checks.positive_number(c.lr, "lr", note=" (the learning rate)")
+    for name in ("steps_per_execution", "limit", "step_size", "early_stopping"):
+        if getattr(c, name) is not None:
+            setattr(c, name, checks.positive_int(getattr(c, name), name))
+    c.plateau_patience = checks.positive_int(c.plateau_patience, "plateau_patience")
+    for name in ("weight_decay", "decay_rate", "warmup_epochs", "min_lr"):
+        setattr(c, name, checks.non_negative(getattr(c, name), name))
+    if c.min_lr >= c.lr:
+        raise InvalidArgumentError(f"{PARAM} must be below the learning rate ({c.lr:g}); got {c.min_lr!r}.",
+                                   param="min_lr")
+    c.gamma = checks.fraction(c.gamma, "gamma", low=1e-12)
+    c.momentum = checks.fraction(c.momentum, "momentum")
+    c.val_split = checks.fraction(c.val_split, "val_split")
+    c.label_smoothing = checks.fraction(c.label_smoothing, "label_smoothing")
     if c.dropout is not None:
-        c.dropout = _fraction(c.dropout, "--dropout")
+        c.dropout = checks.fraction(c.dropout, "dropout")
     if c.adversarial is not None:
-        c.adversarial = _choice(c.adversarial, ADVERSARIAL, "adversarial method", "--adversarial")
-        c.adv_eps = _positive(c.adv_eps, "--adv-eps", False)
-        c.adv_ratio = _fraction(c.adv_ratio, "--adv-ratio", upper_open=False, lower=0.0)
+        c.adversarial = checks.choice(c.adversarial, "adversarial", ADVERSARIAL, what="adversarial method")
+        c.adv_eps = checks.positive_number(c.adv_eps, "adv_eps")
+        c.adv_ratio = checks.fraction(c.adv_ratio, "adv_ratio", include_one=True)
     if c.transfer is not None or c.unfreeze is not None:
         if c.transfer_from is None:
             raise InvalidArgumentError("--transfer and --unfreeze need --from RUN_OR_WEIGHTS (the model to start from).")
     if c.transfer_from is not None:
-        c.transfer = _choice(c.transfer or "finetune", TRANSFER_MODES, "transfer mode", "--transfer")
+        c.transfer = checks.choice(c.transfer or "finetune", "transfer", TRANSFER_MODES, what="transfer mode")
         if c.unfreeze is not None and (isinstance(c.unfreeze, bool) or int(c.unfreeze) < 0):
-            raise InvalidArgumentError(f"--unfreeze must be >= 0; got {c.unfreeze!r}.")
+            raise InvalidArgumentError(f"{PARAM} must be >= 0; got {c.unfreeze!r}.", param="unfreeze")
     if c.input_shape is not None:
         from zoo.registry import check_input_shape
 

@@ -204,7 +204,7 @@ def fit_multiworker(model, strategy, train_ds, val_ds, callbacks, config, initia
     import numpy as np
     import tensorflow as tf
 
-    from zoo.evaluation import predict_logits
+    from zoo.evaluation import logits_and_labels
 
     optimizer = model.optimizer
     loss_fn = model.loss
@@ -258,7 +258,7 @@ def fit_multiworker(model, strategy, train_ds, val_ds, callbacks, config, initia
         logs = {"loss": float(loss), "accuracy": float(accuracy)}
         callback_list.on_train_batch_end(steps_per_epoch - 1, dict(logs))
         if val_ds is not None:
-            logits, labels = predict_logits(model, val_ds)
+            logits, labels = logits_and_labels(model, val_ds)
             val_loss = float(np.mean(keras.ops.convert_to_numpy(
                 keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))))
             if model.losses:

@@ -300,11 +300,11 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int, num_classes:
 def finalize_run(run_dir: Path, model, data, config: TrainConfig, input_shape, history: list[dict],
                  extra: dict | None = None) -> dict:
     """model.keras, metrics.json (test split), curves.png, confusion.png: each written atomically."""
-    from zoo.evaluation import classification_metrics, predict_logits
+    from zoo.evaluation import classification_metrics, logits_and_labels
     from zoo.plots.training import plot_confusion, plot_curves
 
     split = "test" if data.test is not None else "val"
-    logits, labels = predict_logits(model, eval_stream(data, split, input_shape, max(config.batch_size, 256)))
+    logits, labels = logits_and_labels(model, eval_stream(data, split, input_shape, max(config.batch_size, 256)))
     metrics = classification_metrics(labels, logits, data.class_names)
     metrics = {"split": split, "dataset": config.dataset, "model": config.model, **metrics,
                "epochs_trained": len(history), **(extra or {})}

@@ -180,7 +180,7 @@ def replace_head(model, num_classes: int, *, input_shape=None, features_from: st
     a ``MatchInput`` layer resizes / converts channels in front, so the graph stays flat (every
     layer reachable by name, as in any zoo model).
     """
-    from zoo.ensemble import MatchInput
+    from zoo.layers import MatchInput
 
     if not isinstance(num_classes, int) or num_classes < 1:
         raise InvalidArgumentError(f"The new head needs a positive number of classes; got {num_classes!r}.")

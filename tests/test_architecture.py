@@ -1,0 +1,100 @@
+"""The shape of the package: no import cycles, and one definition of each shared piece of logic."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "zoo"
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return mods
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the zoo modules it imports anywhere in its file (function-level imports count too)."""
+    mods = _modules()
+
+    def owner(name: str) -> str | None:
+        while name and name not in mods:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph = {}
+    for name, path in mods.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                deps |= {owner(a.name) for a in node.names if a.name.split(".")[0] == "zoo"}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "zoo":
+                deps |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods else owner(node.module)
+                         for a in node.names}
+        graph[name] = deps - {None, name}
+    return graph
+
+
+def cycles(graph) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles_except_the_registry_loading_the_model_files():
+    graph = import_graph()
+    # The one allowed cycle: the registry imports zoo.models on first use, whose family files register.
+    graph["zoo.registry"] -= {"zoo.models"}
+    assert cycles(graph) == []
+
+
+def _definitions(name: str) -> list[str]:
+    return [f"{path.relative_to(ROOT)}:{node.lineno}"
+            for path in sorted(PACKAGE.rglob("*.py"))
+            for node in ast.parse(path.read_text()).body  # module-level functions (methods may delegate)
+            if isinstance(node, ast.FunctionDef) and node.name == name]
+
+
+def test_one_definition_of_each_shared_function():
+    for name in ("softmax", "predict_logits", "logits_and_labels", "class_index", "score_gradient",
+                 "sha256_of", "load_model"):
+        assert len(_definitions(name)) == 1, (name, _definitions(name))
+
+
+def test_input_gradients_are_taken_in_one_module():
+    # zoo/gradients.py is the seam; the multi-worker train step differentiates the weights, not inputs
+    allowed = {"zoo/gradients.py", "zoo/training/distributed.py"}
+    tapes = {str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py") if "GradientTape" in p.read_text()}
+    assert tapes <= allowed, tapes - allowed

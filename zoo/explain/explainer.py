@@ -1,0 +1,76 @@
+"""One entry point over all explain methods: targets, and an Explainer that caches compiled code.
+
+The methods themselves are records in ``zoo.explain.registry``, one file each in
+``zoo/explain/methods/``; ``Explainer.explain`` dispatches through them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo import checks
+from zoo.errors import InvalidArgumentError
+from zoo.explain.registry import Explanation, check_settings, explain_methods, get_method, resolve_methods
+from zoo.explain.saliency import DEFAULT_BATCH_SIZE, GradientEngine
+
+__all__ = ["ALL_METHODS", "METHODS", "TITLES", "Explainer", "Explanation", "resolve_methods", "resolve_targets"]
+
+METHODS = tuple(explain_methods())
+ALL_METHODS = tuple(resolve_methods("all"))  # what `--method all` draws
+TITLES = {name: m.title for name, m in explain_methods().items()}
+
+
+def resolve_targets(target, predicted, labels, class_names) -> np.ndarray:
+    """The class index to explain for each image.
+
+    ``target``: None/"predicted" (the model's top class), "true" (the dataset label), a class name
+    from ``class_names`` or a class index.
+    """
+    predicted = np.asarray(predicted, dtype="int64")
+    key = "predicted" if target is None else str(target).strip()
+    if key.lower() in ("predicted", "pred"):
+        return predicted
+    if key.lower() in ("true", "label"):
+        if labels is None:
+            raise InvalidArgumentError(
+                "--target true needs labelled images: use --dataset, or pick --target predicted or a class name."
+            )
+        return np.asarray(labels, dtype="int64")
+    return np.full_like(predicted, checks.class_index(key, class_names, keywords=("predicted", "true")))
+
+
+class Explainer:
+    """All methods for one model; compiled functions are built once and reused.
+
+    ``settings`` are the methods' own (``samples``, ``noise``, ``steps``, ``layer`` ...: see
+    ``zoo.explain.registry.settings()``).
+    """
+
+    def __init__(self, model, *, batch_size: int = DEFAULT_BATCH_SIZE, registry_last_conv: str | None = None,
+                 seed: int = 0, **settings):
+        self.settings = check_settings(**settings)
+        self.model = model
+        self.engine = GradientEngine(model, batch_size)
+        self.batch_size = batch_size
+        self.registry_last_conv = registry_last_conv
+        self.seed = seed
+        self.cache: dict = {}  # what a method builds once per model (Grad-CAM's feature model)
+
+    @property
+    def layer(self) -> str | None:
+        return self.settings.get("layer")
+
+    @property
+    def gradcam_layer(self) -> str:
+        from zoo.explain.gradcam import check_layer, default_layer
+        from zoo.inputs import unwrap
+
+        inner, _ = unwrap(self.model)  # Grad-CAM weighs the layers of the model itself, not the scaling
+        if self.layer:
+            return check_layer(inner, self.layer)
+        return default_layer(inner, self.registry_last_conv)
+
+    def explain(self, method: str, images, targets) -> Explanation:
+        if str(method).strip().lower() == "all":
+            raise InvalidArgumentError("explain() takes one method; loop over resolve_methods('all').")
+        return get_method(method).compute(self, images, targets)
