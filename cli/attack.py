@@ -9,9 +9,13 @@ import typer
 
 from rich.markup import escape
 
+from zoo.attack.registry import attacks
 from zoo.cli.common import complete_run_or_model, console, friendly_errors
 
 DEFAULT_EPS = "2,4,8,16,32"
+ATTACKS = attacks()  # the records of zoo/attack/attacks/, read without TensorFlow
+WEAKEST, STRONGEST = next(iter(ATTACKS)), list(ATTACKS)[-1]
+METHOD_HELP = ", ".join(ATTACKS) + f"; several comma-separated ({WEAKEST},{STRONGEST})."
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
 def parse_eps_list(text: str, scale: str) -> list[float]:
     """'2,4,8' -> [2.0, 4.0, 8.0] pixel levels; with scale 'unit', '0.01,0.03' -> [2.55, 7.65]."""
-    from zoo.attack.methods import check_eps
+    from zoo.attack.registry import check_eps
     from zoo.errors import InvalidArgumentError
 
     scale = scale.strip().lower()
@@ -43,17 +47,17 @@ def parse_eps_list(text: str, scale: str) -> list[float]:
                     f"With --eps-scale unit, eps is a fraction of the pixel range in [0, 1]; got {part!r}."
                 )
             value *= 255.0
-        values.append(check_eps(value, "--eps"))
+        values.append(check_eps(value, "eps"))
     return sorted(set(values))
 
 
 def parse_methods(text: str, compare: bool) -> list[str]:
-    from zoo.attack.methods import METHODS, check_method
+    from zoo.attack.registry import check_method
 
     chosen = [check_method(m) for m in str(text).split(",") if m.strip()]
     if compare:
-        chosen += ["fgsm", "pgd"]
-    return [m for m in METHODS if m in chosen]
+        chosen += [WEAKEST, STRONGEST]
+    return [m for m in ATTACKS if m in chosen]
 
 
 def default_out_dir(model_path: Path) -> Path:
@@ -64,8 +68,8 @@ def default_out_dir(model_path: Path) -> Path:
 def attack_command(
     model_path: Path = typer.Argument(..., metavar="RUN_OR_MODEL", help="Run directory or .keras classifier.",
                                       autocompletion=complete_run_or_model),
-    method: str = typer.Option("fgsm", "--method", "-m", help="fgsm, bim or pgd; several comma-separated (fgsm,pgd)."),
-    compare: bool = typer.Option(False, "--compare", help="Also run fgsm and pgd, and compare them (red flags)."),
+    method: str = typer.Option("fgsm", "--method", "-m", help=METHOD_HELP),
+    compare: bool = typer.Option(False, "--compare", help=f"Also run {WEAKEST} and {STRONGEST}, and compare them (red flags)."),
     eps: str = typer.Option(DEFAULT_EPS, "--eps", help="Comma-separated L-inf budgets, pixel levels out of 255."),
     eps_scale: str = typer.Option("pixel", "--eps-scale", help="'pixel' (eps out of 255) or 'unit' (out of 1)."),
     target: Optional[str] = typer.Option(
@@ -117,7 +121,7 @@ def attack_command(
     eps_values = parse_eps_list(eps, eps_scale)
     methods = parse_methods(method, compare)
     if not methods:
-        raise InvalidArgumentError(f"--method needs fgsm, bim or pgd; got {method!r}.")
+        raise InvalidArgumentError(f"--method needs {', '.join(ATTACKS)}; got {method!r}.")
     if steps is not None:
         checks.positive_int(steps, "steps")
     if not all_examples:
@@ -126,7 +130,7 @@ def attack_command(
     checks.non_negative(png_count, "png_count")
     if target is not None and no_labels:
         raise InvalidArgumentError("--no-labels is for untargeted attacks; drop it or drop --target.")
-    from zoo.attack.methods import resolve_settings
+    from zoo.attack.registry import resolve_settings
 
     for m in methods:  # check --steps / --step-size before loading anything
         resolve_settings(m, eps_values[-1], steps=steps, step_size=step_size, random_start=random_start)

@@ -92,6 +92,8 @@ def train_command(
     transfer: Optional[str] = typer.Option(
         None, "--transfer", help="auto, finetune, feature-extract, svm [default: finetune with --from]."),
     unfreeze: Optional[int] = typer.Option(None, "--unfreeze", help="finetune: top layers left trainable."),
+    histograms: int = typer.Option(
+        0, "--histograms", metavar="N", help="TensorBoard: weight histograms every N epochs (0: scalars only)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object (metrics, run dir) only."),
 ) -> None:

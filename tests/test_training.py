@@ -179,24 +179,19 @@ def test_deterministic_runs_give_identical_weights(tmp_path):
         np.testing.assert_array_equal(wa, wb)
 
 
-def test_adversarial_training_runs_through_mix_adversarial(tmp_path, monkeypatch):
-    import zoo.attack
-
-    calls = []
-    real = zoo.attack.mix_adversarial
-
-    def spy(model, images, labels, **kw):
-        calls.append(kw)
-        return real(model, images, labels, **kw)
-
-    monkeypatch.setattr(zoo.attack, "mix_adversarial", spy)
-    out = tmp_path / "adv"
-    result, text = invoke("train", "simplenet", *TINY, "--epochs", "1", "--adversarial", "fgsm", "--adv-eps", "4",
-                          "--adv-ratio", "0.25", "--out", out)
-    assert result.exit_code == 0, text
-    assert calls and calls[0] == {"method": "fgsm", "eps": 4.0, "ratio": 0.25}  # traced into the train step
-    cfg = json.loads((out / "config.json").read_text())
-    assert (cfg["adversarial"], cfg["adv_eps"], cfg["adv_ratio"]) == ("fgsm", 4.0, 0.25)
+def test_adversarial_training_trains_on_batches_that_raise_the_loss(tmp_path):
+    # With a learning rate too small to move the weights, the logged training loss is the loss of
+    # the batches the model was fed: the crafted ones must be harder than the clean ones.
+    frozen = ["--lr", "1e-12", "--optimizer", "sgd", "--seed", "3"]
+    runs = {}
+    for name, extra in (("clean", []), ("adv", ["--adversarial", "fgsm", "--adv-eps", "16", "--adv-ratio", "1"])):
+        out = tmp_path / name
+        result, text = invoke("train", "simplenet", *TINY, "--epochs", "1", *frozen, *extra, "--out", out)
+        assert result.exit_code == 0, text
+        runs[name] = float(next(csv.DictReader((out / "history.csv").open()))["loss"])
+    assert runs["adv"] > runs["clean"] + 0.01, runs
+    cfg = json.loads((tmp_path / "adv" / "config.json").read_text())
+    assert (cfg["adversarial"], cfg["adv_eps"], cfg["adv_ratio"]) == ("fgsm", 16.0, 1.0)
 
 
 def test_transfer_from_a_run_uses_the_transfer_setup(tiny_run, tmp_path):

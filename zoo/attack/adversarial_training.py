@@ -14,8 +14,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from zoo import checks
+from zoo.attack.attacks.pgd import STEP_FACTOR as PGD_STEP_FACTOR
 from zoo.attack.methods import (
-    PGD_STEP_FACTOR,
     check_eps,
     fgsm_tensor,
     iterative_tensor,

@@ -17,85 +17,24 @@ Two layers:
 
 from __future__ import annotations
 
-import math
 import weakref
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from zoo import checks
-from zoo.errors import PARAM, InvalidArgumentError
+from zoo.attack.registry import (  # noqa: F401  (re-exported: the checks every attack shares)
+    PIXEL_MAX,
+    AttackSettings,
+    attacks,
+    check_eps,
+    check_method,
+    resolve_settings,
+)
+from zoo.errors import InvalidArgumentError
 from zoo.gradients import score_gradient
 
-PIXEL_MAX = 255.0
-METHODS = ("fgsm", "bim", "pgd")
-
-# Defaults. BIM (Kurakin et al. 2016) takes small fixed steps from the clean input; PGD (Madry et
-# al. 2017) starts at a random point of the ball and takes steps of 2.5*eps/steps, so that a run
-# can cross the whole ball (2*eps) from any start and still has steps left to refine.
-DEFAULT_STEPS = 10
-BIM_STEP_FRACTION = 0.25  # step = eps / 4
-PGD_STEP_FACTOR = 2.5  # step = 2.5 * eps / steps
-
-
-# --------------------------------------------------------------------------------------------
-# Checks shared by the library and the CLI
-# --------------------------------------------------------------------------------------------
-
-
-def check_eps(eps, param: str = "eps") -> float:
-    """A finite number in [0, 255] (pixel units), or a ZooError saying what was received."""
-    if isinstance(eps, bool):
-        ok = False
-    else:
-        try:
-            value = float(eps)
-            ok = math.isfinite(value) and 0.0 <= value <= PIXEL_MAX
-        except (TypeError, ValueError):
-            ok = False
-    if not ok:
-        raise InvalidArgumentError(
-            f"{PARAM} must be a number of pixel levels in [0, 255] (e.g. 8 = 8/255); got {eps!r}. "
-            "Fractions of the range such as 0.03 need --eps-scale unit.", param=param)
-    return float(eps)
-
-
-def check_method(method: str) -> str:
-    return checks.choice(str(method).strip(), "method", METHODS, what="attack method")
-
-
-@dataclass(frozen=True)
-class AttackSettings:
-    """Resolved iteration settings of one method at one eps."""
-
-    method: str
-    eps: float
-    steps: int
-    step_size: float
-    random_start: bool
-
-
-def resolve_settings(method: str, eps: float, *, steps=None, step_size=None, random_start=None) -> AttackSettings:
-    """Fill ``None`` with the method's defaults and check the values.
-
-    fgsm: one step of size eps, no random start. bim: ``steps`` (10) of eps/4, no random start.
-    pgd: ``steps`` (10) of 2.5*eps/steps, random start.
-    """
-    method = check_method(method)
-    eps = check_eps(eps)
-    if method == "fgsm":
-        return AttackSettings(method, eps, 1, eps, False)
-    if steps is None:
-        steps = DEFAULT_STEPS
-    steps = checks.positive_int(steps, "steps")
-    if step_size is None:
-        step_size = eps * BIM_STEP_FRACTION if method == "bim" else PGD_STEP_FACTOR * eps / int(steps)
-    else:
-        step_size = check_eps(step_size, "step_size")
-    if random_start is None:
-        random_start = method == "pgd"
-    return AttackSettings(method, eps, int(steps), float(step_size), bool(random_start))
+METHODS = tuple(attacks())  # weakest first: fgsm, bim, pgd (one file each in zoo/attack/attacks/)
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,7 +232,7 @@ def attack_and_predict(
     """
     settings = resolve_settings(method, eps, steps=steps, step_size=step_size, random_start=random_start)
     images, labels = _check_arrays(model, images, labels)
-    if settings.method == "fgsm":
+    if attacks()[settings.method].single_step:
         _, results = fgsm_multi(model, images, labels, [settings.eps], targeted=targeted, batch_size=batch_size)
         adv, logits = results[settings.eps]
         return adv, logits, settings

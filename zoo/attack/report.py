@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from zoo.attack import methods as M
+from zoo.attack.registry import attacks
 from zoo import checks
 from zoo.errors import InvalidArgumentError
 from zoo.evaluation import predict_logits
@@ -119,14 +120,14 @@ def evaluate_robustness(
     results: dict[str, list] = {}
     for method in methods_:
         rows = []
-        fgsm_results = None
-        if method == "fgsm":  # every eps from one gradient pass
-            _, fgsm_results = M.fgsm_multi(model, images, attack_labels, eps_values, targeted=targeted,
-                                           batch_size=batch_size)
+        single_step = None
+        if attacks()[method].single_step:  # every eps from one gradient pass
+            _, single_step = M.fgsm_multi(model, images, attack_labels, eps_values, targeted=targeted,
+                                          batch_size=batch_size)
         for eps in eps_values:
             settings = M.resolve_settings(method, eps, steps=steps, step_size=step_size, random_start=random_start)
-            if method == "fgsm":
-                adv, logits = fgsm_results[eps]
+            if single_step is not None:
+                adv, logits = single_step[eps]
             else:
                 adv, logits, _ = M.attack_and_predict(
                     model, images, attack_labels, method, eps, targeted=targeted, steps=steps,
@@ -248,19 +249,19 @@ def red_flags(report: dict) -> list[str]:
 
 
 def _compare_with_fgsm(results, key, weaker, what, flags) -> None:
-    """Flag eps where an iterative method is weaker than FGSM by ``key``."""
-    if "fgsm" not in results:
-        return
-    fgsm = {r["eps"]: r[key] for r in results["fgsm"] if r.get(key) is not None}
-    for method in ("bim", "pgd"):
-        for r in results.get(method, []):
-            value = r.get(key)
-            if value is not None and r["eps"] in fgsm and weaker(value, fgsm[r["eps"]]):
-                flags.append(
-                    f"{method} is weaker than fgsm at eps {r['eps']:g} ({value:.1%} vs {fgsm[r['eps']]:.1%} "
-                    f"{what}): an iterative attack should be at least as strong; suspect gradient masking, "
-                    "or raise --steps / --step-size."
-                )
+    """Flag eps where an attack is weaker by ``key`` than a single-step one (FGSM) it should beat."""
+    registry = attacks()
+    for base in (m for m in results if registry[m].single_step):
+        baseline = {r["eps"]: r[key] for r in results[base] if r.get(key) is not None}
+        for method in (m for m in results if registry[m].strength > registry[base].strength):
+            for r in results[method]:
+                value = r.get(key)
+                if value is not None and r["eps"] in baseline and weaker(value, baseline[r["eps"]]):
+                    flags.append(
+                        f"{method} is weaker than {base} at eps {r['eps']:g} ({value:.1%} vs "
+                        f"{baseline[r['eps']]:.1%} {what}): an iterative attack should be at least as strong; "
+                        "suspect gradient masking, or raise --steps / --step-size."
+                    )
 
 
 def transfer_matrix(run: RobustnessRun, source_name: str, targets, *, batch_size: int = 256) -> dict:

@@ -17,6 +17,7 @@ from zoo.models.common import (
     LOGITS,
     check_spatial,
     conv_bn_relu,
+    fashion_mnist_recipe,
     logits_layer,
     model_input,
     preprocess,
@@ -130,6 +131,8 @@ def googlenet(input_shape, num_classes, dropout: float | None = None, aux_logits
     num_classes=10,
     small_input=True,
     last_conv="inception5b_concat",
+    # ~750 s an epoch on this 2-core CPU: 5 epochs fit the 75-minute budget
+    recipes=fashion_mnist_recipe(epochs=5, optimizer="adam", lr=0.002, schedule="cosine", warmup_epochs=0.5),
 )
 def googlenet_small(input_shape, num_classes, dropout: float | None = None, aux_logits: bool = False):
     """GoogLeNet for 28-64 px images: 3x3/1 stem with one pooling, all nine modules at half width.

@@ -87,6 +87,7 @@ class TrainConfig:
     unfreeze: int | None = None  # finetune: number of top layers left trainable (None: all)
     # Output -----------------------------------------------------------------------------------
     out: str | None = None  # None: runs/<model>-<dataset>
+    histograms: int = 0  # TensorBoard weight histograms every N epochs; 0: off (scalars only, smaller logs)
     recipe: str | None = None  # the registry recipe these options came from (zoo.registry.get_recipe)
     # Filled by the trainer: what the data turned out to be (written to config.json)
     class_names: list[str] = field(default_factory=list)
@@ -154,6 +155,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
         if getattr(c, name) is not None:
             setattr(c, name, checks.positive_int(getattr(c, name), name))
     c.plateau_patience = checks.positive_int(c.plateau_patience, "plateau_patience")
+    if c.histograms != 0:
+        c.histograms = checks.positive_int(c.histograms, "histograms", note=" (epochs between them, or 0 for none)")
     for name in ("weight_decay", "decay_rate", "warmup_epochs", "min_lr"):
         setattr(c, name, checks.non_negative(getattr(c, name), name))
     if c.min_lr >= c.lr:

@@ -617,7 +617,8 @@ def _fit(model, config, data, input_shape, run_dir, rows, steps_per_epoch, initi
             run_dir / BEST_FILE, monitor="val_accuracy", mode="max", save_best_only=True,
             initial_value_threshold=best_val if isinstance(best_val, float) and math.isfinite(best_val) else None))
     if importlib.util.find_spec("tensorboard") is not None:  # Keras' TensorBoard callback needs the package
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0))
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0,
+                                                     histogram_freq=config.histograms))
     history_cb = HistoryCSV(run_dir / "history.csv", rows)
     callbacks.append(history_cb)
     callbacks.append(EpochBackup(backup))

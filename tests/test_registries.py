@@ -1,0 +1,92 @@
+"""Explain methods and attacks are records: the registry is the single list the code, the CLI and
+the tests read, and a new record is all a new method needs."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from zoo.attack.registry import AttackSettings, attacks, resolve_settings
+from zoo.cli.main import app
+from zoo.errors import UnknownNameError
+from zoo.explain import registry as explain_registry
+from zoo.explain.registry import ExplainMethod, Explanation, Setting, explain_methods, resolve_methods
+
+METHOD_NAMES = list(explain_methods())
+
+
+def test_the_registries_hold_the_documented_methods_in_order():
+    assert METHOD_NAMES == ["gradient", "smoothgrad", "smoothgrad-squared", "integrated-gradients", "gradcam"]
+    assert resolve_methods("all") == ["gradient", "smoothgrad", "integrated-gradients", "gradcam"]
+    assert list(attacks()) == ["fgsm", "bim", "pgd"]  # weakest first: the red flags' order
+    assert [a.strength for a in attacks().values()] == sorted(a.strength for a in attacks().values())
+
+
+@pytest.mark.parametrize("alias, name", [("ig", "integrated-gradients"), ("Grad-CAM", "gradcam"), ("sg", "smoothgrad")])
+def test_aliases_resolve_to_their_method(alias, name):
+    assert resolve_methods(alias) == [name]
+
+
+def test_a_typo_gets_close_matches_from_the_registry():
+    with pytest.raises(UnknownNameError, match="gradcam"):
+        resolve_methods("gradcma")
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_every_method_maps_every_image_at_input_size(name):
+    import keras
+
+    from zoo.explain import Explainer
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="tanh", name="conv")(inputs)
+    out = keras.layers.Dense(3, name="logits")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, out)
+    images = np.random.default_rng(0).uniform(0, 255, (3, 8, 8, 1)).astype("float32")
+    ex = Explainer(model, samples=3, steps=4, layer="conv").explain(name, images, np.array([0, 1, 2]))
+    assert ex.method == name and ex.heatmaps.shape == (3, 8, 8)
+    assert np.isfinite(ex.heatmaps).all() and (ex.heatmaps >= 0).all() and ex.heatmaps.max() > 0
+
+
+def test_a_new_record_is_dispatched_listed_and_checked(monkeypatch):
+    """What a contributor's new file does: register a record. Nothing else has to change."""
+    from zoo.explain import Explainer
+
+    def constant(explainer, images, targets):
+        return Explanation("constant", np.full(images.shape[:3], explainer.settings["level"]), None)
+
+    level = Setting("level", 1.0, lambda v: float(v), "Constant: the value of every pixel.")
+    record = ExplainMethod("constant", "Constant", constant, "every pixel the same", settings=(level,), order=5)
+    monkeypatch.setitem(explain_registry._METHODS, "constant", record)
+    assert resolve_methods("all")[0] == "constant" and resolve_methods("Constant") == ["constant"]
+    import keras
+
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    ex = Explainer(model, level=3.0).explain("constant", np.zeros((2, 4, 4, 1), "float32"), [0, 1])
+    assert ex.heatmaps.shape == (2, 4, 4) and (ex.heatmaps == 3.0).all()
+
+
+def test_settings_are_checked_by_their_record():
+    from zoo.explain.registry import check_settings
+    from zoo.errors import InvalidArgumentError
+
+    assert check_settings()["samples"] == 50 and check_settings(steps=7)["steps"] == 7
+    with pytest.raises(InvalidArgumentError, match="^samples must be a positive integer"):
+        check_settings(samples=0)
+    with pytest.raises(InvalidArgumentError, match="Unknown explain setting"):
+        check_settings(sample=5)
+
+
+@pytest.mark.parametrize("name", list(attacks()))
+def test_every_attack_resolves_settings_inside_the_budget(name):
+    s = resolve_settings(name, 8)
+    assert isinstance(s, AttackSettings) and s.method == name and s.eps == 8.0
+    assert s.steps >= 1 and 0 < s.step_size <= 2 * 8.0
+    assert attacks()[name].single_step == (s.steps == 1)
+
+
+def test_the_cli_help_lists_the_registered_methods():
+    explain_help = CliRunner().invoke(app, ["explain", "--help"], terminal_width=200).output
+    attack_help = CliRunner().invoke(app, ["attack", "--help"], terminal_width=200).output
+    assert all(name in explain_help for name in METHOD_NAMES)
+    assert all(name in attack_help for name in attacks())
