@@ -71,12 +71,14 @@ def main() -> None:
         results.append(train_member(name, int(epochs), seed=i, out=out, limit=args.limit))
         print(json.dumps(results[-1]), flush=True)
 
-    from zoo.cli.ensemble import run_ensemble_eval
+    from zoo.ensemble_task import evaluate_ensemble
 
     runs = [str(out / item.split(":")[0]) for item in args.models.split(",")]
     for method in ("vote", "soft"):
-        run_ensemble_eval(runs, ensemble=method, dataset="fashion_mnist", split="test", data_dir=None, limit=None,
-                          batch_size=512, out=out / f"report_{method}", json_output=False)
+        report = evaluate_ensemble(runs, ensemble=method, dataset="fashion_mnist", split="test", batch_size=512,
+                                   out=out / f"report_{method}")
+        print(json.dumps({"method": method, "accuracy": report["accuracy"],
+                          "best_member": report["best_member"]}), flush=True)
 
 
 if __name__ == "__main__":

@@ -60,10 +60,6 @@ def parse_methods(text: str, compare: bool) -> list[str]:
     return [m for m in ATTACKS if m in chosen]
 
 
-def default_out_dir(model_path: Path) -> Path:
-    return model_path / "attack" if model_path.is_dir() else model_path.with_name(f"{model_path.stem}_attack")
-
-
 @friendly_errors
 def attack_command(
     model_path: Path = typer.Argument(..., metavar="RUN_OR_MODEL", help="Run directory or .keras classifier.",
@@ -135,182 +131,16 @@ def attack_command(
     for m in methods:  # check --steps / --step-size before loading anything
         resolve_settings(m, eps_values[-1], steps=steps, step_size=step_size, random_start=random_start)
 
-    overlays = _read_overlays(overlay or [])
-    from zoo.io import check_output_dir
+    from zoo.attack.task import run_attack
 
-    check_output_dir(out)  # before any attack is computed
-    from zoo.inputs import check_input_scale
-
-    check_input_scale(input_scale)
-
-    from zoo.attack.report import resolve_target
-    from zoo.run import Run, load_classifier
-
-    model, class_names = load_classifier(model_path)
-    resolve_target(target, class_names)  # unknown class: fail before loading data
-    eval_paths = list(eval_on or []) + list(extra_eval_on or [])
-    others = [(str(p), load_classifier(p)[0]) for p in eval_paths]
-
-    run = Run.open(model_path)
-    spec = run.data_options(dataset)[0]
-    input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    with console.status(f"Loading {spec} ({split})..."):
-        data = run.data(dataset, data_dir=data_dir, limit=None if all_examples else n, num_classes=len(class_names),
-                        seed=seed)
-        images, labels = _load_examples(data, spec, split, None if all_examples else n, input_shape)
-    class_names = run.class_names(len(class_names), data)
-    from zoo.inputs import adapt_classifier, image_stats
-
-    model, notes = adapt_classifier(model, input_scale, stats=lambda: image_stats(images), source=str(model_path))
-    for note in notes:
-        console.print(f"[dim]{escape(note)}[/]", highlight=False)
-
-    from zoo.attack.report import evaluate_robustness, transfer_matrix
-
-    with console.status(f"Attacking {len(images)} examples with {', '.join(methods)} at eps {', '.join(f'{e:g}' for e in eps_values)}..."):
-        run = evaluate_robustness(
-            model, images, labels, class_names, methods=methods, eps_list=eps_values, target=target,
-            use_labels=not no_labels, steps=steps, step_size=step_size, random_start=random_start,
-            batch_size=batch_size, seed=seed,
-        )
-    report = run.report
-    report["model"] = str(model_path)
-    report["dataset"] = spec
-    report["split"] = split
-    report["eps_scale_given"] = eps_scale
-    if others:
-        with console.status("Evaluating transferability..."):
-            report["transfer"] = transfer_matrix(run, str(model_path), others, batch_size=batch_size)
-
-    out_dir = out or default_out_dir(model_path)
-    from zoo.io import output_dir
-
-    with output_dir(out_dir):  # removed again if a write fails (a full disk): nothing half-written
-        files = _write_outputs(run, out_dir, png_count=png_count, grid_eps=grid_eps, overlays=overlays)
-    _print_summary(report, files)
-
-
-def _load_examples(data, spec, split, n, input_shape):
-    """(images float32 [0,255], labels) of the first ``n`` examples of a split (None: all of it)."""
-    import numpy as np
-
-    from zoo.errors import InvalidArgumentError
-
-    from zoo.data import load_examples
-
-    data.split(split)  # an unknown or missing split fails here, with the splits there are
-    size = data.sizes.get({"validation": "val", "valid": "val"}.get(split, split))
-    if n is None or (size and n > size):
-        if not size:
-            raise InvalidArgumentError(f"The size of {spec} {split} is unknown; pass --n instead of --all.")
-        n = size  # load_examples batches all n at once: never ask for more than there are
-    images, labels, _ = load_examples(data, split=split, n=n, input_shape=input_shape)
-    return np.asarray(images, "float32"), np.asarray(labels).astype("int32").reshape(-1)
-
-
-def _read_overlays(paths) -> dict:
-    """{label: report} from report.json files written by `zoo attack` (checked before attacking)."""
-    import json
-
-    from zoo.errors import InvalidArgumentError
-
-    overlays = {}
-    for path in paths:
-        try:
-            rep = json.loads(Path(path).read_text())
-            rep["results"], rep["clean"]["accuracy"]  # noqa: B018  (the keys the curve reads)
-        except (OSError, ValueError, KeyError, TypeError):
-            raise InvalidArgumentError(
-                f"--overlay {path} is not a report.json written by `zoo attack`; pass such a file."
-            ) from None
-        overlays[Path(rep.get("model", path)).name] = rep
-    return overlays
-
-
-def _pick_grid_eps(eps_values, wanted):
-    if wanted is not None:
-        return min(eps_values, key=lambda e: abs(e - wanted))
-    return 8.0 if 8.0 in eps_values else eps_values[len(eps_values) // 2]
-
-
-def _write_outputs(run, out_dir: Path, *, png_count: int, grid_eps, overlays=None) -> dict:
-    """Report, figures, arrays and PNGs; returns {what: path}."""
-    import numpy as np
-
-    from zoo.io import atomic_path, write_json
-    from zoo.plots.attack import plot_accuracy_vs_eps, plot_examples, plot_transfer
-
-    report = run.report
-    names = report["class_names"]
-    files = {}
-    curve = out_dir / "accuracy_vs_eps.png"
-    name = Path(report["model"]).name
-    plot_accuracy_vs_eps(report, curve, title=f"{name}: accuracy under attack ({report['samples']} {report['split']} examples)",
-                         extra_curves=overlays, main_label=name)
-    files["curve"] = curve
-
-    methods = report["attack"]["methods"]
-    strongest = "pgd" if "pgd" in methods else methods[-1]
-    eps_values = [r["eps"] for r in report["results"][strongest]]
-    e = _pick_grid_eps(eps_values, grid_eps)
-    adv, adv_logits = run.adversarial[(strongest, e)]
-    # Show what the attack does: first the examples it turned from right to wrong, then others.
-    fooled = (run.clean_logits.argmax(1) == run.labels) & (adv_logits.argmax(1) != run.labels)
-    order = np.concatenate([np.flatnonzero(fooled), np.flatnonzero(~fooled)])[:6]
-    grid = out_dir / "examples.png"
-    plot_examples(run.images[order], adv[order], run.labels[order], run.clean_logits[order], adv_logits[order],
-                  names, eps=e, method=strongest, path=grid)
-    files["grid"] = grid
-
-    for method, transfer in report.get("transfer", {}).items():
-        path = out_dir / f"transfer_{method}.png"
-        plot_transfer(transfer, path, method)
-        files[f"transfer_{method}"] = path
-
-    arrays = {"images": run.images, "labels": run.labels, "attack_labels": run.attack_labels}
-    for (method, eps), (adv, logits) in run.adversarial.items():
-        arrays[f"{method}_eps{eps:g}"] = adv
-        arrays[f"{method}_eps{eps:g}_pred"] = logits.argmax(axis=1)
-    npz = out_dir / "adversarial.npz"
-    with atomic_path(npz) as tmp:
-        np.savez_compressed(tmp, **arrays)
-    files["arrays"] = npz
-    if png_count:
-        files["pngs"] = _write_pngs(run, out_dir / "images", png_count)
-    report["files"] = {k: str(v) for k, v in files.items()}
-    write_json(out_dir / "report.json", report)
-    files["report"] = out_dir / "report.json"
-    return files
-
-
-def _write_pngs(run, root: Path, count: int) -> Path:
-    """The first ``count`` clean and adversarial images as 8-bit PNGs (rounded; the .npz is exact)."""
-    import numpy as np
-    from PIL import Image
-
-    from zoo.io import atomic_path
-
-    names = run.report["class_names"]
-
-    def save(array, path):
-        pixels = np.clip(np.rint(array), 0, 255).astype("uint8")
-        pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
-        with atomic_path(path) as tmp:
-            Image.fromarray(pixels).save(tmp, format="PNG")
-
-    count = min(count, len(run.images))
-    for i in range(count):
-        save(run.images[i], root / "clean" / f"{i:04d}_{_safe(names[run.labels[i]])}.png")
-    for (method, eps), (adv, logits) in run.adversarial.items():
-        pred = logits.argmax(axis=1)
-        for i in range(count):
-            true, got = _safe(names[run.labels[i]]), _safe(names[pred[i]])
-            save(adv[i], root / f"{method}_eps{eps:g}" / f"{i:04d}_{true}_as_{got}.png")
-    return root
-
-
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in str(name))
+    result = run_attack(
+        model_path, methods=methods, eps_values=eps_values, dataset=dataset, split=split,
+        n=None if all_examples else n, data_dir=data_dir, target=target, use_labels=not no_labels, steps=steps,
+        step_size=step_size, random_start=random_start, batch_size=batch_size, seed=seed, input_scale=input_scale,
+        eval_on=[*(eval_on or []), *(extra_eval_on or [])], out=out, png_count=png_count, grid_eps=grid_eps,
+        overlay=overlay or [], eps_scale=eps_scale,
+        say=lambda note: console.print(f"[dim]{escape(note)}[/]", highlight=False), status=console.status)
+    _print_summary(result.report, result.files)
 
 
 def _print_summary(report: dict, files: dict) -> None:

@@ -70,19 +70,11 @@ def preview_command(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
 ) -> None:
     """Write a grid of the same images before and after augmentation."""
-    from zoo import checks
+    from zoo.plots.data import preview_augmentation
 
-    checks.int_between(n, "n", 1, 256)
-    checks.int_between(draws, "draws", 1, 4)
-    from zoo.data import build_augmentation, load_examples, parse_augmentation
-    from zoo.plots.data import augmentation_grid
-
-    parse_augmentation(augment)  # a typo fails before any data is read
-    images, labels, class_names = load_examples(dataset, split=split, n=n, data_dir=data_dir, seed=seed)
-    augmenter = build_augmentation(augment, images.shape[-1], seed)
-    rows = [images if augmenter is None else augmenter(images, training=True).numpy() for _ in range(draws)]
-    augmentation_grid(images, rows, labels, class_names, out, title=f"{dataset}: augment={augment} (seed {seed})")
-    console.print(f"Wrote {out} ({len(images)} images of {dataset} {split}, augment={augment}).", markup=False)
+    shown = preview_augmentation(dataset, out, augment=augment, n=n, seed=seed, split=split, draws=draws,
+                                 data_dir=data_dir)
+    console.print(f"Wrote {out} ({shown} images of {dataset} {split}, augment={augment}).", markup=False)
 
 
 @friendly_errors

@@ -37,98 +37,40 @@ def ensemble(
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Combine trained models into ONE .keras model that votes; report members vs vote vs independence."""
-    from zoo.ensemble import check_method
+    from zoo.ensemble_task import save_ensemble
 
-    check_method(method)
-    shape = parse_input_shape(input_shape)
-    from zoo.ensemble import load_ensemble
-
-    model, names, class_names, method = load_ensemble(runs, method, input_shape=shape)
-    out = Path(out)
-    from zoo.run import RunLock
-
-    existed = out.exists()
-    with RunLock(out, "zoo ensemble"):  # one writer per output, as for zoo train
-        try:
-            _save_and_evaluate(model, names, class_names, method, runs, out, evaluate=evaluate, dataset=dataset,
-                               split=split, data_dir=data_dir, limit=limit, batch_size=batch_size,
-                               json_output=json_output)
-        except BaseException:
-            if not existed:  # a failed evaluation leaves no half ensemble behind
-                import shutil
-
-                shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)
-            raise
-
-
-def _save_and_evaluate(model, names, class_names, method, runs, out, *, evaluate, dataset, split, data_dir, limit,
-                       batch_size, json_output):
-    from zoo.io import atomic_path, write_json
-
-    as_dir = out.suffix != ".keras"
-    model_path = out / "model.keras" if as_dir else out
-    with atomic_path(model_path) as tmp:
-        model.save(tmp)
-    if as_dir:
-        write_json(out / "config.json", {
-            "model": "ensemble", "method": method, "members": [str(r) for r in runs], "member_names": names,
-            "input_shape": list(model.inputs[0].shape[1:]), "class_names": class_names,
-            "dataset": _first_run(runs).data_options(dataset)[0],
-        })
-    if evaluate:
-        run_ensemble_eval(runs, ensemble=method, dataset=dataset, split=split, data_dir=data_dir, limit=limit,
-                          batch_size=batch_size, out=out if as_dir else None, json_output=json_output,
-                          _loaded=(model, names, class_names, method))
+    saved = save_ensemble(runs, out, method=method, input_shape=parse_input_shape(input_shape), evaluate=evaluate,
+                          dataset=dataset, split=split, data_dir=data_dir, limit=limit, batch_size=batch_size,
+                          status=None if json_output else console.status)
+    if saved["report"] is not None:
+        _show(saved["report"], Path(out) if Path(out).suffix != ".keras" else None, json_output)
     if not json_output:  # said once everything is in place
-        console.print(f"Saved the {method} ensemble of {len(names)} members to [bold]{escape(str(model_path))}[/]")
+        console.print(f"Saved the {saved['method']} ensemble of {len(saved['members'])} members to "
+                      f"[bold]{escape(str(saved['model']))}[/]")
     elif not evaluate:
         import json
 
-        typer.echo(json.dumps({"model": str(model_path), "method": method, "members": names}))
+        typer.echo(json.dumps({"model": str(saved["model"]), "method": saved["method"], "members": saved["members"]}))
 
 
-def _first_run(paths):
-    """The first member whose run names its dataset (else the first member): its data is the ensemble's."""
-    from zoo.run import Run
+def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch_size, out, json_output) -> dict:
+    """`zoo eval A B ...`: evaluate several models (or one saved ensemble) as an ensemble and print it.
 
-    runs = [Run.open(p) for p in paths]
-    return next((r for r in runs if r.dataset), runs[0])
-
-
-def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch_size, out, json_output,
-                      _loaded=None) -> dict:
-    """Evaluate several models (or one saved ensemble) as an ensemble; print and optionally save the report.
-
-    ``ensemble`` is "vote", "soft" or None (vote, or the saved ensemble's own method); ``out`` a
-    directory for report.json and ensemble.png (None: write nothing); ``json_output`` True prints
-    JSON instead of tables (a path writes the JSON there).
+    ``json_output`` True prints JSON instead of tables (a path writes the JSON there).
     """
-    from zoo.data import make_pipeline
-    from zoo.ensemble import ensemble_logits, ensemble_report, load_ensemble, predict_members
-    from zoo import checks
-    from zoo.evaluation import classification_metrics
-    from zoo.io import write_json
-    checks.positive_int(batch_size, "batch_size")
-    model, names, class_names, method = _loaded or load_ensemble(paths, ensemble)
-    # the data of the first member that is a run (its val split and seed: --split val is what it held out)
-    run = _first_run(paths)
-    spec = run.data_options(dataset)[0]
-    data = run.data(dataset, data_dir=data_dir, limit=limit, num_classes=len(class_names))
-    input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
-    ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=int(batch_size), training=False)
-    with console.status(f"Evaluating {len(names)} members on {spec} {split}...") if not json_output else _null():
-        member_logits, labels = predict_members(model, ds)
-    report = ensemble_report(labels, member_logits, names, method, class_names)
-    report.update({"dataset": spec, "split": split, "members_paths": [str(p) for p in paths]})
-    metrics = classification_metrics(labels, ensemble_logits(member_logits, method), class_names)
-    report["metrics"] = metrics
-    if out is not None:
-        out = Path(out)
-        write_json(out / "report.json", report)
-        from zoo.plots.ensemble import plot_ensemble_report
+    from zoo.ensemble_task import evaluate_ensemble
 
-        plot_ensemble_report(report, out / "ensemble.png")
+    report = evaluate_ensemble(paths, ensemble=ensemble, dataset=dataset, split=split, data_dir=data_dir,
+                               limit=limit, batch_size=batch_size, out=out,
+                               status=None if json_output else console.status)
+    _show(report, out, json_output)
+    return report
+
+
+def _show(report: dict, out, json_output) -> None:
     if isinstance(json_output, (str, Path)) and not isinstance(json_output, bool):
+        from zoo.io import write_json
+
         write_json(json_output, report)
     elif json_output:
         import json
@@ -136,17 +78,8 @@ def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch
         from zoo.io import _jsonable
 
         typer.echo(json.dumps(report, default=_jsonable))
-        return report
+        return
     _print_report(report, out)
-    return report
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _print_report(report: dict, out) -> None:
@@ -200,19 +133,8 @@ def features(
                               "(flattened, or average-pooled when larger than 4096 values)."),
 ) -> None:
     """Export penultimate-layer features (the input of the final Dense) with labels to an .npz file."""
-    from zoo import checks
+    from zoo.features import export_run_features
 
-    checks.positive_int(batch_size, "batch_size")
-    from zoo.data import make_pipeline
-    from zoo.features import export_features
-    from zoo.run import Run
-
-    source = Run.open(run)
-    model = source.load_model()
-    spec = source.data_options(dataset)[0]
-    data = source.data(dataset, data_dir=data_dir, limit=limit)
-    input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
-    ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False)
-    with console.status(f"Extracting features of {spec} {split}..."):
-        summary = export_features(out, model, ds, class_names=data.class_names, layer=layer)
+    summary = export_run_features(run, out, dataset=dataset, split=split, data_dir=data_dir, limit=limit,
+                                  batch_size=batch_size, layer=layer, status=console.status)
     console.print(f"Wrote {summary['num_examples']} x {summary['dim']} features with labels to [bold]{escape(str(out))}[/]")

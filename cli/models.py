@@ -71,14 +71,12 @@ def info_command(
     except InvalidArgumentError as exc:
         raise InvalidArgumentError(f"Bad --input-shape {input_shape!r}: {exc}") from None
 
-    from zoo.catalog import load_catalog, model_summary
-    from zoo.registry import get_spec, load_weights_manifest
+    from zoo.catalog import model_info
 
-    name = model if model in load_catalog() else get_spec(model).name  # unknown -> close matches
-    lines, counts = model_summary(name, input_shape=shape, num_classes=classes)
-    spec = load_catalog().get(name) or get_spec(name).__dict__
+    info = model_info(model, input_shape=shape, num_classes=classes)
+    name, spec, counts = info["name"], info["row"], info["counts"]
     if summary:
-        console.print("\n".join(lines), highlight=False, markup=False)
+        console.print("\n".join(info["summary"]), highlight=False, markup=False)
     shape, n_classes = tuple(counts["input_shape"]), counts["num_classes"]
     trainable, non_trainable, flops = counts["trainable_params"], counts["non_trainable_params"], counts["flops"]
     default_shape = tuple(spec["input_shape"])
@@ -98,7 +96,7 @@ def info_command(
     table.add_row("FLOPs / image", f"{flops:,} ({_short(flops)}; 2 FLOPs per multiply-add)")
     table.add_row("Grad-CAM layer", spec["last_conv"])
     table.add_row("Small-input variant", "yes" if spec["small_input"] else "no (ImageNet-shaped)")
-    table.add_row("Weights shipped", "yes" if name in load_weights_manifest() else "no")
+    table.add_row("Weights shipped", "yes" if info["weights_shipped"] else "no")
     console.print(table)
 
 

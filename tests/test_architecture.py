@@ -98,3 +98,25 @@ def test_input_gradients_are_taken_in_one_module():
     allowed = {"zoo/gradients.py", "zoo/training/distributed.py"}
     tapes = {str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py") if "GradientTape" in p.read_text()}
     assert tapes <= allowed, tapes - allowed
+
+
+# What a command may import besides its one task module: errors, checks, the CLI's own helpers,
+# registries (choices and help) and the training config (the options it fills in).
+def _helper(module: str) -> bool:
+    return (module in ("zoo", "zoo.errors", "zoo.checks", "zoo.training", "zoo.training.config")
+            or module.startswith("zoo.cli") or module.endswith(".registry"))
+
+
+def test_each_command_calls_one_library_task():
+    heavy = {}
+    for path in sorted((ROOT / "cli").glob("*.py")):
+        for fn in ast.parse(path.read_text()).body:
+            is_command = isinstance(fn, ast.FunctionDef) and any(
+                getattr(d, "id", None) == "friendly_errors" for d in fn.decorator_list)
+            if not is_command:
+                continue
+            tasks = {node.module for node in ast.walk(fn) if isinstance(node, ast.ImportFrom)
+                     and (node.module or "").startswith("zoo") and not _helper(node.module)}
+            if len(tasks) > 1:
+                heavy[f"{path.name}:{fn.name}"] = sorted(tasks)
+    assert heavy == {}

@@ -30,3 +30,24 @@ def export_features(path, model, ds_batched, *, class_names=None, layer: str | N
         with open(tmp, "wb") as fh:  # a file object: np.savez would append ".npz" to the temp name
             np.savez_compressed(fh, features=features, labels=labels, class_names=names)
     return {"path": str(path), "num_examples": int(features.shape[0]), "dim": int(features.shape[1])}
+
+
+def export_run_features(source, out, *, dataset=None, split="test", data_dir=None, limit=None, batch_size=256,
+                        layer: str | None = None, status=None) -> dict:
+    """`zoo features`: the features of ``source`` (a run, .keras file or shipped name) on its data."""
+    import contextlib
+
+    from zoo import checks
+    from zoo.data import make_pipeline
+    from zoo.run import Run
+
+    checks.positive_int(batch_size, "batch_size")
+    status = status or (lambda text: contextlib.nullcontext())
+    run = Run.open(source)
+    model = run.load_model()
+    spec = run.data_options(dataset)[0]
+    data = run.data(dataset, data_dir=data_dir, limit=limit)
+    input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
+    ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False)
+    with status(f"Extracting features of {spec} {split}..."):
+        return export_features(out, model, ds, class_names=data.class_names, layer=layer)

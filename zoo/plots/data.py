@@ -48,3 +48,22 @@ def _class_name(label, class_names) -> str:
     label = int(label)
     name = class_names[label] if 0 <= label < len(class_names) else str(label)
     return name if len(name) <= 14 else name[:13] + "…"
+
+
+def preview_augmentation(dataset, out, *, augment="standard", n: int = 16, seed: int = 0, split: str = "train",
+                         draws: int = 1, data_dir=None) -> int:
+    """`zoo data preview`: a grid of ``n`` images of ``dataset`` before and after ``draws`` augmentations.
+
+    Returns the number of images drawn.
+    """
+    from zoo import checks
+    from zoo.data import build_augmentation, load_examples, parse_augmentation
+
+    checks.int_between(n, "n", 1, 256)
+    checks.int_between(draws, "draws", 1, 4)
+    parse_augmentation(augment)  # a typo fails before any data is read
+    images, labels, class_names = load_examples(dataset, split=split, n=n, data_dir=data_dir, seed=seed)
+    augmenter = build_augmentation(augment, images.shape[-1], seed)
+    rows = [images if augmenter is None else augmenter(images, training=True).numpy() for _ in range(draws)]
+    augmentation_grid(images, rows, labels, class_names, out, title=f"{dataset}: augment={augment} (seed {seed})")
+    return len(images)
