@@ -16,7 +16,7 @@ from zoo.data import (
     load_examples,
     make_pipeline,
 )
-from zoo.data import sources
+from zoo.data import idx_source
 from zoo.data.idx import write_idx
 from zoo.errors import DataError, InvalidArgumentError, UnknownNameError
 
@@ -47,9 +47,9 @@ def _fake_idx_dir(tmp_path, n_train=50, n_test=20, gz=True) -> Path:
 @pytest.fixture
 def no_system_copies(monkeypatch, tmp_path):
     """Hide the Debian/Keras copies and the TFDS data dir, so only data_dir counts."""
-    fam = sources.IDX_FAMILIES["fashion_mnist"]
-    monkeypatch.setitem(sources.IDX_FAMILIES, "fashion_mnist",
-                        sources.IdxFamily(**{**fam.__dict__, "system_dirs": ()}))
+    fam = idx_source.IDX_FAMILIES["fashion_mnist"]
+    monkeypatch.setitem(idx_source.IDX_FAMILIES, "fashion_mnist",
+                        idx_source.IdxFamily(**{**fam.__dict__, "system_dirs": ()}))
     monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "no-tfds"))
 

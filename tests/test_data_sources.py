@@ -115,11 +115,11 @@ def test_tfds_mock_data(tmp_path):
 
 def test_fashion_mnist_falls_back_to_tfds_download(tmp_path, monkeypatch):
     tfds = pytest.importorskip("tensorflow_datasets")
-    from zoo.data import sources
+    from zoo.data import idx_source
 
-    fam = sources.IDX_FAMILIES["fashion_mnist"]
-    monkeypatch.setitem(sources.IDX_FAMILIES, "fashion_mnist",
-                        sources.IdxFamily(**{**fam.__dict__, "system_dirs": ()}))
+    fam = idx_source.IDX_FAMILIES["fashion_mnist"]
+    monkeypatch.setitem(idx_source.IDX_FAMILIES, "fashion_mnist",
+                        idx_source.IdxFamily(**{**fam.__dict__, "system_dirs": ()}))
     monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
         load_dataset("fashion_mnist", data_dir=tmp_path)

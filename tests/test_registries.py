@@ -90,3 +90,35 @@ def test_the_cli_help_lists_the_registered_methods():
     attack_help = CliRunner().invoke(app, ["attack", "--help"], terminal_width=200).output
     assert all(name in explain_help for name in METHOD_NAMES)
     assert all(name in attack_help for name in attacks())
+
+
+def test_a_new_data_source_is_one_record(monkeypatch):
+    """A `zoo/data/<name>_source.py` file registers a Source; load_dataset and `zoo datasets` read it."""
+    from zoo.data import sources
+    from zoo.data.npz_source import load_npz
+
+    def load(arg, *, data_dir=None, download=False, on_bad_image="fail", **split_args):
+        rng = np.random.default_rng(int(arg))
+        x, y = rng.integers(0, 255, (40, 8, 8), dtype=np.uint8), np.arange(40) % 4
+        path = f"/tmp/zoo-test-random-{arg}.npz"
+        np.savez(path, x=x, y=y)
+        return load_npz(path, **split_args)
+
+    template = {"name": "random:SEED", "title": "random pixels", "classes": None, "found": None,
+                "where": "generated", "sizes": {}}
+    monkeypatch.setattr(sources, "_SOURCES", [*sources._SOURCES])
+    sources.register(sources.Source(usage="random:SEED", prefix="random", load=load, template=template, order=99))
+    data = sources.load_dataset("random:3", val_fraction=0.25)
+    assert data.num_classes == 4 and data.sizes["train"] == 30 and data.sizes["val"] == 10
+    assert sources.available_datasets()[-1]["name"] == "random:SEED"
+    with pytest.raises(UnknownNameError, match="random:SEED"):
+        sources.load_dataset("randm")
+
+
+def test_the_sources_answer_their_specs():
+    from zoo.data.sources import resolve_spec, sources
+
+    usages = [s.usage for s in sources()]
+    assert usages == ["fashion_mnist", "tfds:NAME", "folder:PATH", "npz:PATH"]
+    assert resolve_spec("Fashion-MNIST")[1] == "fashion_mnist" and resolve_spec("fmnist")[1] == "fashion_mnist"
+    assert resolve_spec("tfds:cifar10")[0].prefix == "tfds" and resolve_spec("tfds:cifar10")[1] == "cifar10"

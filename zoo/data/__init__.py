@@ -15,7 +15,7 @@ _EXPORTS = {
     "Dataset": "zoo.data.dataset",
     "load_dataset": "zoo.data.sources",
     "available_datasets": "zoo.data.sources",
-    "FASHION_MNIST_CLASSES": "zoo.data.sources",
+    "FASHION_MNIST_CLASSES": "zoo.data.idx_source",
     "make_pipeline": "zoo.data.pipeline",
     "cache_split": "zoo.data.pipeline",
     "channel_stats": "zoo.data.pipeline",

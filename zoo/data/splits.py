@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import tensorflow as tf
 
 from zoo import checks
 from zoo.data.dataset import SPLITS, describe_split
+
+if TYPE_CHECKING:  # TensorFlow is imported by the functions that use it: listing sources stays light
+    import tensorflow as tf
 
 
 def check_split_args(val_fraction: float, limit: int | None) -> None:
@@ -30,6 +34,8 @@ def capped(n: int, limit: int | None) -> int:
 
 def array_split(images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
     """An in-memory split as an unbatched tf.data.Dataset of (uint8 HxWxC, int64)."""
+    import tensorflow as tf
+
     ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int64)))
     return describe_split(ds, in_memory=True, size=len(images), nbytes=images.nbytes,
                           image_shape=tuple(images.shape[1:]), arrays=(images, labels.astype(np.int64)))
@@ -58,6 +64,8 @@ def stream_splits(streams: dict, counts: dict, *, val_fraction: float, seed: int
 
     The val carve keeps the same seeded index set as for arrays, applied with a boolean mask.
     """
+    import tensorflow as tf
+
     streams, counts = dict(streams), dict(counts)
     if "val" not in streams and val_fraction > 0 and "train" in streams:
         n = counts["train"]

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from zoo.data.dataset import Dataset
+from zoo.data.sources import Source, register
 from zoo.errors import DataError, UnknownNameError, close_matches_hint
 
 # TFDS split name -> ours
@@ -172,3 +173,21 @@ def prepare(name: str, data_dir=None) -> str:
     if not builder.is_prepared():
         load_tfds(name, data_dir=data_dir, download=True, val_fraction=0)
     return str(builder.data_dir)
+
+
+def prepared_rows(data_dir=None) -> list[dict]:
+    """`zoo datasets` rows of the TFDS datasets prepared on this machine."""
+    return [{"name": f"tfds:{name}", "title": name, "classes": None, "found": True,
+             "where": f"TFDS data dir ({data_dir_for(data_dir)})", "sizes": prepared_sizes(name, data_dir)}
+            for name in prepared_datasets(data_dir)]
+
+
+def _load(name, *, data_dir=None, download=False, on_bad_image="fail", **split_args) -> Dataset:
+    return load_tfds(name, data_dir=data_dir, download=download, **split_args)
+
+
+register(Source(
+    usage="tfds:NAME", prefix="tfds", load=_load, order=20, rows=prepared_rows, download=prepare,
+    template={"name": "tfds:NAME", "title": "any TFDS image classification dataset", "classes": None,
+              "found": None, "where": "prepared TFDS data, or --download", "sizes": {}},
+))

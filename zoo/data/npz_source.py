@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data.dataset import Dataset
+from zoo.data.sources import Source, register
 from zoo.data.splits import splits_from_arrays
 from zoo.errors import DataError
 
@@ -100,3 +101,17 @@ def _labels(y: np.ndarray, path, key) -> np.ndarray:
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
         raise DataError(f"{path}: {key!r} must be N non-negative integer labels; got shape {y.shape}, dtype {y.dtype}.")
     return y.astype(np.int64)
+
+
+def _load(path, *, data_dir=None, download=False, on_bad_image="fail", **split_args) -> Dataset:
+    return load_npz(path, **split_args)
+
+
+def _claims(spec: str) -> bool:
+    return Path(spec).suffix == ".npz" and Path(spec).is_file()
+
+
+register(Source(
+    usage="npz:PATH", prefix="npz", load=_load, order=40, claims_path=_claims,
+    template={"name": "npz:PATH", "title": "a NumPy .npz with arrays x (N,H,W[,C]) and y (N,)", "classes": None, "found": None, "where": "your disk (or x_train/y_train/x_test/y_test)", "sizes": {}},
+))

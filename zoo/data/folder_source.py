@@ -8,16 +8,21 @@ or dropped (``"skip"``) instead of failing mid-epoch.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from zoo.data.dataset import Dataset, describe_split
+from zoo.data.sources import Source, register
 from zoo.data.splits import capped, carve_indices
 from zoo.errors import DataError, InvalidArgumentError
+
+if TYPE_CHECKING:  # TensorFlow is imported by the functions that use it: listing sources stays light
+    import tensorflow as tf
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 SPLIT_DIRS = {"train": ("train",), "val": ("val", "validation"), "test": ("test",)}
@@ -157,6 +162,8 @@ def _images_under(class_dir: Path) -> list[str]:
 
 def _scan(paths: np.ndarray, on_bad_image: str) -> tuple[np.ndarray, np.ndarray]:
     """(mask of decodable files, their H,W,C) from one parallel decode pass; names bad files."""
+    import tensorflow as tf
+
 
     def probe(i, path):
         image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
@@ -184,6 +191,8 @@ def _scan(paths: np.ndarray, on_bad_image: str) -> tuple[np.ndarray, np.ndarray]
 
 def _split_dataset(paths: np.ndarray, labels: np.ndarray, nbytes: int, channels: int, image_shape
                    ) -> tf.data.Dataset:
+    import tensorflow as tf
+
     def decode(path, label):
         # dtype=uint8 rescales 16-bit PNGs instead of wrapping them
         image = tf.io.decode_image(tf.io.read_file(path), channels=channels, dtype=tf.uint8,
@@ -203,3 +212,17 @@ def _split_dataset(paths: np.ndarray, labels: np.ndarray, nbytes: int, channels:
     ds = files().apply(tf.data.experimental.assert_cardinality(len(paths)))
     return describe_split(ds, in_memory=False, size=len(paths), nbytes=nbytes, image_shape=image_shape,
                           reshuffled=files)
+
+
+def _load(path, *, data_dir=None, download=False, on_bad_image="fail", **split_args) -> Dataset:
+    return load_folder(path, on_bad_image=on_bad_image, **split_args)
+
+
+def _claims(spec: str) -> bool:
+    return Path(spec).expanduser().is_dir()
+
+
+register(Source(
+    usage="folder:PATH", prefix="folder", load=_load, order=30, claims_path=_claims,
+    template={"name": "folder:PATH", "title": "a folder with one subfolder of images per class", "classes": None, "found": None, "where": "your disk (optional train/ val/ test/ subfolders)", "sizes": {}},
+))
