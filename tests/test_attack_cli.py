@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
+from kit import fake_run, tiny_classifier  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from zoo.attack.report import evaluate_robustness, red_flags, resolve_target, transfer_matrix  # noqa: E402
@@ -25,27 +26,13 @@ def _app():
     return app
 
 
-def _tiny_classifier(seed: int):
-    keras.utils.set_random_seed(seed)
-    inp = keras.Input((28, 28, 1), name="image")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(inp)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu", name="conv")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    out = keras.layers.Dense(10, name="logits")(x)
-    return keras.Model(inp, out)
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Two run directories (model.keras + config.json) and a .keras file that is not a classifier."""
     root = tmp_path_factory.mktemp("attack_runs")
     paths = []
     for seed in (0, 1):
-        run = root / f"run{seed}"
-        run.mkdir()
-        _tiny_classifier(seed).save(run / "model.keras")
-        (run / "config.json").write_text(json.dumps({"dataset": "fashion_mnist", "class_names": CLASSES}))
-        paths.append(run)
+        paths.append(fake_run(root, tiny_classifier(seed=seed), name=f"run{seed}", class_names=CLASSES))
     inp = keras.Input((28, 28, 1), name="image")
     seg = keras.Model(inp, keras.layers.Conv2D(1, 3, padding="same", name="mask")(inp))
     seg.save(root / "segmenter.keras")
@@ -161,7 +148,7 @@ def test_resolve_target():
 
 
 def test_evaluate_robustness_targeted_and_transfer():
-    model, other = _tiny_classifier(0), _tiny_classifier(1)
+    model, other = tiny_classifier(seed=0), tiny_classifier(seed=1)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (12, 28, 28, 1)).astype("float32")
     y = rng.integers(0, 10, 12)

@@ -5,14 +5,8 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from zoo.cli.main import app
-
-
-def invoke(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    return result, result.output
+from kit import cli, cli_json
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +30,8 @@ def test_predict_lists_top_classes_that_match_the_model(images, tmp_path):
 
     folder, labels = images
     sheet = tmp_path / "sheet.png"
-    result, text = invoke("predict", "simplenet", folder, "--top", "3", "--json", "--out", sheet)
-    assert result.exit_code == 0, text
-    out = json.loads(result.stdout)
+    code, out, text = cli_json("predict", "simplenet", folder, "--top", "3", "--json", "--out", sheet)
+    assert code == 0, text
     files = expand_image_paths([folder])
     assert [p["path"] for p in out["predictions"]] == [str(f) for f in files]  # txt skipped, sorted
     model, names = load_classifier("simplenet")
@@ -60,17 +53,17 @@ def test_predict_lists_top_classes_that_match_the_model(images, tmp_path):
 def test_predict_refuses_bad_options(images, tmp_path, args, message):
     folder, _ = images
     args = [a if a != "sheet.jpg" else str(tmp_path / a) for a in args]
-    result, text = invoke("predict", "simplenet", folder, *args)
-    assert result.exit_code != 0 and message in text and "Traceback" not in text
+    code, text = cli("predict", "simplenet", folder, *args)
+    assert code != 0 and message in text and "Traceback" not in text
     assert not list(tmp_path.iterdir())
 
 
 def test_predict_refuses_missing_files_and_empty_folders(tmp_path):
-    result, text = invoke("predict", "simplenet", tmp_path / "nope.png")
-    assert result.exit_code != 0 and "not found" in text
+    code, text = cli("predict", "simplenet", tmp_path / "nope.png")
+    assert code != 0 and "not found" in text
     (tmp_path / "empty").mkdir()
-    result, text = invoke("predict", "simplenet", tmp_path / "empty")
-    assert result.exit_code != 0 and "holds no image files" in text
+    code, text = cli("predict", "simplenet", tmp_path / "empty")
+    assert code != 0 and "holds no image files" in text
 
 
 def _fake_run(path, *, epochs_planned=3, history=0, backup=0, finished=False):
@@ -102,9 +95,9 @@ def test_runs_tells_each_state(tmp_path):
     from zoo.run import RunLock
 
     live = RunLock(tmp_path / "live", "test").__enter__()  # as a zoo train in progress holds it
-    result, text = invoke("runs", tmp_path, "--json")
-    assert result.exit_code == 0, text
-    rows = {r["path"].removeprefix(str(tmp_path) + "/"): r for r in json.loads(result.stdout)}
+    code, listing, text = cli_json("runs", tmp_path, "--json")
+    assert code == 0, text
+    rows = {r["path"].removeprefix(str(tmp_path) + "/"): r for r in listing}
     live.__exit__(None, None, None)
     assert set(rows) == {"done", "group/half", "lost", "never", "live"}
     assert rows["live"]["state"] == "running"
@@ -113,19 +106,19 @@ def test_runs_tells_each_state(tmp_path):
     assert (rows["group/half"]["state"], rows["group/half"]["epochs_done"], rows["group/half"]["epochs_planned"]) == (
         "resumable", 2, 5)
     assert rows["lost"]["state"] == "interrupted" and rows["never"]["state"] == "failed"
-    table, text = invoke("runs", tmp_path)
-    assert table.exit_code == 0 and "resumable" in text and "--resume" in text
+    code, text = cli("runs", tmp_path)
+    assert code == 0 and "resumable" in text and "--resume" in text
 
 
 def test_runs_compare_overlays_curves_and_refuses_non_runs(tmp_path):
     _fake_run(tmp_path / "a", history=3, finished=True)
     _fake_run(tmp_path / "b", history=2, backup=2)
     out = tmp_path / "curves.png"
-    result, text = invoke("runs", "--compare", tmp_path / "a", tmp_path / "b", "--out", out)
-    assert result.exit_code == 0, text
+    code, text = cli("runs", "--compare", tmp_path / "a", tmp_path / "b", "--out", out)
+    assert code == 0, text
     assert out.is_file() and "a, b" in text
     (tmp_path / "c").mkdir()
-    result, text = invoke("runs", "--compare", tmp_path / "a", tmp_path / "c", "--out", tmp_path / "x.png")
-    assert result.exit_code != 0 and "not a zoo run directory" in text and not (tmp_path / "x.png").exists()
-    result, text = invoke("runs", tmp_path / "missing")
-    assert result.exit_code != 0 and "No runs folder" in text
+    code, text = cli("runs", "--compare", tmp_path / "a", tmp_path / "c", "--out", tmp_path / "x.png")
+    assert code != 0 and "not a zoo run directory" in text and not (tmp_path / "x.png").exists()
+    code, text = cli("runs", tmp_path / "missing")
+    assert code != 0 and "No runs folder" in text

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from kit import needs_real_fashion_mnist
 from typer.testing import CliRunner
 
 import zoo
@@ -61,6 +62,7 @@ def test_the_recipe_reproduces_the_shipped_run_settings(name):
         assert config[key] == value, key
 
 
+@needs_real_fashion_mnist
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_reproduces_its_recorded_test_accuracy(name, tmp_path):
     entry = MANIFEST[name]
@@ -138,6 +140,7 @@ def test_weights_verify_passes_and_lists_every_shipped_model():
     assert listing.exit_code == 0 and all(name in listing.output for name in SHIPPED)
 
 
+@needs_real_fashion_mnist
 def test_weights_verify_accuracy_remeasures(monkeypatch, tmp_path):
     import zoo.pretrained
     import zoo.shipping
