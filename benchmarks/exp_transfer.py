@@ -145,7 +145,8 @@ def main() -> None:
         print(json.dumps({"source_test_accuracy_0-4": acc, "seconds": time.time() - t0}), flush=True)
 
     from zoo.data import load_dataset
-    from zoo.training.transfer import choose_mode, load_source, transfer_distance
+    from zoo.training.transfer import load_source
+    from zoo.training.transfer_rule import choose_mode, transfer_distance
 
     src_model, info = load_source(str(source_run))
     results_file = out / "results.json"

@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 
 from zoo.errors import InvalidArgumentError, ModelFileError, UnknownNameError
-from zoo.training.transfer import (
-    SIMILAR_DISTANCE,
-    SMALL_PER_CLASS,
-    MulticlassHinge,
-    choose_mode,
-    feature_distance,
-    multiclass_hinge,
-    prepare_transfer,
-)
+from zoo.training.svm import MulticlassHinge, multiclass_hinge
+from zoo.training.transfer import prepare_transfer
+from zoo.training.transfer_rule import SIMILAR_DISTANCE, SMALL_PER_CLASS, choose_mode, feature_distance
 
 
 def _source(tmp_path, shape=(12, 12, 1), classes=4, name="src.keras"):
@@ -204,7 +198,8 @@ def test_sample_features_takes_images_of_mixed_sizes(tmp_path):
     import keras
     import tensorflow as tf
 
-    from zoo.training.transfer import _sample_features, feature_model
+    from zoo.surgery import feature_model
+    from zoo.training.transfer_rule import _sample_features
 
     sizes = [(12, 12), (20, 15), (9, 30)]
     rng = np.random.default_rng(0)
@@ -287,7 +282,7 @@ def test_auto_mode_says_what_it_chose_and_why(tmp_path):
 
 
 def test_imagenet_weights_missing_says_which_file_and_where(tmp_path, monkeypatch):
-    from zoo.training.transfer import imagenet_weights_file
+    from zoo.training.imagenet import imagenet_weights_file
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
     with pytest.raises(ModelFileError, match=r"vgg16_weights_tf_dim_ordering_tf_kernels\.h5.*~/.keras/models"):
@@ -304,7 +299,7 @@ def test_vgg16_mapping_from_random_keras_application_matches_features():
     import keras
 
     from zoo.registry import create_model
-    from zoo.training.transfer import map_keras_application
+    from zoo.training.imagenet import map_keras_application
 
     keras.utils.set_random_seed(0)
     app = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
@@ -326,7 +321,7 @@ def test_vgg16_full_imagenet_mapping_gives_the_same_logits(tmp_path, monkeypatch
     import keras
     from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
-    from zoo.training.transfer import imagenet_model, keras_cache_dir
+    from zoo.training.imagenet import imagenet_model, keras_cache_dir
 
     keras.utils.set_random_seed(0)
     app = keras.applications.VGG16(weights=None, classifier_activation=None)  # logits, like the zoo

@@ -15,7 +15,7 @@ from zoo.io import atomic_path
 def extract_features(model, ds_batched, *, layer: str | None = None):
     """(features [N, D] float32, labels [N] int64) from a batched dataset of (images, labels)."""
     from zoo.evaluation import logits_and_labels
-    from zoo.training.transfer import feature_model
+    from zoo.surgery import feature_model
 
     feats = feature_model(model, layer)
     features, labels = logits_and_labels(feats, ds_batched)
