@@ -12,6 +12,10 @@ import typer
 from rich.markup import escape
 
 from zoo.cli.common import complete_model_names, complete_run_or_model, console, err_console, friendly_errors, parse_input_shape
+from zoo.training import config as C
+
+# Every default of `zoo train` is TrainConfig's (zoo/training/config.py says why each is what it is).
+D = C.defaults()
 
 
 def register(app: typer.Typer) -> None:
@@ -42,25 +46,25 @@ def train_command(
     recipe: Optional[str] = typer.Option(
         None, "--recipe", help="Start from the model's training recipe (e.g. fashion_mnist: the shipped "
         "weights' settings, see `zoo weights`); options given on the command line override it."),
-    dataset: str = typer.Option("fashion_mnist", "--dataset", "-d",
+    dataset: str = typer.Option(D["dataset"], "--dataset", "-d",
                                 help="fashion_mnist, mnist, tfds:NAME, folder:PATH or npz:PATH."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
-    download: bool = typer.Option(False, "--download", help="Allow downloading the dataset (TFDS)."),
+    download: bool = typer.Option(D["download"], "--download", help="Allow downloading the dataset (TFDS)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Epochs [default: the model's]."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Batch size [default: 128]."),
     optimizer: Optional[str] = typer.Option(
-        None, "--optimizer", help="sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw [default: the model's]."),
+        None, "--optimizer", help=", ".join(C.OPTIMIZERS) + " [default: the model's]."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Initial learning rate [default: the model's]."),
-    momentum: float = typer.Option(0.9, "--momentum", help="Momentum (momentum/nesterov) or rho (rmsprop)."),
+    momentum: float = typer.Option(D["momentum"], "--momentum", help="Momentum (momentum/nesterov) or rho (rmsprop)."),
     weight_decay: Optional[float] = typer.Option(
         None, "--weight-decay", help="L2 on kernels (decoupled for adamw) [default: the model's]."),
     dropout: Optional[float] = typer.Option(None, "--dropout", help="Override the model's dropout rate."),
-    label_smoothing: float = typer.Option(0.0, "--label-smoothing", help="Label smoothing in [0, 1)."),
-    val_split: float = typer.Option(0.1, "--val-split", help="Fraction of train held out for validation."),
-    seed: int = typer.Option(0, "--seed", help="Seed for weights, shuffling, augmentation, dropout."),
-    deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic ops (same seed -> same weights)."),
+    label_smoothing: float = typer.Option(D["label_smoothing"], "--label-smoothing", help="Label smoothing in [0, 1)."),
+    val_split: float = typer.Option(D["val_split"], "--val-split", help="Fraction of train held out for validation."),
+    seed: int = typer.Option(D["seed"], "--seed", help="Seed for weights, shuffling, augmentation, dropout."),
+    deterministic: bool = typer.Option(D["deterministic"], "--deterministic", help="Deterministic ops (same seed -> same weights)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use at most this many examples per split."),
-    augment: str = typer.Option("none", "--augment", help="Preset (none, light, ...) or a list (flip,crop:4)."),
+    augment: str = typer.Option(D["augment"], "--augment", help="Preset (none, light, ...) or a list (flip,crop:4)."),
     input_shape: Optional[str] = typer.Option(None, "--input-shape", help="H,W,C [default: the model's H,W]."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory [default: runs/MODEL-DATASET]."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out (or skip it when finished)."),
@@ -70,30 +74,29 @@ def train_command(
     schedule: Optional[str] = typer.Option(
         None, "--schedule", help="LR decay: none, step, exponential, cosine, plateau [default: the model's]."),
     step_size: Optional[int] = typer.Option(None, "--step-size", help="step: epochs between decays [epochs/3]."),
-    gamma: float = typer.Option(0.1, "--gamma", help="step/plateau: LR multiplier at each decay."),
-    decay_rate: float = typer.Option(0.1, "--decay-rate", help="exponential: k in lr0*exp(-k t), t in epochs."),
+    gamma: float = typer.Option(D["gamma"], "--gamma", help="step/plateau: LR multiplier at each decay."),
+    decay_rate: float = typer.Option(D["decay_rate"], "--decay-rate", help="exponential: k in lr0*exp(-k t), t in epochs."),
     decay_per: Optional[str] = typer.Option(
         None, "--decay-per", help="epoch or step [default: epoch; step for cosine]."),
     warmup_epochs: Optional[float] = typer.Option(None, "--warmup-epochs", help="cosine: linear warmup epochs."),
-    min_lr: float = typer.Option(0.0, "--min-lr", help="cosine/plateau: lowest LR."),
-    plateau_patience: int = typer.Option(2, "--plateau-patience", help="plateau: epochs without progress per cut."),
-    precision: str = typer.Option("auto", "--precision",
+    min_lr: float = typer.Option(D["min_lr"], "--min-lr", help="cosine/plateau: lowest LR."),
+    plateau_patience: int = typer.Option(D["plateau_patience"], "--plateau-patience", help="plateau: epochs without progress per cut."),
+    precision: str = typer.Option(D["precision"], "--precision",
                                   help="auto (bf16/fp16 where the hardware runs it natively, else fp32), fp32, "
                                        "mixed_float16, mixed_bfloat16."),
-    jit: str = typer.Option("auto", "--jit", help="XLA: auto (on for GPU, off for CPU), on, off."),
+    jit: str = typer.Option(D["jit"], "--jit", help="XLA: auto (on for GPU, off for CPU), on, off."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, gpu or gpu:N [default: TF's choice]."),
-    strategy: str = typer.Option("auto", "--strategy", help="auto, default, mirrored, multiworker (TF_CONFIG)."),
+    strategy: str = typer.Option(D["strategy"], "--strategy", help="auto, default, mirrored, multiworker (TF_CONFIG)."),
     steps_per_execution: Optional[int] = typer.Option(
         None, "--steps-per-execution", help="Train steps per compiled call [default: 16]."),
     adversarial: Optional[str] = typer.Option(None, "--adversarial", help="Adversarial training: fgsm or pgd."),
-    adv_eps: float = typer.Option(8.0, "--adv-eps", help="Adversarial budget in pixels (0..255)."),
-    adv_ratio: float = typer.Option(0.5, "--adv-ratio", help="Fraction of each batch replaced."),
+    adv_eps: float = typer.Option(D["adv_eps"], "--adv-eps", help="Adversarial budget in pixels (0..255)."),
+    adv_ratio: float = typer.Option(D["adv_ratio"], "--adv-ratio", help="Fraction of each batch replaced."),
     transfer_from: Optional[str] = typer.Option(None, "--from", help="Transfer learning from a run dir or weights."),
     transfer: Optional[str] = typer.Option(
         None, "--transfer", help="auto, finetune, feature-extract, svm [default: finetune with --from]."),
     unfreeze: Optional[int] = typer.Option(None, "--unfreeze", help="finetune: top layers left trainable."),
-    histograms: int = typer.Option(
-        0, "--histograms", metavar="N", help="TensorBoard: weight histograms every N epochs (0: scalars only)."),
+    histograms: int = typer.Option(D["histograms"], "--histograms", metavar="N", help="TensorBoard: weight histograms every N epochs (0: scalars only)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object (metrics, run dir) only."),
 ) -> None:

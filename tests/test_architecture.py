@@ -120,3 +120,19 @@ def test_each_command_calls_one_library_task():
             if len(tasks) > 1:
                 heavy[f"{path.name}:{fn.name}"] = sorted(tasks)
     assert heavy == {}
+
+
+def test_zoo_train_defaults_are_trainconfigs():
+    """Each default lives once, in TrainConfig (with the comment that says why)."""
+    import typer
+
+    from zoo.cli.main import app
+    from zoo.training.config import defaults
+
+    command = typer.main.get_command(app).commands["train"]
+    config = defaults()
+    shown = {p.name: p.default for p in command.params if p.name in config}
+    assert len(shown) >= 40  # nearly every option is a config field
+    wrong = {name: (value, config[name]) for name, value in shown.items()
+             if value != config[name] and not (name == "input_shape" and value is None)}
+    assert wrong == {}

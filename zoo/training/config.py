@@ -8,7 +8,7 @@ fails before anything is loaded or written.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 from zoo import checks
 from zoo.errors import PARAM, InvalidArgumentError
@@ -119,6 +119,12 @@ def recipe_config(model: str, recipe: str, **overrides) -> TrainConfig:
     if options.get("input_shape") is not None:
         options["input_shape"] = tuple(options["input_shape"])
     return TrainConfig(model=model, **{**options, **overrides, "recipe": recipe})
+
+
+def defaults() -> dict:
+    """TrainConfig's field defaults by name: what the CLI shows and fills in."""
+    return {f.name: (f.default_factory() if f.default_factory is not MISSING else f.default) for f in fields(TrainConfig)
+            if f.name != "model"}
 
 
 def default_out(model: str, dataset: str) -> str:
