@@ -405,6 +405,14 @@ CASES = [
     ("eval-unicode-space-path", nothing, ["eval", "{tmp}/dössier ü/modèle 1.keras"], "dössier ü/modèle 1.keras"),
     ("train-unicode-out-under-file", a_file_as_parent, ["train", "lenet5", "--out", "{under}/ré sultat"],
      "blocker"),
+    ("features-out-is-dir", empty_dir, ["features", "simplenet", "--out", "{dir}", "--limit", "8"],
+     "is a directory; name a .npz file"),
+    ("features-out-under-file", a_file_as_parent, ["features", "simplenet", "--out", "{under}.npz", "--limit", "8"],
+     "which is a file"),
+    ("features-out-not-npz", nothing, ["features", "simplenet", "--out", "{tmp}/f.csv", "--limit", "8"],
+     "--out must name a .npz file"),
+    ("data-preview-out-is-dir", empty_dir, ["data", "preview", "fashion_mnist", "--out", "{dir}"],
+     "is a directory; name a .png file"),
 ]
 
 

@@ -41,7 +41,10 @@ def export_run_features(source, out, *, dataset=None, split="test", data_dir=Non
     from zoo.data import make_pipeline
     from zoo.run import Run
 
+    from zoo.io import check_output_file
+
     checks.positive_int(batch_size, "batch_size")
+    check_output_file(out, ".npz", example="features.npz")  # before the model and data load
     status = status or (lambda text: contextlib.nullcontext())
     run = Run.open(source)
     model = run.load_model()

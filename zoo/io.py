@@ -109,6 +109,28 @@ def check_output_dir(path, option: str = "--out") -> None:
             break
 
 
+def check_output_file(path, suffix: str, *, example: str, param: str = "out") -> Path:
+    """Refuse, before any work, an output file path that cannot be one: a directory, a path under a
+    file, a read-only folder, or another extension than ``suffix`` (e.g. ".png")."""
+    from zoo.errors import PARAM, InvalidArgumentError
+
+    p = Path(path)
+    if p.suffix.lower() != suffix:
+        raise InvalidArgumentError(f"{PARAM} must name a {suffix} file; got {p}.", param=param)
+    if p.is_dir():
+        raise InvalidArgumentError(f"{PARAM} {p} is a directory; name a {suffix} file, e.g. {p / example}.", param=param)
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidArgumentError(f"{PARAM} {p} lies under {parent}, which is a file. Pass another path.",
+                                           param=param)
+            if not os.access(parent, os.W_OK):
+                raise InvalidArgumentError(f"{PARAM} {p}: cannot write into {parent} (read-only). Pass another path.",
+                                           param=param)
+            break
+    return p
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     import hashlib

@@ -7,12 +7,10 @@ Images of any size and 1 or 3 channels are converted to the model's input the sa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from zoo import checks
-from zoo.errors import InvalidArgumentError
 
 SHEET_MAX = 60  # images on one contact sheet: 10 rows of 6 stay readable (and under matplotlib's size limit)
 
@@ -44,10 +42,10 @@ def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sh
                    input_scale: str = "auto") -> PredictResult:
     """Top-``top`` classes and probabilities of each image; with ``sheet``, a contact sheet PNG there."""
     top = checks.positive_int(top, "top")
-    if sheet is not None and Path(sheet).suffix.lower() != ".png":
-        raise InvalidArgumentError(f"--out must name a .png file for the contact sheet; got {sheet}.")
-    if sheet is not None and Path(sheet).is_dir():
-        raise InvalidArgumentError(f"--out {sheet} is a directory; name a .png file, e.g. {Path(sheet) / 'sheet.png'}.")
+    if sheet is not None:
+        from zoo.io import check_output_file
+
+        check_output_file(sheet, ".png", example="sheet.png")
     from zoo.ensemble import softmax
     from zoo.evaluation import compiled_predict
     from zoo.explain.images import expand_image_paths, load_image_files

@@ -315,13 +315,10 @@ def list_runs(root="runs") -> list[RunSummary]:
 
 def compare_runs(paths, out) -> list[str]:
     """Overlay the curves of the runs in ``paths`` in one PNG at ``out``; returns their labels."""
-    from zoo.errors import DataError, InvalidArgumentError
+    from zoo.errors import DataError
+    from zoo.io import check_output_file
 
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise InvalidArgumentError(f"--out must name a .png file; got {out}.")
-    if out.is_dir():
-        raise InvalidArgumentError(f"--out {out} is a directory; name a .png file, e.g. {out / 'curves.png'}.")
+    out = check_output_file(out, ".png", example="curves.png")
     runs = []
     for p in map(Path, paths):
         if summarize_run(p) is None:

@@ -59,8 +59,11 @@ def preview_augmentation(dataset, out, *, augment="standard", n: int = 16, seed:
     from zoo import checks
     from zoo.data import build_augmentation, load_examples, parse_augmentation
 
+    from zoo.io import check_output_file
+
     checks.int_between(n, "n", 1, 256)
     checks.int_between(draws, "draws", 1, 4)
+    check_output_file(out, ".png", example="grid.png")
     parse_augmentation(augment)  # a typo fails before any data is read
     images, labels, class_names = load_examples(dataset, split=split, n=n, data_dir=data_dir, seed=seed)
     augmenter = build_augmentation(augment, images.shape[-1], seed)
