@@ -110,3 +110,18 @@ def test_val_split_zero_trains_on_all_the_training_data(tmp_path):
     refused = CliRunner().invoke(app, ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "256",
                                        "--val-split", "0", "--early-stopping", "2", "--out", str(tmp_path / "b")])
     assert refused.exit_code != 0 and "need --val-split > 0" in refused.output and not (tmp_path / "b").exists()
+
+
+def _event_bytes(folder) -> bytes:
+    return b"".join(p.read_bytes() for p in folder.rglob("events.out.tfevents.*"))
+
+
+def test_tensorboard_logs_scalars_and_the_lr_and_histograms_only_when_asked(tmp_path):
+    tiny = ["--input-shape", "16,16,1", "--limit", "128", "--epochs", "1", "--quiet"]
+    for name, extra in (("plain", []), ("histograms", ["--histograms", "1"])):
+        result = CliRunner().invoke(app, ["train", "simplenet", *tiny, *extra, "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    plain, with_histograms = _event_bytes(tmp_path / "plain" / "logs"), _event_bytes(tmp_path / "histograms" / "logs")
+    for tag in (b"epoch_loss", b"epoch_accuracy", b"epoch_learning_rate"):
+        assert tag in plain, tag
+    assert b"histograms" not in plain and b"histograms" in with_histograms
