@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     server = subprocess.Popen([str(tensorboard), "--logdir", str(logs), "--port", str(port), "--host", "127.0.0.1"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(f"http://127.0.0.1:{port}/data/logdir", 60)
+        wait_for(f"http://127.0.0.1:{port}/data/logdir", 240)  # TensorBoard imports TensorFlow first
         args.out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                         f"--window-size={args.size}", f"--virtual-time-budget={args.wait_ms}",

@@ -61,3 +61,33 @@ def test_resumed_run_matches_uninterrupted(tmp_path, sig):
     assert [r["loss"] for r in rows] == [r["loss"] for r in ref_rows]
     for a, b in zip(weights(tmp_path / "ref"), weights(run)):
         np.testing.assert_array_equal(a, b)
+
+
+def _stream_setup(epochs):
+    from zoo.data import load_dataset
+    from zoo.training.config import TrainConfig, resolve
+
+    config = resolve(TrainConfig(model="lenet5", epochs=epochs, batch_size=64, augment="flip,crop=2", limit=200,
+                                 input_shape=(28, 28, 1)))
+    return load_dataset("fashion_mnist", limit=200, val_fraction=0.1, seed=0), config
+
+
+def test_long_runs_get_the_same_batches_built_lazily():
+    from zoo.training.trainer import train_stream
+
+    data, config = _stream_setup(epochs=4)
+    eager = list(train_stream(data, config, (28, 28, 1), 1))
+    lazy = list(train_stream(data, config, (28, 28, 1), 1, eager_epochs=0))
+    assert len(eager) == len(lazy) == 3 * 3  # 3 epochs left of 180 images in batches of 64
+    for (xa, ya), (xb, yb) in zip(eager, lazy):
+        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+        np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+
+
+def test_a_huge_epoch_count_starts_at_once():
+    from zoo.training.trainer import train_stream
+
+    data, config = _stream_setup(epochs=100_000_000)  # built up front, this would never start
+    first = next(iter(train_stream(data, config, (28, 28, 1), 0)))
+    expected = next(iter(train_stream(data, _stream_setup(epochs=1)[1], (28, 28, 1), 0)))
+    np.testing.assert_array_equal(first[0].numpy(), expected[0].numpy())

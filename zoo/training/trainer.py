@@ -193,26 +193,44 @@ def steps_for(n: int, batch_size: int) -> int:
     return max(1, math.ceil(n / batch_size))
 
 
-def train_stream(data, config: TrainConfig, input_shape, initial_epoch: int):
+# Up to this many epochs the stream is one tf.data graph; beyond it, epochs are built one at a time
+# as training reaches them (building 5,000 epoch pipelines up front took 100 s; 10^8 never ended).
+EAGER_EPOCHS = 64
+
+
+def train_stream(data, config: TrainConfig, input_shape, initial_epoch: int, *, eager_epochs: int = EAGER_EPOCHS):
     """Batches for epochs initial_epoch..epochs-1, each epoch shuffled/augmented from its own seed.
 
     Seeding per epoch (not one shuffle whose state lives in the process) makes epoch e's batches
     the same whether the run went straight through or was resumed at e, which is what makes a
     resumed run end with the same weights. The raw split is cached once (when it fits
-    in memory) and shared by all epochs; a larger one streams with a bounded shuffle.
+    in memory) and shared by all epochs; a larger one streams with a bounded shuffle. Long runs
+    (more than ``eager_epochs`` epochs left) get the same batches from a generator that builds
+    each epoch's pipeline only when the previous one is used up.
     """
+    import tensorflow as tf
+
     from zoo.data import cache_split, make_pipeline
 
     source = cache_split(data.train)  # one cache shared by every epoch's pipeline, if it fits
-    epochs = []
-    for e in range(initial_epoch, config.epochs):
-        epochs.append(make_pipeline(source, input_shape=input_shape, batch_size=config.batch_size,
-                                    training=True, augment=config.augment, seed=config.seed * 100003 + e,
-                                    cache=False))
-    stream = epochs[0]
-    for ds in epochs[1:]:
-        stream = stream.concatenate(ds)
-    return stream
+
+    def epoch(e):
+        return make_pipeline(source, input_shape=input_shape, batch_size=config.batch_size, training=True,
+                             augment=config.augment, seed=config.seed * 100003 + e, cache=False)
+
+    first = epoch(initial_epoch)
+    if config.epochs - initial_epoch <= eager_epochs:
+        stream = first
+        for e in range(initial_epoch + 1, config.epochs):
+            stream = stream.concatenate(epoch(e))
+        return stream
+
+    def batches():
+        yield from first
+        for e in range(initial_epoch + 1, config.epochs):
+            yield from epoch(e)
+
+    return tf.data.Dataset.from_generator(batches, output_signature=first.element_spec).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_stream(data, split: str, input_shape, batch_size: int):
