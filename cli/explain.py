@@ -46,6 +46,9 @@ def explain(
     target: str = typer.Option(
         "predicted", "--target", "-t", help="Class to explain: predicted, true, a class name or an index."),
     layer: Optional[str] = typer.Option(None, "--layer", help=SETTINGS["layer"].help),
+    more_settings: Optional[List[str]] = typer.Option(
+        None, "--set", metavar="NAME=VALUE", help="Any method setting by name, e.g. --set steps=20 (one per --set): "
+        + ", ".join(sorted(SETTINGS)) + "."),
     batch_size: int = typer.Option(64, "--batch-size", help="Gradient items per compiled chunk (bounds memory)."),
     input_scale: str = typer.Option(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
@@ -64,8 +67,12 @@ def explain(
     from zoo.explain.registry import check_settings, resolve_methods
 
     # cheap checks first: a typo should not cost a model load
+    from zoo.explain.registry import parse_setting
+
     methods = resolve_methods(method)
-    check_settings(samples=samples, noise=noise, steps=steps, layer=layer)
+    given = {"samples": samples, "noise": noise, "steps": steps, "layer": layer,
+             **dict(parse_setting(text) for text in more_settings or [])}
+    check_settings(**given)
     checks.positive_int(batch_size, "batch_size")
     checks.positive_int(n, "n", note=" (of images)")
     files = [*(images or []), *(more_images or [])]
@@ -85,7 +92,7 @@ def explain(
         return
     run_explain(
         model, out_dir, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, methods=methods,
-        samples=samples, noise=noise, steps=steps, target=target, layer=layer, batch_size=batch_size,
+        target=target, batch_size=batch_size, **given,
         seed=seed, sanity=sanity, console=console, input_scale=input_scale,
     )
 

@@ -122,3 +122,15 @@ def test_the_sources_answer_their_specs():
     assert usages == ["fashion_mnist", "tfds:NAME", "folder:PATH", "npz:PATH"]
     assert resolve_spec("Fashion-MNIST")[1] == "fashion_mnist" and resolve_spec("fmnist")[1] == "fashion_mnist"
     assert resolve_spec("tfds:cifar10")[0].prefix == "tfds" and resolve_spec("tfds:cifar10")[1] == "cifar10"
+
+
+def test_any_setting_reaches_the_cli_through_set():
+    from zoo.errors import InvalidArgumentError
+    from zoo.explain.registry import parse_setting
+
+    assert parse_setting("steps=20") == ("steps", 20) and parse_setting("noise = 0.2") == ("noise", 0.2)
+    assert parse_setting("layer=conv2") == ("layer", "conv2")
+    with pytest.raises(InvalidArgumentError, match="NAME one of layer, noise, samples, steps"):
+        parse_setting("stepz=3")
+    with pytest.raises(InvalidArgumentError, match="--set steps needs a int; got 'many'"):
+        parse_setting("steps=many")

@@ -37,6 +37,7 @@ class Setting:
     default: object
     check: Callable | None  # value -> value, or a ZooError naming the setting
     help: str
+    kind: Callable = str  # how `--set name=TEXT` reads the text: int, float or str
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,20 @@ def resolve_methods(method: str) -> list[str]:
     if str(method).strip().lower() == "all":
         return [m.name for m in explain_methods().values() if m.in_all]
     return [get_method(method).name]
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """'steps=20' -> ('steps', 20), read with the setting's own kind (for `zoo explain --set`)."""
+    name, sep, value = str(text).partition("=")
+    name = name.strip().replace("-", "_")
+    known = settings()
+    if not sep or name not in known:
+        raise InvalidArgumentError(f"--set takes NAME=VALUE with NAME one of {', '.join(sorted(known))}; "
+                                   f"got {text!r}.")
+    try:
+        return name, known[name].kind(value.strip())
+    except ValueError:
+        raise InvalidArgumentError(f"--set {name} needs a {known[name].kind.__name__}; got {value.strip()!r}.") from None
 
 
 def check_settings(**given) -> dict:

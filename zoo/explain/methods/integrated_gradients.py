@@ -11,7 +11,7 @@ def check_steps(steps) -> int:
     return checks.positive_int(steps, "steps", note=f" (Integrated Gradients uses {DEFAULT_STEPS})")
 
 
-STEPS = Setting("steps", DEFAULT_STEPS, check_steps, "Integrated Gradients: steps from the black baseline.")
+STEPS = Setting("steps", DEFAULT_STEPS, check_steps, "Integrated Gradients: steps from the black baseline.", int)
 
 
 def integrated_gradients(explainer, images, targets) -> Explanation:

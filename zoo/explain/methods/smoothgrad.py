@@ -21,8 +21,8 @@ def check_noise(noise) -> float:
     return float(noise)
 
 
-SAMPLES = Setting("samples", DEFAULT_SAMPLES, check_samples, "SmoothGrad: noisy copies per image.")
-NOISE = Setting("noise", DEFAULT_NOISE, check_noise, "SmoothGrad: noise std as a fraction of the 0-255 range.")
+SAMPLES = Setting("samples", DEFAULT_SAMPLES, check_samples, "SmoothGrad: noisy copies per image.", int)
+NOISE = Setting("noise", DEFAULT_NOISE, check_noise, "SmoothGrad: noise std as a fraction of the 0-255 range.", float)
 
 
 def _smoothgrad(explainer, images, targets, squared: bool) -> Explanation:
