@@ -132,5 +132,5 @@ def test_any_setting_reaches_the_cli_through_set():
     assert parse_setting("layer=conv2") == ("layer", "conv2")
     with pytest.raises(InvalidArgumentError, match="NAME one of layer, noise, samples, steps"):
         parse_setting("stepz=3")
-    with pytest.raises(InvalidArgumentError, match="--set steps needs a int; got 'many'"):
+    with pytest.raises(InvalidArgumentError, match="--set steps needs an integer; got 'many'"):
         parse_setting("steps=many")

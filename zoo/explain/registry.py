@@ -114,7 +114,8 @@ def parse_setting(text: str) -> tuple[str, object]:
     try:
         return name, known[name].kind(value.strip())
     except ValueError:
-        raise InvalidArgumentError(f"--set {name} needs a {known[name].kind.__name__}; got {value.strip()!r}.") from None
+        wanted = {int: "an integer", float: "a number"}.get(known[name].kind, "a value")
+        raise InvalidArgumentError(f"--set {name} needs {wanted}; got {value.strip()!r}.") from None
 
 
 def check_settings(**given) -> dict:
