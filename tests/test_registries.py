@@ -106,6 +106,7 @@ def test_a_new_data_source_is_one_record(monkeypatch):
 
     template = {"name": "random:SEED", "title": "random pixels", "classes": None, "found": None,
                 "where": "generated", "sizes": {}}
+    sources.sources()  # every real source registered first, so the copy below holds them all
     monkeypatch.setattr(sources, "_SOURCES", [*sources._SOURCES])
     sources.register(sources.Source(usage="random:SEED", prefix="random", load=load, template=template, order=99))
     data = sources.load_dataset("random:3", val_fraction=0.25)
