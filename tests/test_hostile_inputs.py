@@ -352,7 +352,7 @@ CASES = [
                                                    "--out", "{out}"], "class"),
     ("train-val-split-zero-early-stopping", nothing, ["train", "simplenet", *TINY, "--val-split", "0",
                                                       "--early-stopping", "2", "--out", "{out}"], "need --val-split > 0"),
-    ("predict-dir-as-out", empty_dir, ["predict", "simplenet", "{dir}", "--out", "{dir}"], "must name a .png"),
+    ("predict-dir-as-out", empty_dir, ["predict", "simplenet", "{dir}", "--out", "{dir}"], "is a directory; name a .png file"),
     ("predict-corrupt-model", corrupt_keras, ["predict", "{file}", "{file}"], "Could not load"),
     ("export-corrupt-model", corrupt_keras, ["export", "{file}", "--format", "onnx", "--out", "{tmp}/m.onnx"],
      "Could not load"),

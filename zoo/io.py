@@ -115,10 +115,10 @@ def check_output_file(path, suffix: str, *, example: str, param: str = "out") ->
     from zoo.errors import PARAM, InvalidArgumentError
 
     p = Path(path)
-    if p.suffix.lower() != suffix:
-        raise InvalidArgumentError(f"{PARAM} must name a {suffix} file; got {p}.", param=param)
     if p.is_dir():
         raise InvalidArgumentError(f"{PARAM} {p} is a directory; name a {suffix} file, e.g. {p / example}.", param=param)
+    if p.suffix.lower() != suffix:
+        raise InvalidArgumentError(f"{PARAM} must name a {suffix} file; got {p}.", param=param)
     for parent in p.parents:
         if parent.exists():
             if not parent.is_dir():
