@@ -216,7 +216,7 @@ def test_mix_adversarial_inside_fit():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"method": "bim"}, "fgsm and pgd"), ({"eps": -2}, "adv-eps"), ({"ratio": 1.5}, "adv-ratio")],
+    [({"method": "bim"}, "fgsm and pgd"), ({"eps": -2}, "^adv_eps must"), ({"ratio": 1.5}, "^adv_ratio must")],
 )
 def test_mix_adversarial_bad_arguments(kwargs, match):
     args = {"method": "fgsm", "eps": 8.0, "ratio": 0.5} | kwargs

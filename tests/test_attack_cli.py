@@ -141,7 +141,7 @@ def test_resolve_target():
     assert resolve_target("least-likely", CLASSES) == "least-likely"
     assert resolve_target("sneaker", CLASSES) == 7
     assert resolve_target("3", CLASSES) == 3
-    with pytest.raises(InvalidArgumentError, match="out of range"):
+    with pytest.raises(InvalidArgumentError, match="target 12 is not a class index of this model: it has classes 0..9"):
         resolve_target("12", CLASSES)
     with pytest.raises(UnknownNameError, match="Did you mean: Sandal"):
         resolve_target("sandals", CLASSES)

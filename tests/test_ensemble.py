@@ -19,7 +19,7 @@ from zoo.ensemble import (
     vote_counts,
     wrong_count_distribution,
 )
-from zoo.errors import InvalidArgumentError
+from zoo.errors import InvalidArgumentError, UnknownNameError
 
 
 def _probs(*rows):
@@ -107,7 +107,7 @@ def test_report_diversity_and_prediction():
     assert report["vote_accuracy"] == 1.0
     assert report["gain_over_best_member"] == pytest.approx(1 / 6)
     assert report["vote_error_if_independent"] == pytest.approx(independent_vote_error([1 / 6] * 3))
-    with pytest.raises(InvalidArgumentError, match="ensemble method"):
+    with pytest.raises(UnknownNameError, match="ensemble method"):
         ensemble_report(labels, logits, ["a", "b", "c"], "median")
 
 
