@@ -205,6 +205,17 @@ def folder_symlink_loop_class(tmp):
     return {"dir": tmp / "imgs"}
 
 
+def folder_corrupt_image(tmp):
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (tmp / "imgs" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((8, 8), 30 * i, np.uint8)).save(tmp / "imgs" / name / f"{i}.png")
+    (tmp / "imgs" / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # a header, no image
+    return {"dir": tmp / "imgs"}
+
+
 def npz_empty(tmp):
     np.savez(tmp / "empty.npz", x=np.zeros((0, 8, 8), "uint8"), y=np.zeros(0, "int64"))
     return {"file": tmp / "empty.npz"}
@@ -400,6 +411,8 @@ CASES = [
      "bomb.png"),
     ("train-folder-symlink-loop", folder_symlink_loop_class, ["train", "lenet5", "--dataset", "folder:{dir}",
                                                               "--epochs", "1", "--out", "{out}"], "hold no images"),
+    ("train-folder-corrupt-image", folder_corrupt_image, ["train", "lenet5", "--dataset", "folder:{dir}",
+                                                          "--epochs", "1", "--out", "{out}"], "broken.png"),
     ("train-npz-empty", npz_empty, ["train", "lenet5", "--dataset", "npz:{file}", "--epochs", "1",
                                     "--out", "{out}"], "empty.npz"),
     ("eval-unicode-space-path", nothing, ["eval", "{tmp}/dössier ü/modèle 1.keras"], "dössier ü/modèle 1.keras"),

@@ -164,7 +164,6 @@ def _scan(paths: np.ndarray, on_bad_image: str) -> tuple[np.ndarray, np.ndarray]
     """(mask of decodable files, their H,W,C) from one parallel decode pass; names bad files."""
     import tensorflow as tf
 
-
     def probe(i, path):
         image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
         return i, tf.shape(image)

@@ -12,7 +12,6 @@ from zoo.data.dataset import SPLITS, describe_split
 if TYPE_CHECKING:  # TensorFlow is imported by the functions that use it: listing sources stays light
     import tensorflow as tf
 
-
 def check_split_args(val_fraction: float, limit: int | None) -> None:
     checks.fraction(val_fraction, "val_fraction")
     if limit is not None:
