@@ -12,8 +12,12 @@ def plot_accuracy_vs_flops(rows, path, *, title: str) -> None:
     for row in rows:
         size = 30 + 250 * (row["params"] / max(r["params"] for r in rows))
         ax.scatter(row["flops"], row["accuracy"], s=size, alpha=0.75, edgecolor="black", linewidth=0.6)
+        # a close neighbour just below would collide with the label: lift it above the marker
+        crowded = any(r is not row and 0 < row["accuracy"] - r["accuracy"] < 0.006
+                      and 0.4 < r["flops"] / row["flops"] < 2.5 for r in rows)
         ax.annotate(f"{row['name']}\n{row['accuracy']:.2%}", (row["flops"], row["accuracy"]),
-                    textcoords="offset points", xytext=(7, -4), fontsize=8)
+                    textcoords="offset points", xytext=((size / 3.1416) ** 0.5 + 3, 6 if crowded else -4),
+                    fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("FLOPs per image, one forward pass (log scale; multiply-add = 2)")
     ax.set_ylabel("test accuracy")
