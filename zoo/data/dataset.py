@@ -50,6 +50,12 @@ class Dataset:
     in_memory: bool = field(default=False, repr=False)  # splits are numpy arrays behind tf.data
     image_channels: int | None = None  # 1 or 3 when known although sizes vary (a folder of mixed sizes)
 
+    @classmethod
+    def from_splits(cls, splits: dict, **fields) -> "Dataset":
+        """A Dataset from ``{"train": ds, "val": ds, "test": ds}`` (val and test optional) and the
+        other fields (name, class_names, image_shape, sizes, source ...)."""
+        return cls(train=splits["train"], val=splits.get("val"), test=splits.get("test"), **fields)
+
     @property
     def num_classes(self) -> int:
         return len(self.class_names)

@@ -71,13 +71,11 @@ def load_folder(path, *, on_bad_image="fail", val_fraction=0.1, seed=0, limit=No
         paths, labels, nbytes = (a[:n] for a in files[name])
         datasets[name] = _split_dataset(paths, labels, int(nbytes.sum()), channels, image_shape)
         sizes[name] = n
-    return Dataset(
+    return Dataset.from_splits(
+        datasets,
         name=f"folder:{root}",
         class_names=class_names,
         image_shape=image_shape,
-        train=datasets["train"],
-        val=datasets.get("val"),
-        test=datasets.get("test"),
         sizes=sizes,
         source=str(root),
         image_channels=channels,

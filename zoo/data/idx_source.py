@@ -146,13 +146,11 @@ def _load_idx_family(family: IdxFamily, *, data_dir, download, val_fraction, see
         {"train": (x_train, y_train), "test": (x_test, y_test)},
         val_fraction=val_fraction, seed=seed, limit=limit,
     )
-    return Dataset(
+    return Dataset.from_splits(
+        splits,
         name=family.name,
         class_names=list(family.class_names),
         image_shape=tuple(int(d) for d in x_train.shape[1:]),
-        train=splits["train"],
-        val=splits.get("val"),
-        test=splits.get("test"),
         sizes=sizes,
         source=str(files["train_images"].parent),
         in_memory=True,

@@ -62,13 +62,11 @@ def load_npz(path, *, val_fraction=0.1, seed=0, limit=None) -> Dataset:
     else:
         class_names = [str(i) for i in range(num_classes)]
     splits, sizes = splits_from_arrays(arrays, val_fraction=val_fraction, seed=seed, limit=limit)
-    return Dataset(
+    return Dataset.from_splits(
+        splits,
         name=f"npz:{path}",
         class_names=class_names,
         image_shape=tuple(int(d) for d in shapes.pop()),
-        train=splits["train"],
-        val=splits.get("val"),
-        test=splits.get("test"),
         sizes=sizes,
         source=str(path),
         in_memory=True,

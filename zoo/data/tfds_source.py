@@ -140,13 +140,11 @@ def load_tfds(name: str, *, data_dir=None, download=False, val_fraction=0.1, see
         nbytes_per_example=None if image_shape is None else image_shape[0] * image_shape[1] * channels,
         image_shape=image_shape,
     )
-    return Dataset(
+    return Dataset.from_splits(
+        datasets,
         name=f"tfds:{name}",
         class_names=class_names,
         image_shape=image_shape,
-        train=datasets["train"],
-        val=datasets.get("val"),
-        test=datasets.get("test"),
         sizes=sizes,
         source=f"TFDS {builder.info.full_name} in {data_dir_for(data_dir)}",
     )
