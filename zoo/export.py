@@ -32,6 +32,7 @@ CHECK_IMAGES = 8
 # float32 kernels differ between runtimes (fused ops, other summation orders): a few 1e-6 of
 # the logits' scale is normal; 1e-3 of it would mean a different computation.
 TOLERANCE = 1e-3
+STAGING = ".export-"  # .OUT.export-XXXX: where an export is written and checked before it is renamed to OUT
 
 
 @dataclass
@@ -75,15 +76,18 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
     if fmt == "onnx":
         _require("tf2onnx", "onnxruntime")
 
+    from zoo.precision import float32_copy
     from zoo.run import load_classifier
 
-    model, _ = load_classifier(model_path)
+    # float32 whatever the training precision: exporters and runtimes choke on mixed bf16 graphs
+    model = float32_copy(load_classifier(model_path)[0])
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     images = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype("float32")
     expected = np.asarray(model.predict(images, verbose=0), dtype="float64")
     _capture_constants_as_variables(model)
 
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    remove_stale_staging(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGING}", dir=out.parent))
     try:
         target = staging / (out.name if suffix else "savedmodel")
         try:
@@ -93,12 +97,12 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
         except OSError as exc:
             raise exc from None  # a full or read-only disk: the CLI says so in its own words
         except Exception as exc:  # converters raise many types; the user needs the first line
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            reason = first_sentences(exc)
             raise ModelFileError(f"Exporting {model_path} as {fmt} failed: {reason}") from None
         try:
             got = np.asarray(RUNNERS[fmt](target, images), dtype="float64")
         except Exception as exc:  # the runtime that reloads the export refused it
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            reason = first_sentences(exc)
             raise ModelFileError(f"The {fmt} export of {model_path} does not reload: {reason}; nothing was written.") from None
         diff = float(np.max(np.abs(got - expected)))
         scale = float(np.max(np.abs(expected)))
@@ -113,6 +117,25 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(fmt, str(out), size, CHECK_IMAGES, diff, scale)
+
+
+def first_sentences(exc, limit: int = 240) -> str:
+    """The start of a converter's message, cut after a whole sentence (never mid-word) within ``limit``."""
+    text = " ".join((str(exc).strip().splitlines() or [type(exc).__name__])[0].split())
+    if len(text) <= limit:
+        return text.rstrip(".")
+    cut = text.rfind(". ", 0, limit)
+    if cut > 0:
+        return text[:cut]
+    space = text.rfind(" ", 0, limit)
+    return text[:space if space > 0 else limit].rstrip(",;:") + " ..."
+
+
+def remove_stale_staging(out: Path) -> None:
+    """Remove the staging folders of earlier exports to ``out`` that were killed before cleaning up."""
+    for stale in out.parent.glob(f".{out.name}{STAGING}*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _require(*modules: str) -> None:

@@ -143,8 +143,13 @@ class Run:
         return [str(i) for i in range(k)]
 
 
-def load_model(path):
-    """Load a Keras model (not compiled) from a run directory or ``.keras`` file."""
+def load_model(path, *, as_trained: bool = False):
+    """Load a Keras model (not compiled) from a run directory or ``.keras`` file.
+
+    A model trained in mixed precision comes back computing in float32 (same weights; see
+    zoo/precision.py), so exports, saliency maps, attacks and features are those of the model,
+    not of bf16 rounding; ``as_trained=True`` keeps the precision it was saved with.
+    """
     import keras
 
     import zoo.layers  # noqa: F401  (MatchInput/EnsembleVote, in ensembles and transfers)
@@ -152,13 +157,18 @@ def load_model(path):
 
     f = resolve_model_file(path)
     try:
-        return keras.saving.load_model(f, compile=False)
+        model = keras.saving.load_model(f, compile=False)
     except Exception as exc:  # keras raises many types for a bad zip, bad config, ...
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise ModelFileError(
             f"Could not load {f}: {reason}. The file is corrupt or not a Keras 3 model; "
             "re-run `zoo train` or pass another file."
         ) from None
+    if as_trained:
+        return model
+    from zoo.precision import float32_copy
+
+    return float32_copy(model)
 
 
 def load_pretrained(name: str, input_shape=None, num_classes=None):
@@ -249,6 +259,8 @@ class RunSummary:
     best_val_accuracy: float | None
     test_accuracy: float | None
     seconds: float | None
+    precision: str | None = None  # what the run trained in (config.json's decisions), e.g. mixed_bfloat16
+    learned_nothing: str | None = None  # the trainer's note when the run ended at chance or its loss exploded
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -287,7 +299,15 @@ def summarize_run(run_dir) -> RunSummary | None:
         seconds = sum(r.get("epoch_seconds", 0.0) for r in history if isinstance(r.get("epoch_seconds"), float))
     return RunSummary(str(run_dir), str(config.get("model")), str(config.get("dataset")),
                       backed_up if state == "resumable" else len(history), config.get("epochs"), state,
-                      max(vals) if vals else None, metrics.get("accuracy"), seconds)
+                      max(vals) if vals else None, metrics.get("accuracy"), seconds,
+                      run_precision(config), metrics.get("learned_nothing"))
+
+
+def run_precision(config: dict) -> str | None:
+    """The precision a run trained in: what it decided (``--precision auto``), else what it was asked."""
+    decided = (config.get("decisions") or {}).get("precision")
+    asked = config.get("precision")
+    return decided or (None if asked in (None, "auto") else asked)
 
 
 def list_runs(root="runs") -> list[RunSummary]:

@@ -29,8 +29,20 @@ def four_d_layers(model) -> list[str]:
 
 
 def default_layer(model, registry_last_conv: str | None = None) -> str:
-    """The registry's last conv layer when the model has it, else the last layer with a 4-D output."""
+    """The registry's last conv layer when the model has it, else the last layer with a 4-D output.
+
+    The registry entry is the run's model, else the model's own name (a zoo model keeps its
+    registered name in any .keras file), so the CLI and a Python ``Explainer(model)`` pick the same layer.
+    """
     names = {layer.name for layer in model.layers}
+    if registry_last_conv is None:
+        from zoo.errors import ZooError
+        from zoo.registry import get_spec
+
+        try:
+            registry_last_conv = get_spec(model.name).last_conv
+        except ZooError:  # not a zoo model: the last 4-D layer
+            pass
     if registry_last_conv and registry_last_conv in names:
         return registry_last_conv
     candidates = [n for n in four_d_layers(model) if n not in ("rescale", "standardize")]

@@ -56,7 +56,8 @@ class TrainResult:
                 "epochs": len(self.history), "test_accuracy": m.get("accuracy"), "test_top5": m.get("top5"),
                 "val_accuracy": (self.history[-1].get("val_accuracy") if self.history else None),
                 "train_seconds": round(self.seconds, 2), "skipped": self.skipped,
-                "resumed_from_epoch": self.initial_epoch, "stopped_early": self.stopped_early}
+                "resumed_from_epoch": self.initial_epoch, "stopped_early": self.stopped_early,
+                **({"learned_nothing": m["learned_nothing"]} if m.get("learned_nothing") else {})}
 
 
 def _noop(*_args, **_kwargs):
@@ -402,7 +403,7 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
         return TrainResult(run_dir, config, _read_metrics(run_dir), read_history(run_dir / "history.csv"),
                            skipped=True, initial_epoch=config.epochs)
 
-    hw = distributed.setup_hardware(config)  # device, precision, seeds, strategy: before any model
+    hw = _setup_hardware(config, run_dir, mode, say)  # device, precision, seeds, strategy: before any model
     spec = get_spec(config.model)
 
     from zoo.run import Run
@@ -425,6 +426,10 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     config.num_classes = data.num_classes
     input_shape = resolve_input_shape(config, spec, data, say)
     config.input_shape = tuple(input_shape)
+    n_train = data.sizes.get("train", 0)
+    if n_train and config.batch_size > n_train:  # as Keras does: one batch of everything there is
+        say(f"--batch-size {config.batch_size} is more than the {n_train} training images: using batches of {n_train}.")
+        config.batch_size = n_train  # what the run uses, so config.json (and a resume) says so
     _check_batch_fits(input_shape, config.batch_size)
 
     with hw.scope():
@@ -444,6 +449,38 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     finally:
         if not chief:
             shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _setup_hardware(config: TrainConfig, run_dir: Path, mode: str, say):
+    """``setup_hardware``, except that a resumed ``--precision auto`` run keeps the precision it recorded.
+
+    A run is one computation: epochs trained in bf16 and continued in fp32 on another machine would
+    be neither run. So the recorded precision wins (bf16 runs everywhere, emulated and slower where
+    the CPU lacks it), the note says so, and config.json keeps saying what the run really is.
+    """
+    from zoo.training import distributed
+
+    recorded = None
+    if mode in ("resume", "extend") and config.precision == "auto":
+        from zoo.run import read_run_config
+
+        recorded = read_run_config(run_dir).get("decisions", {}).get("precision")
+    if recorded is None:
+        return distributed.setup_hardware(config)
+    hw = distributed.setup_hardware(replace(config, precision=recorded))
+    here, why = distributed.auto_precision(hw.device.upper().find("GPU") >= 0, _tf(), None)
+    if here != recorded:
+        say(f"This run trained in {recorded}; --precision auto would pick {here} here ({why}). It continues in "
+            f"{recorded}, as recorded, so the resumed run stays the same computation"
+            + (" (bf16 is emulated on this CPU: slower)." if recorded == "mixed_bfloat16" and here == "fp32" else "."))
+    hw.precision_reason = why if here == recorded else f"recorded when the run started; here {why}"
+    return hw
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
 
 
 def _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr, chosen, steps_per_epoch,
@@ -509,13 +546,14 @@ def _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr,
         if isinstance(exc, KeyboardInterrupt):
             raise _interrupted(config, run_dir, done) from None
         raise
-    for note in (batchnorm_note(model, history), chance_note(config, history, data.num_classes)):
+    nothing = chance_note(config, history, data.num_classes, data.sizes.get("val", 0))
+    for note in (batchnorm_note(model, history), nothing):
         if note:
             say(note)
     seconds = time.perf_counter() - t_start
     metrics = {}
     if chief:
-        extra = {"train_seconds": round(seconds, 2),
+        extra = {"train_seconds": round(seconds, 2), **({"learned_nothing": nothing} if nothing else {}),
                  **({"replicas": hw.strategy.num_replicas_in_sync} if hw.custom_loop else {})}
         try:
             metrics = finalize_run(run_dir, model, data, config, input_shape, history, extra=extra)
@@ -553,14 +591,37 @@ def remove_partial_files(run_dir: Path) -> None:
                     f.unlink(missing_ok=True)
 
 
-def chance_note(config: TrainConfig, history: list[dict], num_classes: int) -> str | None:
-    """Training that learned nothing (an LR far too high kills every ReLU) ends at chance accuracy: say so."""
-    last = history[-1].get("accuracy") if history else None
-    if not isinstance(last, float) or len(history) < 2 or last > 1.5 / max(num_classes, 2):
+def chance_note(config: TrainConfig, history: list[dict], num_classes: int, val_size: int = 0) -> str | None:
+    """A run that learned nothing says so (an LR far too high kills every ReLU, or blows the loss up).
+
+    Two signs, either enough: the final validation accuracy (training accuracy without a validation
+    split) is within noise of chance, i.e. below 1/k + 3 binomial standard deviations for the
+    images it was measured on; or the final training loss is over 100x ln(k), the loss of a model
+    that knows nothing (ln(k) is where every classifier starts): it grew by orders of magnitude.
+    """
+    if not history:
         return None
-    return (f"Warning: training accuracy is {last:.1%} after {len(history)} epochs, chance level for {num_classes} "
-            f"classes: the model learned nothing. With --lr {config.lr:g} ({config.optimizer}) the steps are "
-            "probably far too large; try a 10-100x lower --lr.")
+    k = max(num_classes, 2)
+    last = history[-1]
+    loss = last.get("loss")
+    val = last.get("val_accuracy")
+    acc, measured_on, n = (val, "validation", val_size) if isinstance(val, float) and val_size else (
+        last.get("accuracy"), "training", 0)
+    chance = 1.0 / k
+    # training accuracy averages over many batches: a 1.5x-chance margin stands in for its noise
+    ceiling = chance + 3 * math.sqrt(chance * (1 - chance) / n) if n else 1.5 * chance
+    exploded = isinstance(loss, float) and (not math.isfinite(loss) or loss > 100 * math.log(k))
+    at_chance = isinstance(acc, float) and acc <= ceiling
+    if not (exploded or at_chance):
+        return None
+    signs = []
+    if at_chance:
+        signs.append(f"{measured_on} accuracy is {acc:.1%} after {len(history)} epoch(s), within noise of chance "
+                     f"({chance:.1%} for {num_classes} classes)")
+    if exploded:
+        signs.append(f"the training loss is {loss:.3g}, over 100x the {math.log(k):.2f} of a model that knows nothing")
+    return (f"Warning: the model learned nothing: {'; '.join(signs)}. With --lr {config.lr:g} ({config.optimizer}) "
+            "the steps are probably far too large; try a 10-100x lower --lr.")
 
 
 def batchnorm_note(model, history: list[dict]) -> str | None:
