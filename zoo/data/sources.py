@@ -130,3 +130,76 @@ def download(spec: str, data_dir=None) -> str:
         can = ", ".join(s.usage for s in sources() if s.download)
         raise DataError(f"Only these datasets can be downloaded: {can}; got {spec!r}.")
     return source.download(arg, data_dir)
+
+
+# ---------------------------------------------------------------- downloads: fail fast offline
+
+REACH_TIMEOUT_S = 3.0  # per host, all hosts at once: an offline download fails in seconds, not minutes
+
+
+def _host_port(url: str) -> tuple[str, int] | None:
+    """(host, port) a download of ``url`` connects to first: its proxy when one applies (the env's)."""
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(url if "//" in url else f"https://{url}")
+    if not parts.hostname:
+        return None
+    scheme = parts.scheme or "https"
+    proxy = urllib.request.getproxies().get(scheme)
+    if proxy and not urllib.request.proxy_bypass(parts.hostname):
+        via = urllib.parse.urlsplit(proxy if "//" in proxy else f"http://{proxy}")
+        if via.hostname:
+            return via.hostname, via.port or (443 if via.scheme == "https" else 80)
+    return parts.hostname, parts.port or (80 if scheme == "http" else 443)
+
+
+def _reach(host: str, port: int, timeout: float) -> str | None:
+    """None when a TCP connection to host:port opens within ``timeout`` s, else why not (DNS, refused ...)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"no DNS answer: {exc.strerror or exc}"
+    except OSError as exc:
+        return f"{exc.strerror or exc}"
+    last = "no address"
+    for family, kind, proto, _, address in infos:
+        try:
+            with socket.socket(family, kind, proto) as s:
+                s.settimeout(timeout)
+                s.connect(address)
+            return None
+        except socket.timeout:
+            last = f"no answer within {timeout:g} s"
+        except OSError as exc:
+            last = exc.strerror or str(exc)
+    return last
+
+
+def unreachable_hosts(urls, timeout: float = REACH_TIMEOUT_S) -> dict[str, str]:
+    """``{host: why}`` (``host:port`` for an unusual port) for each host of ``urls`` that cannot be reached; empty when all can.
+
+    One DNS lookup and TCP connect per distinct host, all in parallel, the whole check bounded by
+    about ``timeout`` seconds (a lookup that hangs counts as unreachable). Nothing is sent.
+    """
+    import threading
+
+    targets = sorted({hp for hp in map(_host_port, urls) if hp})
+    found: dict[tuple, str | None] = {}
+
+    def probe(host, port):
+        found[host, port] = _reach(host, port, timeout)
+
+    threads = [threading.Thread(target=probe, args=t, daemon=True) for t in targets]
+    for t in threads:
+        t.start()
+    import time
+
+    deadline = time.monotonic() + timeout + 0.5
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    late = f"no answer within {timeout:g} s"
+    return {(h if p in (80, 443) else f"{h}:{p}"): found.get((h, p)) or late for h, p in targets
+            if found.get((h, p), late) is not None}
