@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from zoo.attack.registry import attacks
-from zoo.cli.common import complete_run_or_model, console, friendly_errors
+from zoo.cli.common import complete_run_or_model, console, friendly_errors, print_table
 
 DEFAULT_EPS = "2,4,8,16,32"
 ATTACKS = attacks()  # the records of zoo/attack/attacks/, read without TensorFlow
@@ -167,7 +167,7 @@ def _print_summary(report: dict, files: dict) -> None:
             cells += [f"{r['robust_accuracy']:.1%}", "-" if r["success_rate"] is None else f"{r['success_rate']:.1%}"]
         cells += [f"{noise[row['eps']]:.1%}", f"{report['results'][methods[-1]][i]['mean_l2']:.0f}"]
         table.add_row(*cells)
-    console.print(table)
+    print_table(table, drop=("L2", "noise acc"), hint=f"{files['report']} has everything")
     console.print(f"[dim]eps and L2 (mean, of the {methods[-1]} perturbations) in pixel levels out of 255; "
                   "succ. = attack success rate. "
                   f"Noise baseline: {report['noise_baseline']['description']}.[/]")
@@ -178,7 +178,7 @@ def _print_summary(report: dict, files: dict) -> None:
             t.add_column("clean" if e == 0 else f"eps {e:g}", justify="right")
         for name, row in zip(transfer["models"], transfer["accuracy"]):
             t.add_row(name, *[f"{a:.1%}" for a in row])
-        console.print(t)
+        print_table(t)
     for flag in report["red_flags"]:
         console.print(f"[bold yellow]Red flag:[/] {escape(flag)}", highlight=False)
     if not report["red_flags"]:

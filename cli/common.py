@@ -35,8 +35,10 @@ def friendly_errors(fn):
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
-        except KeyboardInterrupt:
-            err_console.print("[bold red]Interrupted.[/]", highlight=False)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a download: the library may say what it undid
+            said = f" {escape(str(exc.args[0]))}" if exc.args and isinstance(exc.args[0], str) else ""
+            err_console.print(f"[bold red]Interrupted:[/]{said}" if said else "[bold red]Interrupted.[/]",
+                              highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
         except (Exception, MemoryError) as exc:  # a bug or an unforeseen input: still no traceback by default
             resource = resource_message(exc)  # out of memory or disk, a read-only disk: its own line
@@ -132,13 +134,18 @@ class _QuietImport(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name != "tensorflow":
             return None
-        sys.meta_path.remove(self)  # once only; the normal finders do the finding
-        spec = importlib.util.find_spec(name)
+        sys.meta_path.remove(self)  # the normal finders do the finding
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:  # a mere probe (TFDS asks whether TensorFlow is installed) must not use the hook up
+            sys.meta_path.insert(0, self)
         if spec is None or spec.loader is None:
             return spec
         exec_module = spec.loader.exec_module
 
         def exec_quietly(module):
+            if self in sys.meta_path:  # once only: the import is happening now
+                sys.meta_path.remove(self)
             sys.stderr.flush()
             saved = os.dup(2)
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -152,6 +159,97 @@ class _QuietImport(importlib.abc.MetaPathFinder):
 
         spec.loader.exec_module = exec_quietly
         return spec
+
+
+def print_table(table, *, drop=(), keep=1, hint: str | None = None, out=None) -> None:
+    """Print a rich table whole: no column is ever cut to "Test a…".
+
+    Not a terminal (a pipe, a file, a test): as wide as the table needs for every cell of its
+    one-line columns (prose columns may still wrap), so that ``zoo weights | cat`` keeps every header
+    and cell. A terminal narrower than the table: the columns named in ``drop`` (least important
+    first) fold onto more lines first, never below their longest word; when that is not enough they
+    go, one at a time, and a dim line names them (and ``hint``, e.g. "--json has everything"). The
+    first ``keep`` columns (the names) never go.
+    """
+    from rich.markup import escape
+
+    out = out or console
+    _, _, need, natural = _widths(table, out)
+    if natural <= out.width:
+        out.print(table)
+        return
+    columns, hidden = list(table.columns), []
+    if not out.is_terminal:
+        width = max(out.width, need)
+        if width > out.width:  # a console of its own at that width: the shared one keeps its own
+            out = Console(file=out.file, width=width, color_system=None, no_color=out.no_color, highlight=False)
+        out.print(_fold_to(table, columns, drop, keep, out) or table)
+        return
+    fitted = _fold_to(table, columns, drop, keep, out)
+    for name in drop:
+        if fitted is not None:
+            break
+        kept = [c for c in columns if c.header != name]
+        if keep <= len(kept) < len(columns):
+            hidden.append(name)
+            columns = kept
+            fitted = _fold_to(table, columns, drop, keep, out)
+    if fitted is None:  # nothing left to fold or hide: rich shares the width out, folding every cell
+        import dataclasses
+
+        fitted = _with_columns(table, [dataclasses.replace(c, no_wrap=False, overflow="fold") for c in columns])
+    out.print(fitted)
+    if hidden:
+        out.print(f"[dim]Not shown in {out.width} columns: {escape(', '.join(hidden))}"
+                  + (f"; {escape(hint)}" if hint else "") + ".[/]", highlight=False)
+
+
+def _widths(table, out):
+    """(each column's measure, the table's borders, the width it needs unclipped, its natural width).
+
+    Unclipped: one-line (no_wrap) columns whole, the others down to their longest word.
+    """
+    wide = out.options.update_width(100_000)
+    measures = [table._measure_column(out, wide, c) for c in table.columns]  # rich's own, padding included
+    extra = table._extra_width
+    need = sum(m.maximum if c.no_wrap else m.minimum for m, c in zip(measures, table.columns)) + extra
+    return measures, extra, need, sum(m.maximum for m in measures) + extra
+
+
+def _fold_to(table, columns, drop, keep, out):
+    """``table`` with ``columns``, narrowed to ``out.width`` by folding, never below a column's longest
+    word: the ``drop`` ones first (least important first), then the other wrapping ones from the right,
+    the ``keep`` ones last; None when that cannot fit."""
+    import dataclasses
+
+    shown = _with_columns(table, columns)
+    measures, extra, _, natural = _widths(shown, out)
+    widths = [m.maximum for m in measures]
+    excess = natural - out.width
+    index = {c.header: i for i, c in enumerate(shown.columns)}
+    order = [index[n] for n in drop if n in index and index[n] >= keep]
+    order += [i for i in reversed(range(len(columns))) if i not in order and not shown.columns[i].no_wrap]
+    order = [i for i in order if i >= keep] + [i for i in order if i < keep]
+    for i in order:
+        if excess <= 0:
+            break
+        cut = min(excess, widths[i] - measures[i].minimum)
+        if cut > 0:
+            widths[i] -= cut
+            excess -= cut
+            shown.columns[i] = dataclasses.replace(shown.columns[i], no_wrap=False, overflow="fold",
+                                                   width=widths[i] - shown._get_padding_width(i))
+    return shown if excess <= 0 else None
+
+
+def _with_columns(table, columns):
+    """A copy of ``table`` showing only ``columns`` (each keeps its cells)."""
+    import copy
+    import dataclasses
+
+    shown = copy.copy(table)
+    shown.columns = [dataclasses.replace(c, _index=i) for i, c in enumerate(columns)]
+    return shown
 
 
 def is_interactive() -> bool:

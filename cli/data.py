@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 
-from zoo.cli.common import console, friendly_errors
+from zoo.cli.common import console, friendly_errors, print_table
 
 data_app = typer.Typer(help="Look at datasets and augmentation.", no_args_is_help=True)
 
@@ -55,7 +55,7 @@ def datasets_command(
             where = f"{row['title']}; {row['where']}"
         name = row["name"] if row["found"] is None else f"{row['name']}\n[dim]{row['title']}[/]"
         table.add_row(name, where, _classes(row["classes"]), _sizes(row["sizes"]))
-    console.print(table)
+    print_table(table, drop=("Classes", "Found at / how to get it", "Examples"))
 
 
 @friendly_errors
@@ -102,4 +102,4 @@ def augmentations_command() -> None:
     table.add_column("What it does")
     for name, default, text in describe_augmentations():
         table.add_row(name, default, text)
-    console.print(table)
+    print_table(table, drop=("What it does", "Default strength"))

@@ -10,7 +10,7 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import console, friendly_errors, parse_input_shape
+from zoo.cli.common import console, friendly_errors, parse_input_shape, print_table
 
 
 def register(app: typer.Typer) -> None:
@@ -96,7 +96,7 @@ def _print_report(report: dict, out) -> None:
     t.add_row("[bold]max-vote[/]", f"{report['vote_accuracy']:.4f}", f"{report['vote_error_measured']:.4f}")
     t.add_row("[dim]vote if errors were independent[/]", f"{1 - report['vote_error_if_independent']:.4f}",
               f"{report['vote_error_if_independent']:.4f}")
-    console.print(t)
+    print_table(t, drop=("error",))
     p = Table(title="Pairs: disagreement and error correlation")
     for col in ("pair", "disagreement", "error correlation", "both wrong"):
         p.add_column(col, justify="right" if col != "pair" else "left")
@@ -105,7 +105,7 @@ def _print_report(report: dict, out) -> None:
         i, j = pair["members"]
         p.add_row(f"{names[i]} / {names[j]}", f"{pair['disagreement']:.4f}", f"{pair['error_correlation']:.3f}",
                   f"{pair['both_wrong']:.4f}")
-    console.print(p)
+    print_table(p, drop=("both wrong", "disagreement"))
     gain = report["gain_over_best_member"]
     console.print(
         f"{report['method']} accuracy {report['accuracy']:.4f} vs best member "

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from zoo.cli.common import complete_model_names, console, friendly_errors, parse_input_shape
+from zoo.cli.common import complete_model_names, console, friendly_errors, parse_input_shape, print_table
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +52,7 @@ def models_command(
             human(row["flops"]),
             "[green]shipped[/]" if row["weights_shipped"] else "-",
         )
-    console.print(table)
+    print_table(table, drop=("FLOPs", "Family", "Input"), hint="`zoo models --markdown` has everything")
     console.print("[dim]Details: zoo info MODEL [--input-shape H,W,C] [--classes N][/]")
 
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from zoo.cli.common import complete_run_or_model, console, friendly_errors
+from zoo.cli.common import complete_run_or_model, console, friendly_errors, print_table
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +49,7 @@ def predict_command(
     for p in result.predictions:
         (best, prob), rest = p.top[0], p.top[1:]
         table.add_row(_escape(p.path), _escape(best), f"{prob:.1%}", _escape(", ".join(f"{c} {q:.1%}" for c, q in rest)))
-    console.print(table, highlight=False)
+    print_table(table, drop=("next", "probability"), hint="--json has everything")
     if result.sheet:
         console.print(f"Wrote {result.sheet}", markup=False, highlight=False)
 
@@ -96,7 +96,7 @@ def runs_command(
                   "-" if r.test_accuracy is None else f"{r.test_accuracy:.2%}",
                   "-" if r.seconds is None else _duration(r.seconds)]
         table.add_row(*cells)
-    console.print(table, highlight=False)
+    print_table(table, drop=("time", "dataset", "epochs", "best val"), hint="`zoo runs --json` has everything")
     if any(r.state == "resumable" for r in runs):
         console.print("Continue a resumable run with `zoo train MODEL --out RUN --resume`.", markup=False,
                       highlight=False)

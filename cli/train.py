@@ -11,7 +11,8 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import complete_model_names, complete_run_or_model, console, err_console, friendly_errors, parse_input_shape
+from zoo.cli.common import (complete_model_names, complete_run_or_model, console, err_console, friendly_errors,
+                            parse_input_shape, print_table)
 from zoo.training import config as C
 
 # Every default of `zoo train` is TrainConfig's (zoo/training/config.py says why each is what it is).
@@ -219,7 +220,7 @@ def _print_comparison(reports: list[dict]) -> None:
     for r in reports:
         table.add_row(escape(r["model_path"]), f"{r['accuracy']:.2%}", "-" if r.get("top5") is None else f"{r['top5']:.2%}",
                       f"{r['params']:,}")
-    console.print(table)
+    print_table(table, drop=("params", "top-5"))
     if first.get("out"):
         console.print(f"Wrote {first['out']}/compare.json", highlight=False, markup=False)
 

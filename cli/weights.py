@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from zoo.cli.common import console, friendly_errors
+from zoo.cli.common import console, friendly_errors, print_table
 
 weights_app = typer.Typer(help="The trained models shipped with zoo: list them, verify them.",
                           invoke_without_command=True, no_args_is_help=False)
@@ -53,7 +53,7 @@ def weights_command(
                       f"{size / 1e6:.1f} MB" if size else "-",
                       f"{secs / 60:.0f} min" if secs else "-",
                       f"--recipe {entry['recipe']}" if entry.get("recipe") else "-")
-    console.print(table)
+    print_table(table, drop=("Top-5", "Trained", "Size", "Recipe"), hint="`zoo weights --json` has everything")
     console.print("Use a name wherever a run directory goes, e.g. `zoo eval vgg_small`; in Python "
                   "`zoo.create_model(NAME, pretrained=True)`.", highlight=False, markup=False)
 

@@ -144,6 +144,18 @@ def _fmt(v) -> str:
     return f"{v:.4f}"
 
 
+def format_duration(seconds) -> str:
+    """'01:02:03' under a day, '1d 02:03:04' past it (never wraps at 24 h); '-:--:--' when unknown."""
+    if seconds is None or not (seconds == seconds) or seconds in (float("inf"), float("-inf")):
+        return "-:--:--"
+    total = max(0, int(round(seconds)))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}d {clock}" if days else clock
+
+
 class RichProgress(keras.callbacks.Callback):
     """A rich progress bar per epoch (loss, accuracy, LR, ETA) and one summary line per epoch.
 
@@ -163,11 +175,16 @@ class RichProgress(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if self.live:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
+            from rich.text import Text
+
+            class Remaining(ProgressColumn):  # this epoch's time left, in the same words as the epoch lines
+                def render(self, task):
+                    return Text(format_duration(task.time_remaining), style="progress.remaining")
 
             self._progress = Progress(
                 TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[metrics]}"), TextColumn("ETA"), TimeRemainingColumn(),
+                TextColumn("{task.fields[metrics]}"), TextColumn("ETA"), Remaining(),
                 console=self.console, transient=True)
             self._progress.start()
 
@@ -193,7 +210,7 @@ class RichProgress(keras.callbacks.Callback):
         line = (f"epoch {epoch + 1:>3}/{self.epochs}  loss {_fmt(logs.get('loss'))}  "
                 f"acc {_fmt(logs.get('accuracy'))}  val_loss {_fmt(logs.get('val_loss'))}  "
                 f"val_acc {_fmt(logs.get('val_accuracy'))}  lr {_fmt(logs.get('learning_rate', self._lr))}  "
-                f"{secs:.1f}s  ETA {time.strftime('%H:%M:%S', time.gmtime(left))}")
+                f"{secs:.1f}s  ETA {format_duration(left)}")
         if self._progress is not None:
             self._progress.console.print(line, highlight=False, soft_wrap=True)
         else:
