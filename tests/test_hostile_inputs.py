@@ -221,6 +221,15 @@ def npz_empty(tmp):
     return {"file": tmp / "empty.npz"}
 
 
+def offline(tmp):
+    """The download cases need a machine that cannot reach the dataset hosts (skipped where it can)."""
+    from zoo.data.sources import unreachable_hosts
+
+    if not unreachable_hosts(["https://storage.googleapis.com/tfds-data"], timeout=2):
+        pytest.skip("this machine reaches storage.googleapis.com: the offline cases cannot be staged")
+    return {}
+
+
 TINY = ["--input-shape", "16,16,1", "--limit", "64", "--quiet"]
 
 CASES = [
@@ -426,6 +435,14 @@ CASES = [
      "--out must name a .npz file"),
     ("data-preview-out-is-dir", empty_dir, ["data", "preview", "fashion_mnist", "--out", "{dir}"],
      "is a directory; name a .png file"),
+    # ---- downloads with no network: one line naming the dataset, the host and the offline way, in seconds
+    ("train-tfds-download-offline", offline, ["train", "simplenet", "--dataset", "tfds:mnist", "--download",
+                                              "--data-dir", "{tmp}/tfds", "--out", "{out}"],
+     "Cannot download TFDS dataset 'mnist': could not reach storage.googleapis.com"),
+    ("data-download-offline", offline, ["data", "download", "fashion_mnist", "--data-dir", "{tmp}/tfds"],
+     "could not reach fashion-mnist.s3-website.eu-central-1.amazonaws.com"),
+    ("data-download-tfds-offline", offline, ["data", "download", "tfds:cifar10", "--data-dir", "{tmp}/tfds"],
+     "or use a folder:PATH or npz:PATH dataset"),
 ]
 
 
@@ -444,6 +461,71 @@ def test_hostile_input_gets_one_clear_line(case, tmp_path):
     assert expected in " ".join(text.split()), text
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing half-written beside it either
+
+
+OFFLINE_CASES = [c for c in CASES if c[1] is offline]
+
+
+@pytest.mark.parametrize("case", OFFLINE_CASES, ids=[c[0] for c in OFFLINE_CASES])
+def test_offline_download_fails_within_15_s(case, tmp_path):
+    import time
+
+    _, setup, argv, _ = case
+    names = {"tmp": tmp_path, "out": tmp_path / "out", **setup(tmp_path)}
+    start = time.monotonic()
+    result = CliRunner().invoke(app, [a.format(**names) for a in argv])
+    assert result.exit_code != 0 and time.monotonic() - start < 15, result.output  # not minutes of retries
+    assert "WARNING" not in result.output and "Retrying" not in result.output and "%|" not in result.output
+
+
+def test_download_interrupted_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C during a download: stops at once (not after TFDS's retries), partial files removed."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    from zoo.data import tfds_source
+
+    child = ("import pathlib, sys, time; r = pathlib.Path(sys.argv[2]); (r / 'mnist' / '3.0.1.incompleteX').mkdir("
+             "parents=True); (r / 'downloads').mkdir(); (r / 'downloads' / 'x.tmp.1').write_bytes(b'part'); "
+             "(r.parent / 'started').write_text(''); time.sleep(120)")
+    monkeypatch.setattr(tfds_source, "check_reachable", lambda *a, **k: None)  # as if online
+    monkeypatch.setattr(tfds_source, "_child_command", lambda name, data_dir, result: [
+        sys.executable, "-c", child, name, data_dir, result])
+
+    def ctrl_c():
+        for _ in range(600):
+            if (tmp_path / "started").exists():
+                (tmp_path / "started").unlink()
+                return os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+
+    threading.Thread(target=ctrl_c, daemon=True).start()
+    start = time.monotonic()
+    result = CliRunner().invoke(app, ["data", "download", "tfds:mnist", "--data-dir", str(tmp_path / "tfds")])
+    assert result.exit_code == 130 and time.monotonic() - start < 30, result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) <= 2, result.output
+    assert "Interrupted" in result.output and "partial files" in " ".join(result.output.split())
+    assert list(tmp_path.iterdir()) == []  # the data dir it created is gone too
+
+
+PIPE_CASES = [  # stdout is not a terminal (a pipe): every column whole, no "Test a…"
+    ("weights-through-a-pipe", nothing, ["weights"], ["Model", "Test acc", "Top-5", "Size", "Trained", "Recipe"]),
+    ("models-through-a-pipe", nothing, ["models"], ["Model", "Family", "Input", "Params", "FLOPs", "Weights"]),
+    ("runs-through-a-pipe", fake_run, ["runs", "{tmp}"], ["run", "model", "epochs", "state", "best val", "test"]),
+]
+
+
+@pytest.mark.parametrize("case", PIPE_CASES, ids=[c[0] for c in PIPE_CASES])
+def test_tables_through_a_pipe_keep_every_column(case, tmp_path):
+    _, setup, argv, headers = case
+    names = {"tmp": tmp_path, **setup(tmp_path)}
+    result = CliRunner().invoke(app, [a.format(**names) for a in argv])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output, result.output
+    header = next(line for line in result.output.splitlines() if headers[0] in line and headers[-1] in line)
+    assert all(h in header for h in headers), result.output
 
 
 # ---------------------------------------------------------------- read-only and full file systems
