@@ -11,6 +11,10 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+# what an ensemble folder holds (zoo.io.output_dir replaces such a folder whole)
+ENSEMBLE_OUTPUTS = ("model.keras", "config.json", "report.json", "ensemble.png")
+EVAL_ENSEMBLE_OUTPUTS = ("report.json", "ensemble.png", "metrics.json", "confusion.png", "compare.json")  # `zoo eval`
+
 
 def first_run(paths):
     """The first member whose run names its dataset (else the first member): its data is the ensemble's."""
@@ -25,17 +29,18 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
     """The ensemble report of several models (or of one saved ensemble).
 
     ``ensemble`` is "vote", "soft" or None (vote, or the saved ensemble's own method); with ``out``
-    (a directory), report.json and ensemble.png are written there. ``loaded`` is
+    (a directory), report.json and ensemble.png are written there, published whole. ``loaded`` is
     (model, names, class_names, method) when the caller has already built the ensemble.
     """
     from zoo import checks
     from zoo.data import make_pipeline
     from zoo.ensemble import ensemble_logits, ensemble_report, load_ensemble, predict_members
     from zoo.evaluation import classification_metrics
-    from zoo.io import write_json
+    from zoo.io import check_output_dir, output_dir
 
     status = status or (lambda text: contextlib.nullcontext())
     checks.positive_int(batch_size, "batch_size")
+    check_output_dir(out, owns=EVAL_ENSEMBLE_OUTPUTS, command="zoo eval")
     model, names, class_names, method = loaded or load_ensemble(paths, ensemble)
     # the data of the first member that is a run (its val split and seed: --split val is what it held out)
     run = first_run(paths)
@@ -49,12 +54,18 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
     report.update({"dataset": spec, "split": split, "members_paths": [str(p) for p in paths]})
     report["metrics"] = classification_metrics(labels, ensemble_logits(member_logits, method), class_names)
     if out is not None:
-        out = Path(out)
-        write_json(out / "report.json", report)
-        from zoo.plots.ensemble import plot_ensemble_report
-
-        plot_ensemble_report(report, out / "ensemble.png")
+        with output_dir(out, "zoo eval", EVAL_ENSEMBLE_OUTPUTS) as stage:
+            write_report(report, stage)
     return report
+
+
+def write_report(report: dict, folder: Path) -> None:
+    """report.json and its figure ensemble.png in ``folder``."""
+    from zoo.io import write_json
+    from zoo.plots.ensemble import plot_ensemble_report
+
+    write_json(Path(folder) / "report.json", report)
+    plot_ensemble_report(report, Path(folder) / "ensemble.png")
 
 
 def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True, dataset=None, split="test",
@@ -66,34 +77,34 @@ def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True,
     per output (a lock, as for `zoo train`); a failure leaves nothing of a new ``out`` behind.
     """
     from zoo.ensemble import check_method, load_ensemble
-    from zoo.io import atomic_path, write_json
+    from zoo.io import atomic_path, check_output_dir, output_dir, write_json
     from zoo.run import RunLock
 
     check_method(method)
-    model, names, class_names, method = load_ensemble(paths, method, input_shape=input_shape)
     out = Path(out)
     as_dir = out.suffix != ".keras"
+    if as_dir:
+        check_output_dir(out, owns=ENSEMBLE_OUTPUTS, command="zoo ensemble")  # before the members load
+    model, names, class_names, method = load_ensemble(paths, method, input_shape=input_shape)
     model_path = out / "model.keras" if as_dir else out
-    existed = out.exists()
     with RunLock(out, "zoo ensemble"):
-        try:
+        report = None
+        if evaluate:
+            report = evaluate_ensemble(paths, ensemble=method, dataset=dataset, split=split, data_dir=data_dir,
+                                       limit=limit, batch_size=batch_size, loaded=(model, names, class_names, method),
+                                       status=status)
+        if not as_dir:
             with atomic_path(model_path) as tmp:
                 model.save(tmp)
-            if as_dir:
-                write_json(out / "config.json", {
+        else:
+            with output_dir(out, "zoo ensemble", ENSEMBLE_OUTPUTS) as stage:  # published whole, or not at all
+                with atomic_path(stage / "model.keras") as tmp:
+                    model.save(tmp)
+                write_json(stage / "config.json", {
                     "model": "ensemble", "method": method, "members": [str(r) for r in paths], "member_names": names,
                     "input_shape": list(model.inputs[0].shape[1:]), "class_names": class_names,
                     "dataset": first_run(paths).data_options(dataset)[0],
                 })
-            report = None
-            if evaluate:
-                report = evaluate_ensemble(paths, ensemble=method, dataset=dataset, split=split, data_dir=data_dir,
-                                           limit=limit, batch_size=batch_size, out=out if as_dir else None,
-                                           loaded=(model, names, class_names, method), status=status)
-        except BaseException:
-            if not existed:  # a failed evaluation leaves no half ensemble behind
-                import shutil
-
-                shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)
-            raise
+                if report is not None:
+                    write_report(report, stage)
     return {"model": model_path, "method": method, "members": names, "report": report}

@@ -15,6 +15,9 @@ import numpy as np
 from zoo import checks
 from zoo.errors import InvalidArgumentError
 
+# what an --out folder of `zoo eval` holds (zoo.io.output_dir replaces such a folder whole)
+EVAL_OUTPUTS = ("metrics.json", "confusion.png", "compare.json")
+
 
 _PREDICT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -142,7 +145,7 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
 
     The dataset defaults to the run's (config.json), else Fashion-MNIST; images are resized and
     converted (grey <-> RGB) to the model's input. With ``out``, writes ``metrics.json`` and
-    ``confusion.png`` there (atomically). Returns the metrics plus what was evaluated.
+    ``confusion.png`` there, published whole (zoo.io.output_dir). Returns the metrics plus what was evaluated.
     """
     from pathlib import Path
 
@@ -154,7 +157,7 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
         limit = checks.positive_int(limit, "limit")
     from zoo.io import check_output_dir
 
-    check_output_dir(out)  # before any computing
+    check_output_dir(out, owns=EVAL_OUTPUTS, command="zoo eval")  # before any computing
     from zoo.inputs import check_input_scale
 
     check_input_scale(input_scale)
@@ -186,9 +189,9 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
         from zoo.io import output_dir, write_json
         from zoo.plots.training import plot_confusion
 
-        with output_dir(out) as out:
-            write_json(out / "metrics.json", report)
-            plot_confusion(metrics["confusion_matrix"], class_names, out / "confusion.png",
+        with output_dir(out, "zoo eval", EVAL_OUTPUTS) as stage:  # published whole, or not at all
+            write_json(stage / "metrics.json", report)
+            plot_confusion(metrics["confusion_matrix"], class_names, stage / "confusion.png",
                            title=f"{Path(path).name}: {split} accuracy {metrics['accuracy']:.2%}")
         report["out"] = str(out)
     return report
@@ -206,14 +209,15 @@ def compare_paths(paths, *, out=None, **kwargs) -> list[dict]:
 
     from zoo.io import check_output_dir
 
-    check_output_dir(out)
+    check_output_dir(out, owns=EVAL_OUTPUTS, command="zoo eval")
     for path in paths:
         resolve_model_file(path)
     reports = [evaluate_path(path, **kwargs) for path in paths]
     if out is not None:
-        from zoo.io import write_json
+        from zoo.io import output_dir, write_json
 
-        write_json(Path(out) / "compare.json", [{k: v for k, v in r.items() if k != "confusion_matrix"}
+        with output_dir(out, "zoo eval", EVAL_OUTPUTS) as stage:
+            write_json(stage / "compare.json", [{k: v for k, v in r.items() if k != "confusion_matrix"}
                                                 for r in reports])
         for r in reports:
             r["out"] = str(out)

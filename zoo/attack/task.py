@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+# what an attack folder holds (zoo.io.output_dir replaces such a folder whole)
+ATTACK_OUTPUTS = ("accuracy_vs_eps.png", "examples.png", "transfer_*.png", "adversarial.npz", "images", "report.json")
+
+
 @dataclass
 class AttackResult:
     report: dict  # what report.json holds
@@ -39,7 +43,8 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
     overlays = _read_overlays(overlay or [])
     from zoo.io import check_output_dir
 
-    check_output_dir(out)  # before any attack is computed
+    check_output_dir(out if out else default_out_dir(model_path), owns=ATTACK_OUTPUTS,
+                     command="zoo attack")  # before any attack is computed
     from zoo.inputs import check_input_scale
 
     check_input_scale(input_scale)
@@ -86,8 +91,8 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
     out_dir = Path(out) if out else default_out_dir(model_path)
     from zoo.io import output_dir
 
-    with output_dir(out_dir):  # removed again if a write fails (a full disk): nothing half-written
-        files = _write_outputs(attacked, out_dir, png_count=png_count, grid_eps=grid_eps, overlays=overlays)
+    with output_dir(out_dir, "zoo attack", ATTACK_OUTPUTS) as stage:  # published whole, or not at all
+        files = _write_outputs(attacked, stage, out_dir, png_count=png_count, grid_eps=grid_eps, overlays=overlays)
     return AttackResult(report, files)
 
 
@@ -134,8 +139,9 @@ def _pick_grid_eps(eps_values, wanted):
     return 8.0 if 8.0 in eps_values else eps_values[len(eps_values) // 2]
 
 
-def _write_outputs(run, out_dir: Path, *, png_count: int, grid_eps, overlays=None) -> dict:
-    """Report, figures, arrays and PNGs; returns {what: path}."""
+def _write_outputs(run, out_dir: Path, final_dir: Path, *, png_count: int, grid_eps, overlays=None) -> dict:
+    """Report, figures, arrays and PNGs written into ``out_dir`` (the staging folder); returns {what:
+    path}, the paths (and the report's) named in ``final_dir``, where the folder is published."""
     import numpy as np
 
     from zoo.io import atomic_path, write_json
@@ -178,9 +184,10 @@ def _write_outputs(run, out_dir: Path, *, png_count: int, grid_eps, overlays=Non
     files["arrays"] = npz
     if png_count:
         files["pngs"] = _write_pngs(run, out_dir / "images", png_count)
-    report["files"] = {k: str(v) for k, v in files.items()}
-    write_json(out_dir / "report.json", report)
     files["report"] = out_dir / "report.json"
+    files = {k: final_dir / Path(v).relative_to(out_dir) for k, v in files.items()}
+    report["files"] = {k: str(v) for k, v in files.items() if k != "report"}
+    write_json(out_dir / "report.json", report)
     return files
 
 

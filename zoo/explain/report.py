@@ -11,6 +11,9 @@ from zoo.io import atomic_path, write_json
 from zoo.run import load_classifier, read_run_config
 
 MAX_FIGURE_IMAGES = 32  # rows of the side-by-side figure; more would not be readable
+# what an explain folder holds (zoo.io.output_dir replaces such a folder whole); filters_*.png: --filters
+EXPLAIN_OUTPUTS = ("maps_*.npy", "attributions_*.npy", "explain_*.png", "explain.json", "sanity.png",
+                   "filters_*.png")
 
 
 def registry_last_conv(model_path) -> str | None:
@@ -67,7 +70,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
     from zoo.inputs import check_input_scale
 
-    check_output_dir(out_dir)  # before any computing
+    check_output_dir(out_dir, owns=EXPLAIN_OUTPUTS, command="zoo explain")  # before any computing
     check_input_scale(input_scale)
     say = console.print if console is not None else (lambda *a, **k: None)
     # each method/model pair is one compiled function traced once; TF's "retracing" notice is noise here
@@ -97,7 +100,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     out_dir = Path(out_dir)
     from zoo.io import output_dir
 
-    with output_dir(out_dir):  # removed again if anything below fails
+    with output_dir(out_dir, "zoo explain", EXPLAIN_OUTPUTS) as stage:  # published whole, or not at all
         captions = [
             image_caption(None if labels is None else class_names[labels[i]], class_names[predicted[i]],
                           probs[i, predicted[i]], class_names[targets[i]])
@@ -120,9 +123,9 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
             say(f"[dim]computing {TITLES[m]} for {len(images)} images ...[/]")
             ex = explainer.explain(m, images, targets)
             heatmaps[m] = ex.heatmaps
-            _save_npy(out_dir / f"maps_{m}.npy", ex.heatmaps.astype("float32"))
+            _save_npy(stage / f"maps_{m}.npy", ex.heatmaps.astype("float32"))
             if ex.attributions is not None:
-                _save_npy(out_dir / f"attributions_{m}.npy", ex.attributions.astype("float32"))
+                _save_npy(stage / f"attributions_{m}.npy", ex.attributions.astype("float32"))
             info = {k: v for k, v in ex.info.items() if k != "completeness_gap"}
             if "completeness_gap" in ex.info:
                 gap = ex.info["completeness_gap"]
@@ -132,12 +135,12 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
             summary_methods[m] = info
             describe = get_method(m).describe
             title = TITLES[m] + (describe(ex.info) if describe else "")
-            path = out_dir / f"explain_{m}.png"
+            path = stage / f"explain_{m}.png"
             plot_method_grid(pictures[shown], ex.heatmaps[shown], captions[shown], path, title=title,
                              mistakes=None if mistakes is None else mistakes[shown])
             written.append(path)
         if len(methods) > 1:
-            path = out_dir / "explain_all.png"
+            path = stage / "explain_all.png"
             titles = {m: TITLES[m] for m in methods}
             plot_methods_side_by_side(pictures[shown], {m: h[shown] for m, h in heatmaps.items()}, captions[shown], path,
                                       titles=titles, mistakes=None if mistakes is None else mistakes[shown])
@@ -157,11 +160,11 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
             "seed": seed,
         }
         if sanity:
-            summary["sanity"] = _run_sanity(model, images, targets, methods, out_dir, explainer, say, written)
-        write_json(out_dir / "explain.json", summary)
-        if console is not None:
-            _print_summary(console, summary, written, out_dir)
-        return summary
+            summary["sanity"] = _run_sanity(model, images, targets, methods, stage, explainer, say, written)
+        write_json(stage / "explain.json", summary)
+    if console is not None:  # once the folder is in place, naming it
+        _print_summary(console, summary, [out_dir / p.relative_to(stage) for p in written], out_dir)
+    return summary
 
 
 def _run_sanity(model, images, targets, methods, out_dir, explainer, say, written) -> dict:

@@ -79,10 +79,14 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         super().__init__(str(self.tmp_path), **kwargs)
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if self.tmp_path.exists():
-            fault_point(self.final_path.name)
-            os.replace(self.tmp_path, self.final_path)
+        try:
+            super().on_epoch_end(epoch, logs)
+            if self.tmp_path.exists():
+                fault_point(self.final_path.name)
+                os.replace(self.tmp_path, self.final_path)
+        except BaseException:  # a full disk half way through the save: no partial file stays behind
+            self.tmp_path.unlink(missing_ok=True)
+            raise
 
 
 def write_history(path, rows: list[dict]) -> None:
