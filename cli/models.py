@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from typing import Optional
 
 import typer
@@ -63,8 +65,11 @@ def info_command(
     classes: Optional[int] = typer.Option(None, "--classes", min=1, help="Number of classes; default: the model's own."),
     summary: bool = typer.Option(True, "--summary/--no-summary", help="Print the layer-by-layer summary."),
 ) -> None:
-    """One model: paper, layers, trainable and non-trainable params, FLOPs per image."""
+    """One model: paper, layers, trainable and non-trainable params, FLOPs per image; or one run directory."""
     from zoo.errors import InvalidArgumentError
+
+    if os.path.isdir(model):
+        return _run_info(model)
 
     try:
         shape = parse_input_shape(input_shape)
@@ -104,3 +109,33 @@ def _short(n: int) -> str:
     from zoo.catalog import human
 
     return human(n)
+
+
+def _run_info(path: str) -> None:
+    """`zoo info RUN`: what the run is (model, data, precision it trained in, state, accuracy)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from zoo.errors import DataError
+    from zoo.run import summarize_run
+
+    r = summarize_run(path)
+    if r is None:
+        raise DataError(f"{path} is a folder but not a zoo run (no readable config.json); pass a model name "
+                        "(`zoo models`) or a run directory.")
+    table = Table(show_header=False, box=None, title=f"[bold]{escape(path)}[/]", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("Model", escape(r.model))
+    table.add_row("Dataset", escape(r.dataset))
+    table.add_row("Precision", escape(r.precision or "unknown (an older run)"))
+    table.add_row("Epochs", f"{r.epochs_done}/{r.epochs_planned if r.epochs_planned is not None else '?'}")
+    table.add_row("State", r.state)
+    if r.best_val_accuracy is not None:
+        table.add_row("Best val accuracy", f"{r.best_val_accuracy:.2%}")
+    if r.test_accuracy is not None:
+        table.add_row("Test accuracy", f"{r.test_accuracy:.2%}")
+    if r.learned_nothing:
+        table.add_row("[red]Warning[/]", escape(r.learned_nothing))
+    console.print(table)
+    console.print(f"[dim]The architecture: zoo info {escape(r.model)}[/]", highlight=False)

@@ -267,7 +267,7 @@ def test_a_run_puts_back_the_global_precision_and_determinism(tmp_path):
     assert tf_config.is_op_determinism_enabled() == was_deterministic
     from zoo.run import load_model
 
-    assert load_model(tmp_path / "bf16").get_layer("conv1").compute_dtype == "bfloat16"
+    assert load_model(tmp_path / "bf16", as_trained=True).get_layer("conv1").compute_dtype == "bfloat16"
 
 
 def test_plateau_schedule_cuts_the_lr_when_val_loss_stalls(tmp_path):
