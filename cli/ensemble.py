@@ -53,7 +53,8 @@ def ensemble(
         typer.echo(json.dumps({"model": str(saved["model"]), "method": saved["method"], "members": saved["members"]}))
 
 
-def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch_size, out, json_output) -> dict:
+def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch_size, out, json_output,
+                      tta="none") -> dict:
     """`zoo eval A B ...`: evaluate several models (or one saved ensemble) as an ensemble and print it.
 
     ``json_output`` True prints JSON instead of tables (a path writes the JSON there).
@@ -61,7 +62,7 @@ def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch
     from zoo.ensemble_task import evaluate_ensemble
 
     report = evaluate_ensemble(paths, ensemble=ensemble, dataset=dataset, split=split, data_dir=data_dir,
-                               limit=limit, batch_size=batch_size, out=out,
+                               limit=limit, batch_size=batch_size, out=out, tta=tta,
                                status=None if json_output else console.status)
     _show(report, out, json_output)
     return report
@@ -85,8 +86,9 @@ def _show(report: dict, out, json_output) -> None:
 def _print_report(report: dict, out) -> None:
     from rich.table import Table
 
+    tta = report.get("tta", "none")
     t = Table(title=f"Ensemble ({report['method']}) on {report['dataset']} {report['split']}, "
-                    f"{report['num_examples']} examples")
+                    f"{report['num_examples']} examples" + ("" if tta == "none" else f", TTA {tta}"))
     t.add_column("model")
     t.add_column("accuracy", justify="right")
     t.add_column("error", justify="right")

@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from zoo.cli.common import complete_run_or_model, console, friendly_errors, print_table
+from zoo.tta import TTA_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -29,11 +30,12 @@ def predict_command(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
         "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
         "note when the model does not start with a Rescaling/Normalization layer."),
+    tta: str = typer.Option("none", "--tta", help=TTA_HELP),
 ) -> None:
     """Class names and probabilities for each image."""
     from zoo.predict import predict_images
 
-    result = predict_images(model, images, top=top, sheet=out, input_scale=input_scale)
+    result = predict_images(model, images, top=top, sheet=out, input_scale=input_scale, tta=tta)
     if json_output:
         typer.echo(json.dumps(result.to_dict()))
         return
@@ -41,7 +43,8 @@ def predict_command(
 
     for note in result.notes:
         console.print(f"[dim]{_escape(note)}[/]", highlight=False)
-    table = Table(title=f"{_escape(model)}: top {min(top, len(result.class_names))} of {len(result.class_names)} classes")
+    table = Table(title=f"{_escape(model)}: top {min(top, len(result.class_names))} of {len(result.class_names)} classes"
+                        + ("" if result.tta == "none" else f" (TTA {result.tta})"))
     table.add_column("image", overflow="fold")
     table.add_column("prediction")
     table.add_column("probability", justify="right")

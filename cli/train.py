@@ -14,6 +14,7 @@ from rich.markup import escape
 from zoo.cli.common import (complete_model_names, complete_run_or_model, console, err_console, friendly_errors,
                             parse_input_shape, print_table)
 from zoo.training import config as C
+from zoo.tta import TTA_HELP
 
 # Every default of `zoo train` is TrainConfig's (zoo/training/config.py says why each is what it is).
 D = C.defaults()
@@ -36,7 +37,7 @@ def _install_sigterm() -> None:
 
 
 # Options that are not training settings, so a recipe neither sets them nor counts them as given.
-_NOT_CONFIG = {"ctx", "resume", "overwrite", "quiet", "json_output", "recipe"}
+_NOT_CONFIG = {"ctx", "resume", "overwrite", "quiet", "json_output", "recipe", "strict"}
 
 
 @friendly_errors
@@ -61,6 +62,14 @@ def train_command(
         None, "--weight-decay", help="L2 on kernels (decoupled for adamw) [default: the model's]."),
     dropout: Optional[float] = typer.Option(None, "--dropout", help="Override the model's dropout rate."),
     label_smoothing: float = typer.Option(D["label_smoothing"], "--label-smoothing", help="Label smoothing in [0, 1)."),
+    ema: Optional[float] = typer.Option(D["ema"], "--ema", metavar="DECAY",
+                                        help="Average the weights with this decay (0.999 is common); validation, the "
+                                        "best checkpoint, the test metrics and model.keras use the average."),
+    mixup: float = typer.Option(D["mixup"], "--mixup", metavar="ALPHA", help="MixUp with Beta(ALPHA, ALPHA) "
+                                "mixing weights (0: off; 0.2 is common). The training accuracy column then "
+                                "counts the larger of the two mixed labels."),
+    cutmix: float = typer.Option(D["cutmix"], "--cutmix", metavar="ALPHA", help="CutMix with Beta(ALPHA, ALPHA) "
+                                 "box areas (0: off; 1.0 is common). With --mixup too, each batch uses one of them."),
     val_split: float = typer.Option(D["val_split"], "--val-split", help="Fraction of train held out for validation."),
     seed: int = typer.Option(D["seed"], "--seed", help="Seed for weights, shuffling, augmentation, dropout."),
     deterministic: bool = typer.Option(D["deterministic"], "--deterministic", help="Deterministic ops (same seed -> same weights)."),
@@ -73,7 +82,7 @@ def train_command(
     early_stopping: Optional[int] = typer.Option(
         None, "--early-stopping", metavar="PATIENCE", help="Stop after PATIENCE epochs without val_loss progress."),
     schedule: Optional[str] = typer.Option(
-        None, "--schedule", help="LR decay: none, step, exponential, cosine, plateau [default: the model's]."),
+        None, "--schedule", help="LR decay: none, step, exponential, cosine, onecycle (linear warmup then linear decay to --min-lr), plateau [default: the model's]."),
     step_size: Optional[int] = typer.Option(None, "--step-size", help="step: epochs between decays [epochs/3]."),
     gamma: float = typer.Option(D["gamma"], "--gamma", help="step/plateau: LR multiplier at each decay."),
     decay_rate: float = typer.Option(D["decay_rate"], "--decay-rate", help="exponential: k in lr0*exp(-k t), t in epochs."),
@@ -100,6 +109,8 @@ def train_command(
     histograms: int = typer.Option(D["histograms"], "--histograms", metavar="N", help="TensorBoard: weight histograms every N epochs (0: scalars only)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object (metrics, run dir) only."),
+    strict: bool = typer.Option(False, "--strict", help="Exit non-zero (3) when the run learned nothing "
+                                "(accuracy within noise of chance, or an exploded loss); without it a note says so."),
 ) -> None:
     """Train MODEL and write a run directory (model.keras, config.json, history.csv, curves, metrics)."""
     from zoo.training import TrainConfig
@@ -127,9 +138,13 @@ def train_command(
                    progress_console=console if talk else None)
     if json_output:
         typer.echo(json.dumps({**result.summary(), "metrics": _short_metrics(result.metrics)}))
-        return
-    if not quiet:
+    elif not quiet:
         _print_summary(result)
+    if strict and result.metrics.get("learned_nothing"):
+        err_console.print(f"[bold red]Error:[/] the run learned nothing (the warning above says why); --strict makes "
+                          f"that an error. The run is kept in {escape(str(result.run_dir))}.", highlight=False,
+                          soft_wrap=True)
+        raise typer.Exit(3)
 
 
 def _short_metrics(metrics: dict) -> dict:
@@ -157,6 +172,8 @@ def _print_summary(result) -> None:
     if not result.skipped:
         table.add_row("time", f"{result.seconds:.1f} s")
     table.add_row("TensorBoard", escape(f"tensorboard --logdir {result.run_dir / 'logs'}"))
+    if m.get("learned_nothing"):
+        table.add_row("[bold red]warning[/]", "[red]learned nothing[/]: " + escape(m["learned_nothing"].split("learned nothing: ", 1)[-1]))
     console.print(table)
 
 
@@ -177,6 +194,7 @@ def eval_command(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
         "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
         "note when the model does not start with a Rescaling/Normalization layer."),
+    tta: str = typer.Option("none", "--tta", help=TTA_HELP),
 ) -> None:
     """Accuracy, top-5, per-class accuracy and a confusion matrix of a trained classifier."""
     if compare:
@@ -187,7 +205,7 @@ def eval_command(
 
             raise InvalidArgumentError("--compare evaluates each model alone; --ensemble combines them. Pass one.")
         reports = compare_paths(paths, dataset=dataset, split=split, data_dir=str(data_dir) if data_dir else None,
-                                limit=limit, batch_size=batch_size, out=out)
+                                limit=limit, batch_size=batch_size, out=out, tta=tta)
         if json_output:
             typer.echo(json.dumps([{k: v for k, v in r.items() if k != "confusion_matrix"} for r in reports]))
         else:
@@ -198,12 +216,12 @@ def eval_command(
 
         run_ensemble_eval(paths, ensemble=ensemble, dataset=dataset, split=split,
                           data_dir=str(data_dir) if data_dir else None, limit=limit, batch_size=batch_size,
-                          out=out, json_output=json_output)
+                          out=out, json_output=json_output, tta=tta)
         return
     from zoo.evaluation import evaluate_path
 
     report = evaluate_path(paths[0], dataset=dataset, split=split, data_dir=str(data_dir) if data_dir else None,
-                           limit=limit, batch_size=batch_size, out=out, input_scale=input_scale)
+                           limit=limit, batch_size=batch_size, out=out, input_scale=input_scale, tta=tta)
     if json_output:
         typer.echo(json.dumps({k: v for k, v in report.items() if k != "confusion_matrix"}))
         return
@@ -214,12 +232,17 @@ def _print_comparison(reports: list[dict]) -> None:
     from rich.table import Table
 
     first = reports[0]
-    table = Table(title=escape(f"{first['dataset']} {first['split']} ({first['samples']:,} images)"))
-    for col, justify in (("model", "left"), ("accuracy", "right"), ("top-5", "right"), ("params", "right")):
+    tta = first.get("tta", "none")
+    table = Table(title=escape(f"{first['dataset']} {first['split']} ({first['samples']:,} images)"
+                               + ("" if tta == "none" else f", TTA {tta}")))
+    columns = [("model", "left"), ("accuracy", "right")] + ([("single view", "right")] if tta != "none" else []) + [
+        ("top-5", "right"), ("params", "right")]
+    for col, justify in columns:
         table.add_column(col, justify=justify, no_wrap=True)
     for r in reports:
-        table.add_row(escape(r["model_path"]), f"{r['accuracy']:.2%}", "-" if r.get("top5") is None else f"{r['top5']:.2%}",
-                      f"{r['params']:,}")
+        single = [f"{r['single_view_accuracy']:.2%}"] if tta != "none" else []
+        table.add_row(escape(r["model_path"]), f"{r['accuracy']:.2%}", *single,
+                      "-" if r.get("top5") is None else f"{r['top5']:.2%}", f"{r['params']:,}")
     print_table(table, drop=("params", "top-5"))
     if first.get("out"):
         console.print(f"Wrote {first['out']}/compare.json", highlight=False, markup=False)
@@ -238,7 +261,10 @@ def _print_eval(report: dict) -> None:
     for name, acc in report["per_class"].items():
         table.add_row(escape(str(name)), "-" if acc is None else f"{acc:.2%}")
     table.add_section()
-    table.add_row("[bold]all", f"[bold]{report['accuracy']:.2%}")
+    tta = report.get("tta", "none")
+    table.add_row("[bold]all" + ("" if tta == "none" else f" (TTA {tta})"), f"[bold]{report['accuracy']:.2%}")
+    if tta != "none":
+        table.add_row("single view", f"{report['single_view_accuracy']:.2%}")
     if report.get("top5") is not None:
         table.add_row("[bold]top-5", f"[bold]{report['top5']:.2%}")
     console.print(table)

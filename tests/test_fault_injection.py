@@ -50,17 +50,31 @@ def leftovers(run: Path) -> list[str]:
                   if ".tmp" in p.name or p.name == "backup" or p.name.endswith(".zoo-lock"))
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def _reference(root: Path, args):
     """The uninterrupted run, and the points it passed (1-based, with what each published)."""
-    root = tmp_path_factory.mktemp("faults")
     log = root / "points.log"
-    done = run_zoo(*ARGS, "--out", root / "ref", fault="0", log=log)
+    done = run_zoo(*args, "--out", root / "ref", fault="0", log=log)
     assert done.returncode == 0, done.stderr
     points = [line.split("\t", 1)[1] for line in log.read_text().splitlines()]
     from zoo.run import load_model
 
     return root, points, load_model(root / "ref").get_weights(), history(root / "ref")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return _reference(tmp_path_factory.mktemp("faults"), ARGS)
+
+
+# Weight EMA (optimizer variables), one-cycle LR and MixUp/CutMix (stateless draws per epoch and
+# batch) must resume exactly too: the averages are in the backup, the mixing is seeded by position.
+EMA_ARGS = [a for a in ARGS if a not in ("--schedule", "step", "--step-size", "1", "--gamma", "0.7")] + [
+    "--schedule", "onecycle", "--ema", "0.9", "--mixup", "0.4", "--cutmix", "1.0"]
+
+
+@pytest.fixture(scope="module")
+def ema_reference(tmp_path_factory):
+    return _reference(tmp_path_factory.mktemp("ema-faults"), EMA_ARGS)
 
 
 def test_every_kind_of_write_is_a_point(reference):
@@ -87,14 +101,22 @@ def _same_as_reference(run: Path, reference) -> list[str]:
 
 
 def test_sigkill_at_every_point_resumes_to_the_same_run(reference):
+    _kill_at_every_point(reference, ARGS)
+
+
+def test_an_ema_onecycle_mixup_run_killed_at_every_point_resumes_to_the_same_run(ema_reference):
+    _kill_at_every_point(ema_reference, EMA_ARGS)
+
+
+def _kill_at_every_point(reference, args):
     root, points, _, _ = reference
 
     def kill_then_resume(k):
         run = root / f"kill{k}"
-        victim = run_zoo(*ARGS, "--out", run, fault=f"{k}:KILL")
+        victim = run_zoo(*args, "--out", run, fault=f"{k}:KILL")
         if victim.returncode != -signal.SIGKILL:
             return k, [f"not killed (exit {victim.returncode}): {victim.stderr[-300:]}"]
-        resumed = run_zoo(*ARGS, "--out", run, "--resume")
+        resumed = run_zoo(*args, "--out", run, "--resume")
         if resumed.returncode != 0:
             return k, [f"resume failed (exit {resumed.returncode}): {resumed.stderr.strip()[-300:]}"]
         return k, _same_as_reference(run, reference)

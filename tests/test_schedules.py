@@ -124,3 +124,29 @@ def test_cosine_warmup_per_epoch_ramps_by_step_then_holds_each_epoch():
         expected = 0.4 * 0.5 * (1 + math.cos(math.pi * frac))
         for s in (epoch * SPE, epoch * SPE + 7):
             assert learning_rate_at(lr, s) == pytest.approx(expected, abs=1e-6)
+
+
+def test_onecycle_warms_up_a_quarter_then_falls_linearly_to_min_lr():
+    cfg, lr, cbs = _lr(schedule="onecycle", lr=0.4, epochs=8)
+    assert cfg.decay_per == "step" and cfg.warmup_epochs == 2 and cbs == []
+    warm, total = 2 * SPE, 8 * SPE
+    for s in (0, 5, 19):
+        assert learning_rate_at(lr, s) == pytest.approx(0.4 * s / warm, abs=1e-7)
+    for s in (20, 35, 60, 79, 80):
+        assert learning_rate_at(lr, s) == pytest.approx(0.4 * (1 - (s - warm) / (total - warm)), abs=1e-7)
+    assert learning_rate_at(lr, 500) == pytest.approx(0.0, abs=1e-9)  # held at the floor past the end
+
+
+def test_onecycle_takes_warmup_and_floor_when_given():
+    _, lr, _ = _lr(schedule="onecycle", lr=0.1, epochs=4, warmup_epochs=1, min_lr=0.01)
+    assert learning_rate_at(lr, SPE) == pytest.approx(0.1, rel=1e-6)
+    assert learning_rate_at(lr, 4 * SPE) == pytest.approx(0.01, rel=1e-6)
+
+
+def test_onecycle_schedule_survives_saving():
+    from zoo.training.schedules import OneCycle
+
+    sched = OneCycle(0.3, 100, 25, final=0.001)
+    again = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(sched))
+    for s in (0, 10, 25, 60, 100):
+        assert learning_rate_at(again, s) == pytest.approx(learning_rate_at(sched, s), rel=1e-7)

@@ -314,11 +314,12 @@ def _members_step(ensemble_model):
     return step
 
 
-def predict_members(ensemble_model, ds_batched):
-    """(member logits [M, N, K], labels [N]) over a batched (images, labels) dataset."""
+def predict_members(ensemble_model, ds_batched, *, tta: str = "none"):
+    """(member logits [M, N, K], labels [N]) over a batched (images, labels) dataset; ``tta``
+    averages each member's logits over test-time views (zoo/tta.py)."""
     from zoo.evaluation import compiled_predict
 
-    step = compiled_predict(ensemble_model, key="members", build=_members_step)
+    step = compiled_predict(ensemble_model, key="members", build=_members_step, tta=tta)
     logits, labels = [], []
     for images, y in ds_batched:
         logits.append(step(images).numpy())

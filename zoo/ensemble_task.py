@@ -25,7 +25,7 @@ def first_run(paths):
 
 
 def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_dir=None, limit=None,
-                      batch_size=256, out=None, loaded=None, status=None) -> dict:
+                      batch_size=256, out=None, loaded=None, status=None, tta="none") -> dict:
     """The ensemble report of several models (or of one saved ensemble).
 
     ``ensemble`` is "vote", "soft" or None (vote, or the saved ensemble's own method); with ``out``
@@ -38,7 +38,10 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
     from zoo.evaluation import classification_metrics
     from zoo.io import check_output_dir, output_dir
 
+    from zoo.tta import check_tta
+
     status = status or (lambda text: contextlib.nullcontext())
+    tta = check_tta(tta)  # each member's logits averaged over the views, then combined
     checks.positive_int(batch_size, "batch_size")
     check_output_dir(out, owns=EVAL_ENSEMBLE_OUTPUTS, command="zoo eval")
     model, names, class_names, method = loaded or load_ensemble(paths, ensemble)
@@ -49,9 +52,9 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
     input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=int(batch_size), training=False)
     with status(f"Evaluating {len(names)} members on {spec} {split}..."):
-        member_logits, labels = predict_members(model, ds)
+        member_logits, labels = predict_members(model, ds, tta=tta)
     report = ensemble_report(labels, member_logits, names, method, class_names)
-    report.update({"dataset": spec, "split": split, "members_paths": [str(p) for p in paths]})
+    report.update({"dataset": spec, "split": split, "members_paths": [str(p) for p in paths], "tta": tta})
     report["metrics"] = classification_metrics(labels, ensemble_logits(member_logits, method), class_names)
     if out is not None:
         with output_dir(out, "zoo eval", EVAL_ENSEMBLE_OUTPUTS) as stage:

@@ -22,16 +22,21 @@ EVAL_OUTPUTS = ("metrics.json", "confusion.png", "compare.json")
 _PREDICT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def compiled_predict(model, *, key: str = "logits", build=None):
+def compiled_predict(model, *, key: str = "logits", build=None, tta: str = "none"):
     """One cached ``tf.function`` per model (and ``key``), so repeated calls reuse its traces.
 
     Default: images -> float32 logits of ``model``. A new tf.function per call would retrace the
     model every time (the multi-worker loop evaluates every epoch). ``build(model)`` returns
     another Python function of images to compile and cache under ``key`` (it should not hold
-    ``model`` itself, or the cache keeps the model alive; the default holds it weakly).
+    ``model`` itself, or the cache keeps the model alive; the default holds it weakly). ``tta``
+    averages the function's output over test-time views of the images (zoo/tta.py).
     """
     import tensorflow as tf
 
+    from zoo.tta import averaged, check_tta
+
+    tta = check_tta(tta)
+    key = key if tta == "none" else f"{key}@{tta}"
     per_model = _PREDICT.setdefault(model, {})
     fn = per_model.get(key)
     if fn is None:
@@ -42,17 +47,18 @@ def compiled_predict(model, *, key: str = "logits", build=None):
                 return tf.cast(ref()(images, training=False), tf.float32)
         else:
             python_fn = build(model)
-        fn = per_model[key] = tf.function(python_fn, reduce_retracing=True)
+        fn = per_model[key] = tf.function(averaged(python_fn, tta), reduce_retracing=True)
     return fn
 
 
-def logits_and_labels(model, ds_batched, *, steps: int | None = None):
+def logits_and_labels(model, ds_batched, *, steps: int | None = None, tta: str = "none"):
     """(logits [N, K] float32, labels [N] int64) for a batched dataset of (images, labels).
 
     One compiled predict function over the whole dataset (``model.predict_on_batch`` would
-    retrace per shape); the labels are read from the same pass so they stay aligned.
+    retrace per shape); the labels are read from the same pass so they stay aligned. ``tta``:
+    logits averaged over test-time views (``zoo.tta``).
     """
-    step = compiled_predict(model)
+    step = compiled_predict(model, tta=tta)
     logits, labels = [], []
     for i, (images, y) in enumerate(ds_batched):
         if steps is not None and i >= steps:
@@ -65,13 +71,14 @@ def logits_and_labels(model, ds_batched, *, steps: int | None = None):
     return np.concatenate(logits).astype(np.float32), np.concatenate(labels).astype(np.int64)
 
 
-def predict_logits(model, images, *, batch_size: int = 256) -> np.ndarray:
-    """Logits [N, K] for an array of images, batch by batch, through the same compiled forward pass."""
+def predict_logits(model, images, *, batch_size: int = 256, tta: str = "none") -> np.ndarray:
+    """Logits [N, K] for an array of images, batch by batch, through the same compiled forward pass
+    (averaged over test-time views with ``tta``)."""
     import tensorflow as tf
 
     images = np.asarray(images, dtype="float32")
     batch_size = checks.positive_int(batch_size, "batch_size")
-    predict = compiled_predict(model)
+    predict = compiled_predict(model, tta=tta)
     out = [predict(tf.constant(images[s:s + batch_size])).numpy() for s in range(0, len(images), batch_size)]
     classes = int(model.outputs[0].shape[-1])
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, classes), np.float32)
@@ -140,8 +147,11 @@ def classification_metrics(labels, logits, class_names=None) -> dict:
 
 
 def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data_dir=None, limit=None,
-                  batch_size: int = 256, out=None, input_scale: str = "auto") -> dict:
+                  batch_size: int = 256, out=None, input_scale: str = "auto", tta: str = "none") -> dict:
     """Evaluate a run directory or any ``.keras`` image classifier on a dataset split.
+
+    ``tta`` ("flip", "flip+shift"; zoo/tta.py) averages the logits over test-time views; the report
+    then says ``"tta"`` and keeps the single-view accuracy beside it (``single_view_accuracy``).
 
     The dataset defaults to the run's (config.json), else Fashion-MNIST; images are resized and
     converted (grey <-> RGB) to the model's input. With ``out``, writes ``metrics.json`` and
@@ -152,6 +162,9 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     from zoo.data import make_pipeline
     from zoo.run import Run
 
+    from zoo.tta import check_tta
+
+    tta = check_tta(tta)
     batch_size = checks.positive_int(batch_size, "batch_size")
     if limit is not None:
         limit = checks.positive_int(limit, "limit")
@@ -179,10 +192,13 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     note = " ".join(notes) or None
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False,
                        augment="none", cache=False)
-    logits, labels = logits_and_labels(model, ds)
+    logits, labels = logits_and_labels(model, ds, tta=tta)
     metrics = classification_metrics(labels, logits, class_names)
     params = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
-    report = {"model_path": str(path), "dataset": dataset, "split": split, "params": params, **metrics}
+    report = {"model_path": str(path), "dataset": dataset, "split": split, "params": params, "tta": tta, **metrics}
+    if tta != "none":  # the single-view figure stays beside the TTA one, never replaced by it
+        single, _ = logits_and_labels(model, ds)
+        report["single_view_accuracy"] = float(np.mean(single.argmax(1) == labels)) if len(labels) else float("nan")
     if note:
         report["note"] = note
     if out is not None:
@@ -192,7 +208,8 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
         with output_dir(out, "zoo eval", EVAL_OUTPUTS) as stage:  # published whole, or not at all
             write_json(stage / "metrics.json", report)
             plot_confusion(metrics["confusion_matrix"], class_names, stage / "confusion.png",
-                           title=f"{Path(path).name}: {split} accuracy {metrics['accuracy']:.2%}")
+                           title=f"{Path(path).name}: {split} accuracy {metrics['accuracy']:.2%}"
+                                 + ("" if tta == "none" else f" (TTA {tta})"))
         report["out"] = str(out)
     return report
 

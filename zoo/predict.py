@@ -32,15 +32,21 @@ class PredictResult:
     probabilities: np.ndarray = field(repr=False)  # (N, classes)
     sheet: str | None = None  # the contact sheet PNG, when one was written
     notes: list[str] = field(default_factory=list)  # what was assumed about the model's input and output
+    tta: str = "none"  # test-time augmentation the probabilities were averaged over
 
     def to_dict(self) -> dict:
-        return {"model": self.model_path, "predictions": [p.to_dict() for p in self.predictions],
+        return {"model": self.model_path, "tta": self.tta, "predictions": [p.to_dict() for p in self.predictions],
                 **({"sheet": self.sheet} if self.sheet else {}), **({"notes": self.notes} if self.notes else {})}
 
 
 def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sheet=None,
-                   input_scale: str = "auto") -> PredictResult:
-    """Top-``top`` classes and probabilities of each image; with ``sheet``, a contact sheet PNG there."""
+                   input_scale: str = "auto", tta: str = "none") -> PredictResult:
+    """Top-``top`` classes and probabilities of each image; with ``sheet``, a contact sheet PNG there.
+
+    ``tta`` ("flip", "flip+shift") averages the logits over test-time views (zoo/tta.py)."""
+    from zoo.tta import check_tta
+
+    tta = check_tta(tta)
     top = checks.positive_int(top, "top")
     if sheet is not None:
         from zoo.io import check_output_file
@@ -60,7 +66,7 @@ def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sh
     # standardize: with the statistics of (the first batch of) the images given
     model, notes = adapt_classifier(model, input_scale, source=str(model_path),
                                     stats=lambda: image_stats(load_image_files(files[:batch_size], shape, option="IMAGES")))
-    predict = compiled_predict(model)
+    predict = compiled_predict(model, tta=tta)
     # one batch of files in memory at a time: a folder of thousands of photos stays small
     logits = np.concatenate([np.asarray(predict(load_image_files(files[i:i + batch_size], shape, option="IMAGES")))
                              for i in range(0, len(files), batch_size)])
@@ -69,7 +75,7 @@ def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sh
     order = np.argsort(-probs, axis=1)[:, :k]
     preds = [ImagePrediction(str(f), [(class_names[j], float(probs[i, j])) for j in order[i]])
              for i, f in enumerate(files)]
-    result = PredictResult(str(model_path), list(class_names), preds, probs, notes=notes)
+    result = PredictResult(str(model_path), list(class_names), preds, probs, notes=notes, tta=tta)
     if sheet is not None:
         from zoo.plots.predict import plot_contact_sheet
 

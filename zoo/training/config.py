@@ -14,7 +14,7 @@ from zoo import checks
 from zoo.errors import PARAM, InvalidArgumentError
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw")
-SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
+SCHEDULES = ("none", "step", "exponential", "cosine", "onecycle", "plateau")
 PRECISIONS = ("auto", "fp32", "mixed_float16", "mixed_bfloat16")
 JIT_MODES = ("auto", "on", "off")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
@@ -59,13 +59,16 @@ class TrainConfig:
     weight_decay: float | None = None  # L2 on kernels; decoupled (AdamW) for adamw
     dropout: float | None = None  # None: the model's (paper's) own rate
     label_smoothing: float = 0.0  # off by default: plain cross-entropy, as in the papers
+    ema: float | None = None  # weight EMA decay (0.999: ~1,000 steps of memory); None: off, as in the papers
+    mixup: float = 0.0  # MixUp Beta(alpha, alpha); 0: off (timm's recipes use 0.1-0.8 for long runs)
+    cutmix: float = 0.0  # CutMix Beta(alpha, alpha); 0: off; with --mixup too, each batch picks one
     # Learning-rate schedule -------------------------------------------------------------------
     schedule: str | None = None
     step_size: int | None = None  # step: epochs between decays; None = a third of the epochs
     gamma: float = 0.1  # step/plateau: multiply the LR by this (a 10x drop, as in ResNet/VGG)
     decay_rate: float = 0.1  # exponential: k in lr0 * exp(-k t), t in epochs (e^-0.1 ~ 10%/epoch)
     decay_per: str | None = None  # None: epoch for step/exponential (the textbook form), step for cosine
-    warmup_epochs: float | None = None  # cosine: linear warmup from 0 (big-LR SGD needs it)
+    warmup_epochs: float | None = None  # cosine/onecycle: linear warmup from 0 (big-LR SGD needs it); onecycle: 25% of the epochs
     min_lr: float = 0.0  # cosine floor / plateau floor
     plateau_patience: int = 2  # plateau: epochs without val_loss improvement before a cut
     early_stopping: int | None = None  # patience in epochs on val_loss; None: train all epochs
@@ -143,13 +146,16 @@ def resolve(config: TrainConfig) -> TrainConfig:
         from zoo.registry import get_recipe
 
         c.epochs = get_recipe(c.model, c.recipe).get("epochs")
+    warmup_asked = c.warmup_epochs
     for name in ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "warmup_epochs"):
         if getattr(c, name) is None:
             setattr(c, name, fam[name])
+    if warmup_asked is None and c.schedule == "onecycle" and isinstance(c.epochs, int) and c.epochs > 0:
+        c.warmup_epochs = round(0.25 * c.epochs, 4)  # the one-cycle shape: a quarter up, the rest down
     c.optimizer = checks.choice(c.optimizer, "optimizer", OPTIMIZERS)
     c.schedule = checks.choice(c.schedule, "schedule", SCHEDULES)
     if c.decay_per is None:
-        c.decay_per = "step" if c.schedule == "cosine" else "epoch"
+        c.decay_per = "step" if c.schedule in ("cosine", "onecycle") else "epoch"
     c.decay_per = checks.choice(c.decay_per, "decay_per", DECAY_PER, what="decay granularity")
     c.precision = checks.choice(c.precision, "precision", PRECISIONS)
     c.jit = checks.choice(c.jit, "jit", JIT_MODES, what="jit mode")
@@ -172,6 +178,10 @@ def resolve(config: TrainConfig) -> TrainConfig:
     c.momentum = checks.fraction(c.momentum, "momentum")
     c.val_split = checks.fraction(c.val_split, "val_split")
     c.label_smoothing = checks.fraction(c.label_smoothing, "label_smoothing")
+    if c.ema is not None:
+        c.ema = checks.fraction(c.ema, "ema", low=1e-12)  # a decay in (0, 1), e.g. 0.999
+    c.mixup = checks.non_negative(c.mixup, "mixup")
+    c.cutmix = checks.non_negative(c.cutmix, "cutmix")
     if c.dropout is not None:
         c.dropout = checks.fraction(c.dropout, "dropout")
     if c.adversarial is not None:

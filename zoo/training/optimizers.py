@@ -6,7 +6,8 @@ from zoo.errors import UnknownNameError, close_matches_hint
 from zoo.training.config import OPTIMIZERS
 
 
-def make_optimizer(name: str, learning_rate, *, momentum: float = 0.9, weight_decay: float = 0.0):
+def make_optimizer(name: str, learning_rate, *, momentum: float = 0.9, weight_decay: float = 0.0,
+                   ema: float | None = None):
     """A Keras optimizer. ``learning_rate`` is a float or a ``LearningRateSchedule``.
 
     ``weight_decay`` is decoupled only for ``adamw`` (Loshchilov & Hutter); for the others it is an
@@ -14,21 +15,31 @@ def make_optimizer(name: str, learning_rate, *, momentum: float = 0.9, weight_de
     """
     import keras
 
-    opt = keras.optimizers
+    # ``ema``: a moving average of the weights kept as optimizer variables (zoo/training/ema.py)
+    e = {} if ema is None else {"use_ema": True, "ema_momentum": float(ema)}
+
+    def opt(cls):
+        if ema is None:
+            return cls
+        from zoo.training.ema import warm_ema_class
+
+        return warm_ema_class(cls)
+
+    o = keras.optimizers
     if name == "sgd":
-        return opt.SGD(learning_rate)
+        return opt(o.SGD)(learning_rate, **e)
     if name == "momentum":
-        return opt.SGD(learning_rate, momentum=momentum)
+        return opt(o.SGD)(learning_rate, momentum=momentum, **e)
     if name == "nesterov":
-        return opt.SGD(learning_rate, momentum=momentum, nesterov=True)
+        return opt(o.SGD)(learning_rate, momentum=momentum, nesterov=True, **e)
     if name == "rmsprop":
-        return opt.RMSprop(learning_rate, rho=momentum)
+        return opt(o.RMSprop)(learning_rate, rho=momentum, **e)
     if name == "adagrad":
-        return opt.Adagrad(learning_rate)
+        return opt(o.Adagrad)(learning_rate, **e)
     if name == "adam":
-        return opt.Adam(learning_rate, beta_1=0.9, beta_2=0.999)
+        return opt(o.Adam)(learning_rate, beta_1=0.9, beta_2=0.999, **e)
     if name == "adamw":
-        return opt.AdamW(learning_rate, weight_decay=weight_decay, beta_1=0.9, beta_2=0.999)
+        return opt(o.AdamW)(learning_rate, weight_decay=weight_decay, beta_1=0.9, beta_2=0.999, **e)
     raise UnknownNameError(f"Unknown optimizer {name!r}." + close_matches_hint(name, OPTIMIZERS))
 
 
@@ -62,7 +73,7 @@ def make_training_optimizer(model, config, steps_per_epoch: int):
 
     learning_rate, callbacks = make_learning_rate(config, steps_per_epoch)
     optimizer = make_optimizer(config.optimizer, learning_rate, momentum=config.momentum,
-                               weight_decay=config.weight_decay)
+                               weight_decay=config.weight_decay, ema=getattr(config, "ema", None))
     if config.optimizer != "adamw":
         add_l2_regularization(model, config.weight_decay)
     return optimizer, callbacks

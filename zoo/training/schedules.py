@@ -7,6 +7,9 @@ run continues the curve exactly) and ``keras.callbacks.ReduceLROnPlateau``. Conv
 - step:        lr0 * gamma ** floor(e / step_size)
 - exponential: lr0 * exp(-k * t), t = e (``--decay-per epoch``) or t = s / S (``step``: smooth)
 - cosine:      linear warmup 0 -> lr0 over ``warmup_epochs``, then cosine lr0 -> min_lr by the end
+- onecycle:    linear warmup 0 -> lr0 over ``warmup_epochs`` (default: a quarter of the run), then
+               linear lr0 -> min_lr (default 0) by the last step: the shape of the speed records
+               (Smith's one-cycle as airbench and Page use it), per step
 - plateau:     lr multiplied by gamma after ``plateau_patience`` epochs without val_loss progress
 """
 
@@ -51,6 +54,29 @@ class EpochStaircase(keras.optimizers.schedules.LearningRateSchedule):
         return cls(**config)
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """lr(s) = peak * s / W for s < W, then linear from peak to ``final`` at step T (held after)."""
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int, final: float = 0.0):
+        self.peak = float(peak)
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_steps = min(max(0, int(warmup_steps)), self.total_steps - 1)
+        self.final = float(final)
+
+    def __call__(self, step):
+        s = keras.ops.cast(step, "float32")
+        w = float(max(self.warmup_steps, 1))
+        up = self.peak * s / w
+        frac = keras.ops.clip((s - self.warmup_steps) / float(self.total_steps - self.warmup_steps), 0.0, 1.0)
+        down = self.peak + (self.final - self.peak) * frac
+        return keras.ops.where(s < self.warmup_steps, up, down)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
+                "final": self.final}
+
+
 def make_learning_rate(config, steps_per_epoch: int):
     """(learning_rate for the optimizer: float or schedule, extra Keras callbacks)."""
     name = config.schedule
@@ -83,6 +109,11 @@ def make_learning_rate(config, steps_per_epoch: int):
         else:
             sched = schedules.CosineDecay(lr0, decay_steps, alpha=alpha, name="cosine_decay")
         return (EpochStaircase(sched, spe, smooth_until=warmup) if config.decay_per == "epoch" else sched), []
+    if name == "onecycle":
+        total = config.epochs * spe
+        sched = OneCycle(lr0, total, int(round(config.warmup_epochs * spe)), final=config.min_lr)
+        return (EpochStaircase(sched, spe, smooth_until=sched.warmup_steps) if config.decay_per == "epoch"
+                else sched), []
     raise UnknownNameError(f"Unknown schedule {name!r}." + close_matches_hint(name, SCHEDULES))
 
 

@@ -216,8 +216,14 @@ def train_stream(data, config: TrainConfig, input_shape, initial_epoch: int, *, 
     source = cache_split(data.train)  # one cache shared by every epoch's pipeline, if it fits
 
     def epoch(e):
-        return make_pipeline(source, input_shape=input_shape, batch_size=config.batch_size, training=True,
-                             augment=config.augment, seed=config.seed * 100003 + e, cache=False)
+        batches = make_pipeline(source, input_shape=input_shape, batch_size=config.batch_size, training=True,
+                                augment=config.augment, seed=config.seed * 100003 + e, cache=False)
+        if not mixes_labels(config):
+            return batches
+        from zoo.data.mixing import mix_batches
+
+        return mix_batches(batches, num_classes=data.num_classes, mixup=config.mixup, cutmix=config.cutmix,
+                           seed=config.seed * 100003 + e)
 
     first = epoch(initial_epoch)
     if config.epochs - initial_epoch <= eager_epochs:
@@ -245,8 +251,16 @@ def eval_stream(data, split: str, input_shape, batch_size: int):
 # Model
 
 
+def mixes_labels(config: TrainConfig) -> bool:
+    """MixUp or CutMix: the training labels are soft, so loss and accuracy read one-hot labels."""
+    return bool(config.mixup or config.cutmix)
+
+
 def make_loss(config: TrainConfig, num_classes: int):
     import keras
+
+    if mixes_labels(config):  # soft labels; label smoothing applies on top of the mixing
+        return keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing)
 
     if config.label_smoothing > 0:
         from zoo.training.losses import SparseSmoothedCrossentropy
@@ -307,7 +321,9 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int, num_classes:
     if config.adversarial:
         model.train_step = types.MethodType(_adversarial_train_step(config), model)
     model.compile(optimizer=optimizer, loss=loss or make_loss(config, num_classes),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                  # with mixed labels "accuracy" counts a hit on the larger of the two mixed labels
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy") if mixes_labels(config)
+                           else keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                   jit_compile=jit, steps_per_execution=steps_per_execution)
     return callbacks
 
@@ -331,7 +347,8 @@ def finalize_run(run_dir: Path, model, data, config: TrainConfig, input_shape, h
         last = history[-1]
         metrics["final_train_accuracy"] = last.get("accuracy")
         metrics["final_val_accuracy"] = last.get("val_accuracy")
-    plot_curves(history, run_dir / CURVES_FILE, title=f"{config.model} on {config.dataset}")
+    mixed = " (train accuracy: the larger mixed label)" if mixes_labels(config) else ""
+    plot_curves(history, run_dir / CURVES_FILE, title=f"{config.model} on {config.dataset}{mixed}")
     plot_confusion(metrics["confusion_matrix"], data.class_names, run_dir / CONFUSION_FILE,
                    title=f"{config.model}: {split} accuracy {metrics['accuracy']:.2%}")
     with atomic_path(run_dir / MODEL_FILE) as tmp:
@@ -393,6 +410,7 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     from zoo.training.backup import Backup
 
     t_start = time.perf_counter()
+    batch_asked = config.batch_size is not None  # a default batch larger than a tiny --limit needs no note
     checked = resolve(config)  # every bad option fails here, before anything is touched
     config, mode = _plan_run_dir(replace(config, out=checked.out), resume=resume, overwrite=overwrite, say=say)
     config = resolve(config)
@@ -428,7 +446,9 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
     config.input_shape = tuple(input_shape)
     n_train = data.sizes.get("train", 0)
     if n_train and config.batch_size > n_train:  # as Keras does: one batch of everything there is
-        say(f"--batch-size {config.batch_size} is more than the {n_train} training images: using batches of {n_train}.")
+        if batch_asked:
+            say(f"--batch-size {config.batch_size} is more than the {n_train} training images: using batches of "
+                f"{n_train}.")
         config.batch_size = n_train  # what the run uses, so config.json (and a resume) says so
     _check_batch_fits(input_shape, config.batch_size)
 
@@ -519,10 +539,13 @@ def _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr,
                 "steps_per_epoch": steps_per_epoch, **({} if lr is None else {"effective_lr": float(lr)}),
                 **({"workers": hw.strategy.num_replicas_in_sync} if hw.custom_loop else {}),
                 # what the run decided, apart from what was asked
-                "decisions": {**hw.decisions(), **chosen}})
+                "decisions": {**hw.decisions(), **chosen, **({"train_accuracy": "a hit on the larger of the two "
+                              "mixed labels (MixUp/CutMix)"} if mixes_labels(config) else {})}})
         if finishing:
             history = read_history(run_dir / "history.csv", before_epoch=initial_epoch)
             stopped_early = bool(restored.info.get("stopped_early"))
+            if config.ema is not None and not restored.final:  # killed between fit's end and its final backup:
+                model.optimizer.finalize_variable_values(model.trainable_variables)  # what fit did then
         else:
             rows = read_history(run_dir / "history.csv", before_epoch=initial_epoch)  # the chief's, on every worker
             history, stopped_early = _fit(model, config, data, input_shape, work_dir, rows, steps_per_epoch,
@@ -690,6 +713,12 @@ def _fit(model, config, data, input_shape, run_dir, rows, steps_per_epoch, initi
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping,
                                               restore_best_weights=True)
         callbacks.append(early)
+    ema_in = ema_out = None
+    if config.ema is not None:  # the averaged weights are judged (validation, best checkpoint): zoo/training/ema.py
+        from zoo.training.ema import ema_callbacks
+
+        ema_in, ema_out = ema_callbacks()
+        callbacks.append(ema_in)
     if data.val is not None:  # --val-split 0 trains on everything: no best-on-validation model
         best_val = max([r.get("val_accuracy", float("-inf")) for r in rows], default=None)
         callbacks.append(AtomicModelCheckpoint(
@@ -698,6 +727,8 @@ def _fit(model, config, data, input_shape, run_dir, rows, steps_per_epoch, initi
     if importlib.util.find_spec("tensorboard") is not None:  # Keras' TensorBoard callback needs the package
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0,
                                                      histogram_freq=config.histograms))
+    if ema_out is not None:
+        callbacks.append(ema_out)  # raw weights back before the history row and the epoch's backup
     history_cb = HistoryCSV(run_dir / "history.csv", rows)
     callbacks.append(history_cb)
     callbacks.append(EpochBackup(backup))
@@ -705,10 +736,16 @@ def _fit(model, config, data, input_shape, run_dir, rows, steps_per_epoch, initi
 
     train_ds = train_stream(data, config, input_shape, initial_epoch)
     val_ds = eval_stream(data, "val", input_shape, max(config.batch_size, 256)) if data.val is not None else None
+    if val_ds is not None and mixes_labels(config):  # the loss reads one-hot labels in validation too
+        from zoo.data.mixing import one_hot_batches
+
+        val_ds = one_hot_batches(val_ds, data.num_classes)
     if hw.custom_loop:
         from zoo.training.distributed import fit_multiworker
 
         fit_multiworker(model, hw.strategy, train_ds, val_ds, callbacks, config, initial_epoch, steps_per_epoch)
+        if config.ema is not None:  # what model.fit does when it ends: the averages become the model
+            model.optimizer.finalize_variable_values(model.trainable_variables)
     else:
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=callbacks, shuffle=False, verbose=0)

@@ -1,0 +1,163 @@
+"""The tools of the speed records (issue #20): test-time augmentation, weight EMA, MixUp/CutMix.
+
+One-cycle's exact values are in test_schedules.py; an EMA + one-cycle + MixUp/CutMix run killed
+at every write point resumes exactly (test_fault_injection.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from kit import cli_json, fake_run, tiny_classifier
+
+# ---------------------------------------------------------------- test-time augmentation
+
+
+def test_views_are_the_image_its_mirror_and_one_pixel_shifts():
+    from zoo.tta import view_count, views
+
+    x = np.arange(2 * 4 * 5 * 1, dtype="float32").reshape(2, 4, 5, 1)
+    none, flip, six = views(x, "none"), views(x, "flip"), views(x, "flip+shift")
+    assert len(none) == 1 and len(flip) == 2 and len(six) == 6 == view_count("flip+shift")
+    np.testing.assert_array_equal(np.asarray(flip[1]), x[:, :, ::-1])
+    down_right = np.asarray(six[2])  # the original moved by (1, 1), zeros where nothing came in
+    np.testing.assert_array_equal(down_right[:, 1:, 1:], x[:, :-1, :-1])
+    assert not down_right[:, 0].any() and not down_right[:, :, 0].any()
+    up_left = np.asarray(six[3])
+    np.testing.assert_array_equal(up_left[:, :-1, :-1], x[:, 1:, 1:])
+
+
+def test_tta_averages_the_logits_of_the_views():
+    from zoo.evaluation import predict_logits
+    from zoo.tta import views
+
+    model = tiny_classifier()
+    x = np.random.default_rng(0).uniform(0, 255, (6, 28, 28, 1)).astype("float32")
+    single = predict_logits(model, x)
+    mirrored = predict_logits(model, x[:, :, ::-1])
+    np.testing.assert_allclose(predict_logits(model, x, tta="flip"), (single + mirrored) / 2, rtol=1e-5, atol=1e-5)
+    per_view = [predict_logits(model, np.asarray(v)) for v in views(x, "flip+shift")]
+    np.testing.assert_allclose(predict_logits(model, x, tta="flip+shift"), np.mean(per_view, 0), rtol=1e-5, atol=1e-5)
+
+
+def test_bad_tta_names_the_choices():
+    from zoo.errors import ZooError
+    from zoo.tta import check_tta
+
+    with pytest.raises(ZooError, match="flip"):
+        check_tta("rotate")
+
+
+def test_eval_reports_the_tta_and_the_single_view_beside_it(tmp_path):
+    run = fake_run(tmp_path)
+    code, plain, out = cli_json("eval", run, "--limit", 64, "--json")
+    assert code == 0, out
+    code, flipped, out = cli_json("eval", run, "--limit", 64, "--json", "--tta", "flip")
+    assert code == 0, out
+    assert plain["tta"] == "none" and flipped["tta"] == "flip"
+    assert flipped["single_view_accuracy"] == plain["accuracy"]  # the single-view figure, unchanged
+
+
+def test_a_mirror_symmetric_model_gains_nothing_from_flip_tta(tmp_path):
+    """Global average pooling of a 1x1 conv does not see left from right: TTA must change nothing."""
+    import keras
+
+    image = keras.Input((28, 28, 1), name="image")
+    x = keras.layers.Rescaling(1 / 255, name="rescale")(image)
+    x = keras.layers.Conv2D(8, 1, activation="relu", name="conv")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    run = fake_run(tmp_path, keras.Model(image, keras.layers.Dense(10, name="logits")(x), name="sym"))
+    _, plain, _ = cli_json("eval", run, "--limit", 64, "--json")
+    _, flipped, _ = cli_json("eval", run, "--limit", 64, "--json", "--tta", "flip")
+    np.testing.assert_allclose(flipped["accuracy"], plain["accuracy"])
+
+
+def test_ensemble_and_predict_say_their_tta(tmp_path):
+    from PIL import Image
+
+    a = fake_run(tmp_path, tiny_classifier(seed=1), name="a")
+    b = fake_run(tmp_path, tiny_classifier(seed=2), name="b")
+    code, report, out = cli_json("eval", a, b, "--ensemble", "vote", "--limit", 64, "--json", "--tta", "flip")
+    assert code == 0 and report["tta"] == "flip", out
+    Image.fromarray(np.full((28, 28), 90, np.uint8)).save(tmp_path / "x.png")
+    code, preds, out = cli_json("predict", a, tmp_path / "x.png", "--json", "--tta", "flip+shift")
+    assert code == 0 and preds["tta"] == "flip+shift", out
+
+
+# ---------------------------------------------------------------- MixUp and CutMix
+
+
+def _batches(n=16, size=8, classes=4, seed=0):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 255, (n, size, size, 1)).astype("float32")
+    y = rng.integers(0, classes, n).astype("int64")
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(n // 2), x, y
+
+
+def test_mixup_mixes_images_and_labels_with_one_lambda():
+    from zoo.data.mixing import mix_batches
+
+    ds, x, y = _batches()
+    for i, (mx, my) in enumerate(mix_batches(ds, num_classes=4, mixup=0.4, seed=3)):
+        xb, yb = x[i * 8:(i + 1) * 8], np.eye(4)[y[i * 8:(i + 1) * 8]]
+        my = np.asarray(my)
+        np.testing.assert_allclose(my.sum(1), 1.0, rtol=1e-6)
+        # the lambda the labels carry is the one the pixels were mixed with (pairs i <-> B-1-i)
+        lam = float(np.asarray(mx)[0, 0, 0, 0] - xb[-1, 0, 0, 0]) / float(xb[0, 0, 0, 0] - xb[-1, 0, 0, 0])
+        np.testing.assert_allclose(np.asarray(mx), lam * xb + (1 - lam) * xb[::-1], rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(my, lam * yb + (1 - lam) * yb[::-1], rtol=1e-4, atol=1e-5)
+
+
+def test_cutmix_labels_carry_the_pasted_area():
+    from zoo.data.mixing import mix_batches
+
+    ds, x, y = _batches(size=10)
+    for i, (mx, my) in enumerate(mix_batches(ds, num_classes=4, cutmix=1.0, seed=7)):
+        xb = x[i * 8:(i + 1) * 8]
+        mx, my = np.asarray(mx), np.asarray(my)
+        pasted = (mx[0] != xb[0]).mean()  # the share of image 0's pixels that came from image 7
+        onehot = np.eye(4)[y[i * 8:(i + 1) * 8]]
+        np.testing.assert_allclose(my[0], (1 - pasted) * onehot[0] + pasted * onehot[-1], atol=1e-6)
+        np.testing.assert_array_equal((mx != xb).any(axis=(1, 2, 3)), (mx[0] != xb[0]).any())  # one box for all
+
+
+def test_mixing_is_the_same_for_the_same_seed_and_differs_for_another():
+    from zoo.data.mixing import mix_batches
+
+    ds, _, _ = _batches()
+    first = [np.asarray(b[0]) for b in mix_batches(ds, num_classes=4, mixup=0.4, cutmix=1.0, seed=11)]
+    again = [np.asarray(b[0]) for b in mix_batches(ds, num_classes=4, mixup=0.4, cutmix=1.0, seed=11)]
+    other = [np.asarray(b[0]) for b in mix_batches(ds, num_classes=4, mixup=0.4, cutmix=1.0, seed=12)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+# ---------------------------------------------------------------- weight EMA
+
+
+def test_ema_run_judges_and_ships_the_averaged_weights(tmp_path):
+    """model.keras holds the EMA of the weights (not the last raw ones), and the options are recorded."""
+    from zoo.run import load_model
+    from zoo.training import TrainConfig
+    from zoo.training.trainer import train
+
+    def run(**kw):
+        out = tmp_path / ("ema" if kw.get("ema") else "raw")
+        train(TrainConfig(model="simplenet", epochs=2, limit=400, seed=3, out=str(out), schedule="onecycle",
+                          deterministic=True, mixup=0.2, **kw))
+        return out
+
+    raw, ema = run(), run(ema=0.9)
+    config = json.loads((ema / "config.json").read_text())
+    assert config["ema"] == 0.9 and config["schedule"] == "onecycle" and config["mixup"] == 0.2
+    assert "larger of the two" in config["decisions"]["train_accuracy"]
+    w_raw, w_ema = load_model(raw).get_weights(), load_model(ema).get_weights()
+    # deterministic ops, same seed, data and steps: without EMA both runs would end bit-identical,
+    # so the EMA run's shipped weights differ only because they are the average
+    assert any(not np.allclose(a, b) for a, b in zip(w_raw, w_ema))
+    history = [line.split(",") for line in (ema / "history.csv").read_text().splitlines()]
+    assert len(history) == 3 and float(history[-1][history[0].index("val_accuracy")]) > 0.2
