@@ -86,7 +86,7 @@ def runs_command(
     title = f"Runs under {_escape(str(root))} ({len(runs)})" + (f", all on {_escape(datasets.pop())}" if one_dataset else "")
     table = Table(title=title)
     columns = [("run", "left"), ("model", "left"), ("dataset", "left"), ("epochs", "right"), ("state", "left"),
-               ("best val", "right"), ("test", "right"), ("time", "right")]
+               ("best val", "right"), ("test", "right"), ("precision", "left"), ("time", "right")]
     for col, justify in columns:
         if not (one_dataset and col == "dataset"):
             table.add_column(col, justify=justify, overflow="fold", no_wrap=col != "run")
@@ -94,12 +94,14 @@ def runs_command(
     for r in runs:
         cells = [_escape(_relative(r.path, root)), _escape(r.model)] + ([] if one_dataset else [_escape(r.dataset)])
         cells += [f"{r.epochs_done}/{r.epochs_planned if r.epochs_planned is not None else '?'}",
-                  f"[{colour[r.state]}]{r.state}[/]",
+                  f"[{colour[r.state]}]{r.state}[/]" + (" [red](learned nothing)[/]" if r.learned_nothing else ""),
                   "-" if r.best_val_accuracy is None else f"{r.best_val_accuracy:.2%}",
                   "-" if r.test_accuracy is None else f"{r.test_accuracy:.2%}",
+                  {"mixed_bfloat16": "bf16", "mixed_float16": "fp16"}.get(r.precision or "", r.precision or "-"),
                   "-" if r.seconds is None else _duration(r.seconds)]
         table.add_row(*cells)
-    print_table(table, drop=("time", "dataset", "epochs", "best val"), hint="`zoo runs --json` has everything")
+    print_table(table, drop=("precision", "time", "dataset", "epochs", "best val"),
+                hint="`zoo runs --json` has everything")
     if any(r.state == "resumable" for r in runs):
         console.print("Continue a resumable run with `zoo train MODEL --out RUN --resume`.", markup=False,
                       highlight=False)

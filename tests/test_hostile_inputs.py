@@ -510,6 +510,36 @@ def test_download_interrupted_is_one_line_and_leaves_nothing(tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []  # the data dir it created is gone too
 
 
+# Hostile requests whose right answer is a run, not a refusal (issue #24): each is checked by what
+# it must print and leave, with the table's criteria (one or two lines of ours, no traceback).
+RUN_CASES = [
+    # an absurd LR: the run finishes, its summary and metrics.json say it learned nothing, --strict exits 3
+    ("train-lr-1e30-learns-nothing", ["train", "simplenet", "--epochs", "1", "--limit", "500", "--lr", "1e30",
+                                      "--strict", "--quiet", "--out", "{out}"], 3, "learned nothing"),
+    # a batch larger than the split: one batch of all 100 images, as Keras does, with a note
+    ("train-batch-larger-than-data", ["train", "simplenet", "--limit", "100", "--batch-size", "10000000",
+                                      "--epochs", "1", "--out", "{out}"], 0,
+     "--batch-size 10000000 is more than the 100 training images: using batches of 100."),
+]
+
+
+@pytest.mark.parametrize("case", RUN_CASES, ids=[c[0] for c in RUN_CASES])
+def test_hostile_request_that_deserves_a_run(case, tmp_path):
+    _, argv, code, expected = case
+    result = CliRunner().invoke(app, [a.format(out=tmp_path / "out") for a in argv])
+    text = result.output
+    assert result.exit_code == code, text
+    assert "Traceback" not in text and "Unexpected error" not in text, text
+    assert expected in " ".join(text.split()), text
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    if code:  # --quiet --strict: only the error line(s), and the note is in metrics.json
+        assert len([line for line in text.splitlines() if line.strip()]) <= 2, text
+        assert "learned nothing" in metrics["learned_nothing"]
+    else:
+        assert config["batch_size"] == 100 and config["steps_per_epoch"] == 1 and "learned_nothing" not in metrics
+
+
 PIPE_CASES = [  # stdout is not a terminal (a pipe): every column whole, no "Test a…"
     ("weights-through-a-pipe", nothing, ["weights"], ["Model", "Test acc", "Top-5", "Size", "Trained", "Recipe"]),
     ("models-through-a-pipe", nothing, ["models"], ["Model", "Family", "Input", "Params", "FLOPs", "Weights"]),
