@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from zoo.cli.common import console, friendly_errors, parse_input_shape, print_table
+from zoo.tta import TTA_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -35,13 +36,16 @@ def ensemble(
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate on at most this many examples."),
     batch_size: int = typer.Option(256, "--batch-size", help="Evaluation batch size."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    select: bool = typer.Option(False, "--select", help="Ensemble selection (Caruana et al. 2004): choose how many "
+                                "votes each member gets, greedily on the validation split; the saved model votes so."),
+    tta: str = typer.Option("none", "--tta", help=TTA_HELP),
 ) -> None:
     """Combine trained models into ONE .keras model that votes; report members vs vote vs independence."""
     from zoo.ensemble_task import save_ensemble
 
     saved = save_ensemble(runs, out, method=method, input_shape=parse_input_shape(input_shape), evaluate=evaluate,
                           dataset=dataset, split=split, data_dir=data_dir, limit=limit, batch_size=batch_size,
-                          status=None if json_output else console.status)
+                          status=None if json_output else console.status, select=select, tta=tta)
     if saved["report"] is not None:
         _show(saved["report"], Path(out) if Path(out).suffix != ".keras" else None, json_output)
     if not json_output:  # said once everything is in place
@@ -54,7 +58,7 @@ def ensemble(
 
 
 def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch_size, out, json_output,
-                      tta="none") -> dict:
+                      tta="none", select=False) -> dict:
     """`zoo eval A B ...`: evaluate several models (or one saved ensemble) as an ensemble and print it.
 
     ``json_output`` True prints JSON instead of tables (a path writes the JSON there).
@@ -62,7 +66,7 @@ def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch
     from zoo.ensemble_task import evaluate_ensemble
 
     report = evaluate_ensemble(paths, ensemble=ensemble, dataset=dataset, split=split, data_dir=data_dir,
-                               limit=limit, batch_size=batch_size, out=out, tta=tta,
+                               limit=limit, batch_size=batch_size, out=out, tta=tta, select=select,
                                status=None if json_output else console.status)
     _show(report, out, json_output)
     return report
@@ -98,6 +102,11 @@ def _print_report(report: dict, out) -> None:
     t.add_row("[bold]max-vote[/]", f"{report['vote_accuracy']:.4f}", f"{report['vote_error_measured']:.4f}")
     t.add_row("[dim]vote if errors were independent[/]", f"{1 - report['vote_error_if_independent']:.4f}",
               f"{report['vote_error_if_independent']:.4f}")
+    sel = report.get("selection")
+    if sel:
+        votes = ", ".join(f"{n} x{w}" for n, w in sel["weights"].items() if w)
+        t.add_row(f"[bold]selected {report['method']}[/] ({votes}; chosen on {sel['val_images']} val images)",
+                  f"{sel['accuracy']:.4f}", f"{1 - sel['accuracy']:.4f}")
     print_table(t, drop=("error",))
     p = Table(title="Pairs: disagreement and error correlation")
     for col in ("pair", "disagreement", "error correlation", "both wrong"):

@@ -195,6 +195,8 @@ def eval_command(
         "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
         "note when the model does not start with a Rescaling/Normalization layer."),
     tta: str = typer.Option("none", "--tta", help=TTA_HELP),
+    select: bool = typer.Option(False, "--select", help="With --ensemble: also ensemble selection (Caruana et al. "
+                                "2004), member votes chosen greedily on the validation split, scored on --split."),
 ) -> None:
     """Accuracy, top-5, per-class accuracy and a confusion matrix of a trained classifier."""
     if compare:
@@ -216,7 +218,7 @@ def eval_command(
 
         run_ensemble_eval(paths, ensemble=ensemble, dataset=dataset, split=split,
                           data_dir=str(data_dir) if data_dir else None, limit=limit, batch_size=batch_size,
-                          out=out, json_output=json_output, tta=tta)
+                          out=out, json_output=json_output, tta=tta, select=select)
         return
     from zoo.evaluation import evaluate_path
 

@@ -161,3 +161,71 @@ def test_ema_run_judges_and_ships_the_averaged_weights(tmp_path):
     assert any(not np.allclose(a, b) for a, b in zip(w_raw, w_ema))
     history = [line.split(",") for line in (ema / "history.csv").read_text().splitlines()]
     assert len(history) == 3 and float(history[-1][history[0].index("val_accuracy")]) > 0.2
+
+
+# ---------------------------------------------------------------- ensemble selection
+
+
+def test_selection_beats_the_best_member_when_the_mistakes_differ():
+    """Known answer: each image is right for exactly two of three members (70% each, wrong guesses
+    all different), so their vote is right everywhere, and greedy selection must find a bag that is."""
+    from zoo.ensemble import ensemble_logits, select_members
+
+    n, k = 100, 5
+    labels = np.arange(n) % k
+    idx = np.arange(n)
+
+    def member(right, shift):
+        logits = np.zeros((n, k))
+        logits[idx, np.where(right, labels, (labels + shift) % k)] = 5.0
+        return logits
+
+    stack = np.stack([member(idx < 70, 1), member(idx >= 30, 2), member((idx < 30) | (idx >= 70), 3)])
+    counts = select_members(stack, labels, "vote")
+    chosen = (ensemble_logits(stack, "vote", counts).argmax(1) == labels).mean()
+    single = max((m.argmax(1) == labels).mean() for m in stack)
+    assert single == pytest.approx(0.7) and chosen == 1.0 and counts.min() >= 1
+
+
+def test_selection_never_scores_below_its_best_member():
+    from zoo.ensemble import ensemble_logits, select_members
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 10, 400)
+    stack = rng.normal(size=(4, 400, 10))
+    stack[0, np.arange(400), labels] += 2.5  # one strong member among noise
+    counts = select_members(stack, labels, "soft")
+    chosen = (ensemble_logits(stack, "soft", counts).argmax(1) == labels).mean()
+    assert chosen >= max((m.argmax(1) == labels).mean() for m in stack)
+
+
+def test_weighted_vote_layer_equals_the_numpy_rule():
+    import keras
+
+    from zoo.ensemble import ensemble_logits
+    from zoo.layers import EnsembleVote
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, 20, 5)).astype("float32")
+    for method in ("vote", "soft"):
+        layer = EnsembleVote(method, weights=[2, 0, 1])
+        got = np.asarray(layer([keras.ops.convert_to_tensor(z) for z in logits]))
+        np.testing.assert_allclose(got, ensemble_logits(logits, method, [2, 0, 1]), rtol=1e-5, atol=1e-5)
+        again = EnsembleVote.from_config(layer.get_config())
+        assert again.member_weights == [2, 0, 1]
+
+
+def test_eval_and_ensemble_select_on_validation(tmp_path):
+    a = fake_run(tmp_path, tiny_classifier(seed=1), name="a", val_split=0.1, seed=0)
+    b = fake_run(tmp_path, tiny_classifier(seed=2), name="b", val_split=0.1, seed=0)
+    code, report, out = cli_json("eval", a, b, "--ensemble", "vote", "--select", "--limit", 300, "--json")
+    assert code == 0, out
+    sel = report["selection"]
+    assert sel["on"] == "val" and sum(sel["weights"].values()) >= 1 and 0 <= sel["accuracy"] <= 1
+    code, out = cli_json("ensemble", a, b, "--select", "--limit", 300, "--out", tmp_path / "ens.keras")[0::2]
+    assert code == 0, out
+    from zoo.run import load_model
+
+    vote = load_model(tmp_path / "ens.keras").get_layer("vote")
+    kept = [w for w in sel["weights"].values() if w]
+    assert vote.member_weights == kept

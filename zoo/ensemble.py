@@ -10,6 +10,8 @@ still get a (small) gradient from a hard-voting ensemble.
 
 from __future__ import annotations
 
+import re
+
 import math
 from itertools import combinations
 
@@ -55,12 +57,48 @@ def soft_vote(probs) -> np.ndarray:
     return np.asarray(probs).mean(axis=0).argmax(axis=-1)
 
 
-def ensemble_logits(member_logits, method: str = "vote") -> np.ndarray:
-    """(M, N, K) member logits -> (N, K) the ensemble's logits-like scores (log of shares)."""
+def ensemble_logits(member_logits, method: str = "vote", weights=None) -> np.ndarray:
+    """(M, N, K) member logits -> (N, K) the ensemble's logits-like scores (log of shares).
+
+    ``weights`` (M counts, from ``select_members``) repeats members: a member with weight 2
+    votes twice; weight 0 leaves it out.
+    """
     check_method(method)
+    member_logits = np.asarray(member_logits)
+    if weights is not None:
+        member_logits = np.repeat(member_logits, np.asarray(weights, dtype="int64"), axis=0)
     probs = softmax(member_logits)
     scores = vote_scores(probs) if method == "vote" else probs.mean(axis=0)
     return np.log(np.maximum(scores, LOG_FLOOR))
+
+
+def select_members(member_logits, labels, method: str = "vote", *, rounds: int | None = None) -> np.ndarray:
+    """Ensemble selection (Caruana et al. 2004): member counts chosen greedily on held-out data.
+
+    Start from the best single member; each round adds (with replacement) the member whose addition
+    gives the highest accuracy of the ``method`` vote on ``labels``; after ``rounds`` rounds (default
+    2M) the bag with the best accuracy seen is returned (the earliest on ties, so the smallest).
+    Only ever call it on validation data: selecting on the test set would report a selected score.
+    """
+    check_method(method)
+    member_logits = np.asarray(member_logits)
+    labels = np.asarray(labels).reshape(-1)
+    m = member_logits.shape[0]
+    rounds = 2 * m if rounds is None else int(rounds)
+
+    def accuracy(counts):
+        return float((ensemble_logits(member_logits, method, counts).argmax(1) == labels).mean())
+
+    counts = np.zeros(m, dtype="int64")
+    singles = [accuracy(np.eye(m, dtype="int64")[i]) for i in range(m)]
+    counts[int(np.argmax(singles))] = 1
+    best, best_counts = max(singles), counts.copy()
+    for _ in range(rounds - 1):
+        trials = [accuracy(counts + np.eye(m, dtype="int64")[i]) for i in range(m)]
+        counts = counts + np.eye(m, dtype="int64")[int(np.argmax(trials))]
+        if max(trials) > best:
+            best, best_counts = max(trials), counts.copy()
+    return best_counts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,7 +248,8 @@ def check_members(models, names) -> int:
     return counts[0]
 
 
-def build_ensemble_model(models, method: str = "vote", *, input_shape=None, names=None, name: str = "ensemble"):
+def build_ensemble_model(models, method: str = "vote", *, input_shape=None, names=None, name: str = "ensemble",
+                         weights=None):
     """A Functional model: image -> [resize/convert per member] -> members -> EnsembleVote.
 
     ``input_shape`` defaults to the first member's; every member whose input differs gets a
@@ -225,12 +264,12 @@ def build_ensemble_model(models, method: str = "vote", *, input_shape=None, name
     image = keras.Input(shape=input_shape, dtype="float32", name="image")
     outputs = []
     for i, (model, shape) in enumerate(zip(models, shapes)):
-        model.name = f"member{i}_{model.name}" if not model.name.startswith(f"member{i}_") else model.name
+        model.name = f"member{i}_{re.sub(r'^member[0-9]+_', '', model.name)}"  # renumbered when rebuilt from a subset
         x = image
         if shape != input_shape:
             x = MatchInput(*shape, name=f"match_input{i}")(x)
         outputs.append(model(x))
-    scores = EnsembleVote(method, name="vote")(outputs)
+    scores = EnsembleVote(method, weights=weights, name="vote")(outputs)
     return keras.Model(image, scores, name=name)
 
 

@@ -25,8 +25,12 @@ def first_run(paths):
 
 
 def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_dir=None, limit=None,
-                      batch_size=256, out=None, loaded=None, status=None, tta="none") -> dict:
+                      batch_size=256, out=None, loaded=None, status=None, tta="none", select=False) -> dict:
     """The ensemble report of several models (or of one saved ensemble).
+
+    ``select``: ensemble selection (``zoo.ensemble.select_members``) on the validation split the
+    members held out; the report's ``selection`` has the chosen votes per member, their validation
+    accuracy and the selected vote's accuracy on ``split`` (never chosen on it).
 
     ``ensemble`` is "vote", "soft" or None (vote, or the saved ensemble's own method); with ``out``
     (a directory), report.json and ensemble.png are written there, published whole. ``loaded`` is
@@ -56,10 +60,35 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
     report = ensemble_report(labels, member_logits, names, method, class_names)
     report.update({"dataset": spec, "split": split, "members_paths": [str(p) for p in paths], "tta": tta})
     report["metrics"] = classification_metrics(labels, ensemble_logits(member_logits, method), class_names)
+    if select:
+        report["selection"] = _select_on_val(model, names, method, data, input_shape, batch_size, tta, status,
+                                             member_logits, labels)
     if out is not None:
         with output_dir(out, "zoo eval", EVAL_ENSEMBLE_OUTPUTS) as stage:
             write_report(report, stage)
     return report
+
+
+def _select_on_val(model, names, method, data, input_shape, batch_size, tta, status, member_logits, labels) -> dict:
+    """Choose member votes on the validation split, then score that choice on the evaluation split."""
+    import numpy as np
+
+    from zoo.data import make_pipeline
+    from zoo.ensemble import ensemble_logits, predict_members, select_members
+    from zoo.errors import InvalidArgumentError
+
+    if data.val is None:
+        raise InvalidArgumentError("select=True chooses members on the validation split, and this data has none; "
+                                   "evaluate on a run's own dataset (its val split) or drop select.", param="select")
+    val = make_pipeline(data.split("val"), input_shape=input_shape, batch_size=int(batch_size), training=False)
+    with status(f"Choosing members on {data.sizes.get('val', '?')} validation images..."):
+        val_logits, val_labels = predict_members(model, val, tta=tta)
+    counts = select_members(val_logits, val_labels, method)
+    chosen = ensemble_logits(member_logits, method, counts)
+    return {"on": "val", "val_images": int(len(val_labels)), "weights": dict(zip(names, counts.tolist())),
+            "val_accuracy": float((ensemble_logits(val_logits, method, counts).argmax(1) == val_labels).mean()),
+            "accuracy": float((chosen.argmax(1) == labels).mean()),
+            "members_val_accuracy": dict(zip(names, (val_logits.argmax(-1) == val_labels[None]).mean(1).tolist()))}
 
 
 def write_report(report: dict, folder: Path) -> None:
@@ -72,7 +101,7 @@ def write_report(report: dict, folder: Path) -> None:
 
 
 def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True, dataset=None, split="test",
-                  data_dir=None, limit=None, batch_size=256, status=None) -> dict:
+                  data_dir=None, limit=None, batch_size=256, status=None, select=False, tta="none") -> dict:
     """Save the ensemble of ``paths`` at ``out`` (a .keras file, or a directory with model.keras,
     config.json and, when evaluated, report.json and ensemble.png).
 
@@ -92,10 +121,17 @@ def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True,
     model_path = out / "model.keras" if as_dir else out
     with RunLock(out, "zoo ensemble"):
         report = None
-        if evaluate:
+        if evaluate or select:
             report = evaluate_ensemble(paths, ensemble=method, dataset=dataset, split=split, data_dir=data_dir,
                                        limit=limit, batch_size=batch_size, loaded=(model, names, class_names, method),
-                                       status=status)
+                                       status=status, select=select, tta=tta)
+        if select:  # the saved model votes with the chosen counts; members given no vote are left out
+            from zoo.ensemble import build_ensemble_model, ensemble_members
+
+            weights = report["selection"]["weights"]
+            kept = [(m, n, weights[n]) for m, n in zip(ensemble_members(model), names) if weights[n]]
+            model = build_ensemble_model([m for m, _, _ in kept], method, input_shape=input_shape,
+                                         names=[n for _, n, _ in kept], weights=[w for _, _, w in kept])
         if not as_dir:
             with atomic_path(model_path) as tmp:
                 model.save(tmp)

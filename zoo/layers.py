@@ -50,19 +50,23 @@ class MatchInput(layers.Layer):
 class EnsembleVote(layers.Layer):
     """Members' logits (a list) -> the ensemble's log vote shares ('vote') or log mean probability ('soft')."""
 
-    def __init__(self, method: str = "vote", **kwargs):
+    def __init__(self, method: str = "vote", weights=None, **kwargs):
         super().__init__(**kwargs)
         self.method = check_method(method)
+        # votes per member (ensemble selection repeats members); None: one each
+        self.member_weights = None if weights is None else [int(w) for w in weights]
 
     def call(self, member_logits):
         probs = ops.stack([ops.softmax(z, axis=-1) for z in member_logits], axis=0)
-        mean_prob = ops.mean(probs, axis=0)
+        w = [1] * len(member_logits) if self.member_weights is None else self.member_weights
+        share = ops.reshape(ops.convert_to_tensor([float(v) for v in w], dtype=probs.dtype), (-1, 1, 1))
+        m = float(sum(w))
+        mean_prob = ops.sum(probs * share, axis=0) / m
         if self.method == "soft":
             scores = mean_prob
         else:
-            m = len(member_logits)
             k = probs.shape[-1]
-            counts = ops.sum(ops.one_hot(ops.argmax(probs, axis=-1), k, dtype=probs.dtype), axis=0)
+            counts = ops.sum(ops.one_hot(ops.argmax(probs, axis=-1), k, dtype=probs.dtype) * share, axis=0)
             scores = (ops.stop_gradient(counts) + TIE_WEIGHT * mean_prob) / (m + TIE_WEIGHT)
         return ops.log(ops.maximum(scores, LOG_FLOOR))
 
@@ -70,4 +74,4 @@ class EnsembleVote(layers.Layer):
         return tuple(input_shape[0])
 
     def get_config(self):
-        return super().get_config() | {"method": self.method}
+        return super().get_config() | {"method": self.method, "weights": self.member_weights}
