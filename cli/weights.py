@@ -40,20 +40,24 @@ def weights_command(
             typer.echo(name)
         return
     table = Table(title=f"Shipped weights ({len(manifest)})",
-                  caption="Fashion-MNIST test set (10,000 images), one model, no test-time augmentation.")
-    for col, justify in (("Model", "left"), ("Test acc", "right"), ("Top-5", "right"), ("Size", "right"),
-                         ("Trained", "right"), ("Recipe", "left")):
+                  caption="Fashion-MNIST test set (10,000 images), one model; Test acc is one view, TTA flip and "
+                          "TTA flip+shift average the logits of the mirrored (and 1 px shifted) views (--tta).")
+    for col, justify in (("Model", "left"), ("Test acc", "right"), ("TTA flip", "right"), ("TTA flip+shift", "right"),
+                         ("Top-5", "right"), ("Size", "right"), ("Trained", "right"), ("Recipe", "left")):
         table.add_column(col, justify=justify, no_wrap=True)
     for name, entry in manifest.items():
         m = entry.get("metrics", {})
         secs = entry.get("train_seconds")
         size = entry.get("size_bytes")
+        tta = m.get("test_accuracy_tta", {})
         table.add_row(name, f"{m['test_accuracy']:.2%}",
+                      *(f"{tta[t]:.2%}" if t in tta else "-" for t in ("flip", "flip+shift")),
                       f"{m['test_top5']:.2%}" if m.get("test_top5") is not None else "-",
                       f"{size / 1e6:.1f} MB" if size else "-",
                       f"{secs / 60:.0f} min" if secs else "-",
                       f"--recipe {entry['recipe']}" if entry.get("recipe") else "-")
-    print_table(table, drop=("Top-5", "Trained", "Size", "Recipe"), hint="`zoo weights --json` has everything")
+    print_table(table, drop=("Top-5", "Trained", "Size", "Recipe", "TTA flip+shift"),
+                hint="`zoo weights --json` has everything")
     console.print("Use a name wherever a run directory goes, e.g. `zoo eval vgg_small`; in Python "
                   "`zoo.create_model(NAME, pretrained=True)`.", highlight=False, markup=False)
 

@@ -180,3 +180,15 @@ def test_a_local_path_wins_over_a_shipped_name(tmp_path, monkeypatch):
     (tmp_path / "simplenet").mkdir()
     with pytest.raises(ModelFileError, match="directory without model.keras"):
         resolve_model_file("simplenet")
+
+
+@needs_real_fashion_mnist
+def test_shipped_tta_accuracy_is_what_the_manifest_says():
+    """The TTA figures beside the single-view ones are measured, not written by hand (lenet5: the quickest)."""
+    entry = MANIFEST["lenet5"]
+    result = CliRunner().invoke(app, ["eval", "lenet5", "--tta", "flip", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["tta"] == "flip" and report["single_view_accuracy"] == pytest.approx(
+        entry["metrics"]["test_accuracy"], abs=5e-4)
+    assert report["accuracy"] == pytest.approx(entry["metrics"]["test_accuracy_tta"]["flip"], abs=5e-4)
