@@ -308,8 +308,6 @@ CASES = [
      "must end in .tflite"),
     ("export-existing", existing_export, ["export", "simplenet", "--format", "onnx", "--out", "{file}"],
      "already exists"),
-    ("export-no-folder", nothing, ["export", "simplenet", "--format", "onnx", "--out", "{tmp}/no/m.onnx"],
-     "does not exist"),
     ("runs-missing-folder", nothing, ["runs", "{tmp}/nowhere"], "No runs folder"),
     ("runs-compare-not-a-run", empty_dir, ["runs", "--compare", "{dir}", "--out", "{tmp}/c.png"],
      "not a zoo run directory"),

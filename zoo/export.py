@@ -47,6 +47,15 @@ class ExportResult:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    def predict(self, images) -> np.ndarray:
+        """Logits of the exported file on ``images`` (N, H, W, C pixels in [0, 255]), run by its own runtime
+        (TF SavedModel loader, the TFLite interpreter or onnxruntime), not by Keras.
+
+            >>> result = zoo.export("simplenet", "tflite", "exports/simplenet.tflite", overwrite=True)  # doctest: +SKIP
+            >>> result.predict(x[:8]).argmax(1)                                                          # doctest: +SKIP
+        """
+        return np.asarray(RUNNERS[self.format](self.path, np.asarray(images, dtype="float32")))
+
 
 def check_format(fmt: str) -> str:
     f = ALIASES.get(str(fmt).lower(), str(fmt).lower())
@@ -55,9 +64,17 @@ def check_format(fmt: str) -> str:
     return f
 
 
+def is_model(value) -> bool:
+    """True for an in-memory Keras model (checked without importing Keras for paths and names)."""
+    return not isinstance(value, (str, os.PathLike)) and hasattr(value, "export") and hasattr(value, "inputs")
+
+
 def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> ExportResult:
-    """Export ``model_path`` (run, .keras, shipped name) as ``fmt`` to ``out`` and verify it."""
+    """Export ``model_path`` (run, .keras, shipped name, or an in-memory ``keras.Model``) as ``fmt`` to
+    ``out`` and verify it; ``out``'s folder is created when missing."""
     fmt = check_format(fmt)
+    in_memory = is_model(model_path)
+    label = f"the model {model_path.name!r}" if in_memory else str(model_path)
     out = Path(out)
     suffix = FORMATS[fmt]
     if suffix and out.suffix.lower() != suffix:
@@ -71,16 +88,24 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
         # --overwrite replaces an earlier export, never a folder of other things (or the one we stand in)
         raise InvalidArgumentError(f"{out} is a directory but not a SavedModel (no saved_model.pb); "
                                    "--overwrite replaces only an earlier export. Pass a new --out.")
-    if not out.parent.is_dir():
-        raise InvalidArgumentError(f"The folder of --out, {out.parent}, does not exist; create it first.")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise InvalidArgumentError(f"The folder of --out, {out.parent}, is a file; pass another --out.")
     if fmt == "onnx":
         _require("tf2onnx", "onnxruntime")
+    out.parent.mkdir(parents=True, exist_ok=True)
 
     from zoo.precision import float32_copy
     from zoo.run import load_classifier
 
     # float32 whatever the training precision: exporters and runtimes choke on mixed bf16 graphs
-    model = float32_copy(load_classifier(model_path)[0])
+    if in_memory:  # through a .keras file: the export is of exactly what Keras saves, and the caller's model stays untouched
+        import keras
+
+        with tempfile.TemporaryDirectory(prefix=".zoo-export-") as tmp:
+            keras.saving.save_model(model_path, Path(tmp) / "model.keras")
+            model = float32_copy(load_classifier(Path(tmp) / "model.keras")[0])
+    else:
+        model = float32_copy(load_classifier(model_path)[0])
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     images = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype("float32")
     expected = np.asarray(model.predict(images, verbose=0), dtype="float64")
@@ -98,16 +123,16 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
             raise exc from None  # a full or read-only disk: the CLI says so in its own words
         except Exception as exc:  # converters raise many types; the user needs the first line
             reason = first_sentences(exc)
-            raise ModelFileError(f"Exporting {model_path} as {fmt} failed: {reason}") from None
+            raise ModelFileError(f"Exporting {label} as {fmt} failed: {reason}") from None
         try:
             got = np.asarray(RUNNERS[fmt](target, images), dtype="float64")
         except Exception as exc:  # the runtime that reloads the export refused it
             reason = first_sentences(exc)
-            raise ModelFileError(f"The {fmt} export of {model_path} does not reload: {reason}; nothing was written.") from None
+            raise ModelFileError(f"The {fmt} export of {label} does not reload: {reason}; nothing was written.") from None
         diff = float(np.max(np.abs(got - expected)))
         scale = float(np.max(np.abs(expected)))
         if not np.isfinite(diff) or diff > TOLERANCE * max(1.0, scale):
-            raise ModelFileError(f"The {fmt} export of {model_path} computes other logits than the Keras model "
+            raise ModelFileError(f"The {fmt} export of {label} computes other logits than the Keras model "
                                  f"(largest difference {diff:.3g} at logit scale {scale:.3g}); nothing was written.")
         size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) if target.is_dir() else \
             target.stat().st_size

@@ -57,17 +57,60 @@ def logits_of(model):
     return model, False
 
 
-def adapt_classifier(model, input_scale: str = "auto", *, stats=None, source: str = "the model"):
+def pixel_range_problem(images) -> str | None:
+    """What is wrong with ``images`` as raw pixels in [0, 255] (one phrase), or None when they may be pixels.
+
+    Negative values cannot be pixels (standardized inputs); float images whose largest value is
+    at most 1 (and not all zero) are almost surely pixels divided by 255.
+    """
+    import numpy as np
+
+    x = np.asarray(images)
+    if x.size == 0 or x.dtype.kind not in "fiu":
+        return None
+    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
+    if lo < 0:
+        return f"look standardized (values {lo:.3g} to {hi:.3g}, some negative)"
+    if x.dtype.kind == "f" and 0 < hi <= 1.0:
+        return f"look scaled to [0, 1] (values {lo:.3g} to {hi:.3g})"
+    return None
+
+
+def check_pixel_range(images, source: str = "the model") -> None:
+    """Refuse images that look scaled to [0, 1] or standardized when ``source`` takes pixels in [0, 255].
+
+    One line, the same from the CLI and from Python (``zoo.predict``, ``zoo.evaluate``,
+    ``zoo.explain``, ``zoo.attack``, ``zoo.train``): zoo models rescale raw pixels themselves, so
+    images divided by 255 would silently score near chance.
+    """
+    problem = pixel_range_problem(images)
+    if problem is None:
+        return
+    fix = "multiply them by 255" if "[0, 1]" in problem else "pass the raw pixels before standardization"
+    raise InvalidArgumentError(f"The images {problem}, but {source} takes raw pixels in [0, 255] and scales them "
+                               f"itself: {fix}.")
+
+
+def expects_pixels(model, input_scale: str = "auto") -> bool:
+    """True when ``model`` (after ``adapt_classifier`` with ``input_scale``) takes raw pixels in [0, 255]."""
+    return check_input_scale(input_scale) != "auto" or handles_its_own_scaling(model)
+
+
+def adapt_classifier(model, input_scale: str = "auto", *, stats=None, source: str = "the model", images=None):
     """(model to feed [0, 255] pixels, notes to show): softmax replaced by logits, scaling put in front.
 
     ``input_scale``: ``255`` feeds pixels as they are; ``1`` divides by 255; ``standardize`` divides
     by 255 then standardizes with ``stats()`` -> (mean, variance) per channel (in pixel/255 units,
     as ``zoo.data.channel_stats`` gives them); ``auto`` is 255, with a note when the model does not
-    start with its own Rescaling or Normalization layer.
+    start with its own Rescaling or Normalization layer. ``images`` (optional): what the model will
+    be fed; refused in one line (``check_pixel_range``) when they look scaled to [0, 1] or
+    standardized while the result takes raw pixels.
     """
     import keras
 
     scale = check_input_scale(input_scale)
+    if images is not None and expects_pixels(model, scale):
+        check_pixel_range(images, source)
     notes = []
     model, was_softmax = logits_of(model)
     if was_softmax:

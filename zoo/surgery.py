@@ -90,7 +90,7 @@ def earlier_feature_layer(model) -> str:
 
 def replace_head(model, num_classes: int, *, input_shape=None, features_from: str | None = None,
                  l2: float | None = None, seed: int | None = None) -> keras.Model:
-    """A new model: the source's layers (shared, same weights) up to the features, a new Dense head.
+    """A new, independent model: copies of the source's layers (same weights) up to the features, a new head.
 
     The new head is ``Dense(num_classes, name="logits")`` on the penultimate features (or on
     ``features_from``'s output, see ``feature_model``). When ``input_shape`` differs from the source's,
@@ -110,16 +110,19 @@ def replace_head(model, num_classes: int, *, input_shape=None, features_from: st
         kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
     )
-    if input_shape == src_shape:  # the source's own graph: every layer.output stays valid (Grad-CAM)
-        return keras.Model(base.inputs[0], head(base.outputs[0]), name=f"{_base_name(model)}_transfer")
-    image = keras.Input(shape=input_shape, dtype="float32", name="image")
-    x = MatchInput(*src_shape, name="match_input")(image)
-    try:  # re-run the source graph on the new input with the same layer objects (flat model)
-        feats = base._run_through_graph(x, operation_fn=lambda op: op)
-    except Exception:  # a private Keras API: fall back to nesting the feature model
-        feats = base(x)
-    shared = keras.Model(image, head(feats), name=f"{_base_name(model)}_transfer")
-    # a clone has one node per layer (the shared layers have two), so layer.output is unambiguous
+    if input_shape == src_shape:  # the source's own graph
+        shared = keras.Model(base.inputs[0], head(base.outputs[0]), name=f"{_base_name(model)}_transfer")
+    else:
+        image = keras.Input(shape=input_shape, dtype="float32", name="image")
+        x = MatchInput(*src_shape, name="match_input")(image)
+        try:  # re-run the source graph on the new input with the same layer objects (flat model)
+            feats = base._run_through_graph(x, operation_fn=lambda op: op)
+        except Exception:  # a private Keras API: fall back to nesting the feature model
+            feats = base(x)
+        shared = keras.Model(image, head(feats), name=f"{_base_name(model)}_transfer")
+    # An independent copy: new layer objects with the source's weights copied in, so freezing or
+    # fine-tuning the new model never touches the source (its layers are not shared); a clone also
+    # has one node per layer, so every layer.output is unambiguous (Grad-CAM).
     fresh = keras.models.clone_model(shared)
     fresh.set_weights(shared.get_weights())
     # Normalization keeps constant copies of its statistics, refreshed only by finalize_state

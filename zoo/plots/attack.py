@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo.attack.registry import attacks
 from zoo.plots.common import new_figure, save_figure, show_image
 
-_METHOD_STYLE = {"fgsm": ("tab:red", "o"), "bim": ("tab:purple", "s"), "pgd": ("tab:blue", "^")}
+
+def _style(method: str) -> tuple[str, str]:
+    """(colour, marker) of an attack's curve, from its record (an unknown name: black crosses)."""
+    record = attacks().get(method)
+    return record.style if record is not None else ("black", "x")
 
 
 def plot_accuracy_vs_eps(report: dict, path, title: str | None = None, extra_curves=None,
-                         main_label: str | None = None) -> None:
+                         main_label: str | None = None):
     """Robust accuracy per method against eps, with the random-noise baseline at the same eps.
 
     ``extra_curves``: optional {label: report} of other models, drawn dotted and lighter (e.g. the
@@ -24,7 +29,7 @@ def plot_accuracy_vs_eps(report: dict, path, title: str | None = None, extra_cur
     for suffix, rep, style, alpha in curves:
         clean = rep["clean"]["accuracy"]
         for method, rows in rep["results"].items():
-            color, marker = _METHOD_STYLE.get(method, ("black", "x"))
+            color, marker = _style(method)
             eps = [0.0] + [r["eps"] for r in rows]
             acc = [clean] + [r["robust_accuracy"] for r in rows]
             max_eps = max(max_eps, eps[-1])
@@ -45,6 +50,7 @@ def plot_accuracy_vs_eps(report: dict, path, title: str | None = None, extra_cur
     secondary.set_xlabel("eps as a fraction of the pixel range", fontsize=8)
     secondary.tick_params(labelsize=7)
     save_figure(fig, path)
+    return fig
 
 
 def _confidence(logits: np.ndarray) -> np.ndarray:
@@ -54,7 +60,7 @@ def _confidence(logits: np.ndarray) -> np.ndarray:
 
 
 def plot_examples(images, adversarial, labels, clean_logits, adv_logits, class_names, *, eps: float,
-                  method: str, path, rows: int = 6) -> None:
+                  method: str, path, rows: int = 6):
     """Rows of (original, amplified perturbation, adversarial) with predictions and confidences."""
     rows = max(1, min(rows, len(images)))
     fig = new_figure(6.6, 2.15 * rows + 0.4, dpi=100)
@@ -79,6 +85,7 @@ def plot_examples(images, adversarial, labels, clean_logits, adv_logits, class_n
                  "perturbation: gray = unchanged, white = brighter, black = darker", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)
+    return fig
 
 
 def plot_transfer(transfer: dict, path, method: str) -> None:

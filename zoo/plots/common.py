@@ -16,7 +16,9 @@ def new_figure(width: float = 6.4, height: float = 4.8, dpi: int = 110):
 
 
 def save_figure(fig, path) -> None:
-    """Write ``fig`` as PNG to ``path`` atomically."""
+    """Write ``fig`` as PNG to ``path`` atomically (``path`` None: keep it in memory only)."""
+    if path is None:
+        return
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", bbox_inches="tight")
 

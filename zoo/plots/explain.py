@@ -123,6 +123,7 @@ def plot_method_grid(images, heatmaps, captions, path, *, title: str, panels_per
     fig.suptitle(f"{title}\nheatmaps clipped at the {CLIP_PERCENTILE:g}th percentile; bright = salient{note}",
                  fontsize=10, y=1.0, va="bottom")
     save_figure(fig, path)
+    return fig
 
 
 def plot_methods_side_by_side(images, explanations: dict, captions, path, *, titles: dict, mistakes=None,
@@ -162,6 +163,7 @@ def plot_methods_side_by_side(images, explanations: dict, captions, path, *, tit
                  f"(each map clipped at its {CLIP_PERCENTILE:g}th percentile; bright = salient{note})",
                  fontsize=10, y=1.0 + 0.35 / height, va="bottom")
     save_figure(fig, path)
+    return fig
 
 
 def _two_lines(name: str, width: int = 12) -> str:

@@ -20,7 +20,7 @@ def _column(rows, key):
     return np.asarray(vals, dtype=float)
 
 
-def plot_curves(rows: list[dict], path, title: str | None = None) -> None:
+def plot_curves(rows: list[dict], path, title: str | None = None):
     """Loss, accuracy and learning rate against epoch (1-based), train and validation."""
     epochs = np.asarray([int(r["epoch"]) + 1 for r in rows]) if rows else np.zeros(0)
     fig = new_figure(13.5, 4.0)
@@ -54,9 +54,10 @@ def plot_curves(rows: list[dict], path, title: str | None = None) -> None:
         fig.suptitle(title)
     fig.tight_layout()
     save_figure(fig, path)
+    return fig
 
 
-def plot_confusion(cm, class_names, path, title: str | None = None) -> None:
+def plot_confusion(cm, class_names, path, title: str | None = None):
     """Row-normalised confusion matrix (recall per true class) with counts in the cells."""
     cm = np.asarray(cm, dtype=float)
     k = cm.shape[0]
@@ -84,6 +85,7 @@ def plot_confusion(cm, class_names, path, title: str | None = None) -> None:
     ax.set_title(title or "confusion matrix")
     fig.tight_layout()
     save_figure(fig, path)
+    return fig
 
 
 def plot_compare_curves(runs: list[tuple[str, list[dict]]], path, title: str | None = None) -> None:
