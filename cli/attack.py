@@ -1,4 +1,4 @@
-"""`zoo attack`: adversarial examples (FGSM, BIM, PGD), robustness report, transferability."""
+"""`zoo attack`: adversarial examples (the attacks of zoo/attack/attacks/), robustness report, transferability."""
 
 from __future__ import annotations
 
@@ -10,12 +10,21 @@ import typer
 from rich.markup import escape
 
 from zoo.attack.registry import attacks
-from zoo.cli.common import complete_run_or_model, console, friendly_errors, print_table
+from zoo.cli.common import complete_run_or_model, console, flag_of, friendly_errors, print_table
 
 DEFAULT_EPS = "2,4,8,16,32"
-ATTACKS = attacks()  # the records of zoo/attack/attacks/, read without TensorFlow
+ATTACKS = attacks()  # the records of zoo/attack/attacks/, read without TensorFlow, weakest first
 WEAKEST, STRONGEST = next(iter(ATTACKS)), list(ATTACKS)[-1]
 METHOD_HELP = ", ".join(ATTACKS) + f"; several comma-separated ({WEAKEST},{STRONGEST})."
+# what --steps, --step-size and --random-start say, from the records at eps 8
+_AT8 = {name: a.settings(8.0, None, None, None) for name, a in ATTACKS.items()}
+ITERATIVE = "/".join(name for name, s in _AT8.items() if s.steps > 1)
+STEPS_HELP = f"Iterations of {ITERATIVE} (default " + ", ".join(
+    f"{name} {s.steps}" for name, s in _AT8.items() if s.steps > 1) + ")."
+STEP_SIZE_HELP = f"Step of {ITERATIVE} in pixel levels (default at eps 8: " + ", ".join(
+    f"{name} {s.step_size:g}" for name, s in _AT8.items() if s.steps > 1) + ")."
+RANDOM_START_HELP = f"Start {ITERATIVE} at a random point of the eps-ball (default on for " + (
+    ", ".join(n for n, s in _AT8.items() if s.steps > 1 and s.random_start) or "none") + ")."
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +33,11 @@ def register(app: typer.Typer) -> None:
 
 def parse_eps_list(text: str, scale: str) -> list[float]:
     """'2,4,8' -> [2.0, 4.0, 8.0] pixel levels; with scale 'unit', '0.01,0.03' -> [2.55, 7.65]."""
+    return sorted({value * (255.0 if scale.strip().lower() == "unit" else 1.0) for value in parse_eps_text(text, scale)})
+
+
+def parse_eps_text(text: str, scale: str) -> list[float]:
+    """The numbers of --eps as given (in the --eps-scale unit), checked."""
     from zoo.attack.registry import check_eps
     from zoo.errors import InvalidArgumentError
 
@@ -46,9 +60,11 @@ def parse_eps_list(text: str, scale: str) -> list[float]:
                 raise InvalidArgumentError(
                     f"With --eps-scale unit, eps is a fraction of the pixel range in [0, 1]; got {part!r}."
                 )
-            value *= 255.0
-        values.append(check_eps(value, "eps"))
-    return sorted(set(values))
+            check_eps(value * 255.0, "eps")
+        else:
+            check_eps(value, "eps")
+        values.append(value)
+    return values
 
 
 def parse_methods(text: str, compare: bool) -> list[str]:
@@ -74,13 +90,9 @@ def attack_command(
     no_labels: bool = typer.Option(
         False, "--no-labels", help="Untargeted: attack the model's predictions, not the true labels (no label leaking)."
     ),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Iterations of bim/pgd (default 10)."),
-    step_size: Optional[float] = typer.Option(
-        None, "--step-size", help="Step of bim/pgd in pixel levels (default eps/4 for bim, 2.5*eps/steps for pgd)."
-    ),
-    random_start: Optional[bool] = typer.Option(
-        None, "--random-start/--no-random-start", help="Start bim/pgd at a random point of the eps-ball (default on for pgd, off for bim)."
-    ),
+    steps: Optional[int] = typer.Option(None, "--steps", help=STEPS_HELP),
+    step_size: Optional[float] = typer.Option(None, "--step-size", help=STEP_SIZE_HELP),
+    random_start: Optional[bool] = typer.Option(None, "--random-start/--no-random-start", help=RANDOM_START_HELP),
     n: int = typer.Option(1000, "--n", help="Number of examples to attack (the first N of the split)."),
     all_examples: bool = typer.Option(False, "--all", help="Attack the whole split."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset spec (default: the run's dataset, else fashion_mnist)."),
@@ -133,13 +145,16 @@ def attack_command(
 
     from zoo.attack.task import run_attack
 
+    def say(note) -> None:  # a library note names Python parameters; here they are flags
+        text = note.worded(flag_of) if hasattr(note, "worded") else str(note)
+        console.print(f"[dim]{escape(text)}[/]", highlight=False)
+
     result = run_attack(
-        model_path, methods=methods, eps_values=eps_values, dataset=dataset, split=split,
+        model_path, methods=methods, eps_values=parse_eps_text(eps, eps_scale), dataset=dataset, split=split,
         n=None if all_examples else n, data_dir=data_dir, target=target, use_labels=not no_labels, steps=steps,
         step_size=step_size, random_start=random_start, batch_size=batch_size, seed=seed, input_scale=input_scale,
         eval_on=[*(eval_on or []), *(extra_eval_on or [])], out=out, png_count=png_count, grid_eps=grid_eps,
-        overlay=overlay or [], eps_scale=eps_scale,
-        say=lambda note: console.print(f"[dim]{escape(note)}[/]", highlight=False), status=console.status)
+        overlay=overlay or [], eps_scale=eps_scale.strip().lower(), say=say, status=console.status)
     _print_summary(result.report, result.files)
 
 
@@ -182,11 +197,15 @@ def _print_summary(report: dict, files: dict) -> None:
     for flag in report["red_flags"]:
         console.print(f"[bold yellow]Red flag:[/] {escape(flag)}", highlight=False)
     if not report["red_flags"]:
-        both = {"fgsm", "pgd"} <= set(methods)
+        base = next((m for m in methods if ATTACKS[m].single_step), None)  # the red flags' baseline
+        top = max(methods, key=lambda m: ATTACKS[m].strength)
+        both = base is not None and ATTACKS[top].strength > ATTACKS[base].strength
         if attack["targeted"]:
-            checks = "targeted success does not fall with eps" + (", pgd hits the target at least as often as fgsm" if both else "")
+            checks = "targeted success does not fall with eps" + (
+                f", {top} hits the target at least as often as {base}" if both else "")
         else:
-            checks = "accuracy falls with eps, the attacks beat random noise" + (", pgd is at least as strong as fgsm" if both else "")
+            checks = "accuracy falls with eps, the attacks beat random noise" + (
+                f", {top} is at least as strong as {base}" if both else "")
         console.print(f"[green]No red flags[/] ({checks}).")
     console.print(f"Wrote {files['report']}, {files['curve'].name}, {files['grid'].name}, {files['arrays'].name}"
                   + (f", PNGs under {files['pngs']}" if "pngs" in files else "") + f" in {files['report'].parent}",

@@ -14,11 +14,29 @@ from zoo.explain.registry import ExplainMethod, Explanation, Setting, explain_me
 METHOD_NAMES = list(explain_methods())
 
 
-def test_the_registries_hold_the_documented_methods_in_order():
-    assert METHOD_NAMES == ["gradient", "smoothgrad", "smoothgrad-squared", "integrated-gradients", "gradcam"]
-    assert resolve_methods("all") == ["gradient", "smoothgrad", "integrated-gradients", "gradcam"]
-    assert list(attacks()) == ["fgsm", "bim", "pgd"]  # weakest first: the red flags' order
-    assert [a.strength for a in attacks().values()] == sorted(a.strength for a in attacks().values())
+def test_the_registries_list_in_their_order():
+    assert [m.order for m in explain_methods().values()] == sorted(m.order for m in explain_methods().values())
+    assert resolve_methods("all") == [name for name, m in explain_methods().items() if m.in_all]
+    assert [a.strength for a in attacks().values()] == sorted(a.strength for a in attacks().values())  # weakest first
+
+
+@pytest.mark.parametrize("name", list(attacks()))
+def test_every_attack_record_owns_its_algorithm(name):
+    from zoo.attack.registry import strongest, training_methods
+    from zoo.training.config import ADVERSARIAL
+
+    record = attacks()[name]
+    assert callable(record.craft) and record.title and record.summary and len(record.style) == 2
+    assert (name in training_methods()) == (record.train_steps is not None) == (name in ADVERSARIAL)
+    weaker = [m for m, a in attacks().items() if a.strength < record.strength]
+    assert all(strongest([m, name]) == name for m in weaker)
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_every_explain_record_is_reachable(name):
+    record = explain_methods()[name]
+    assert callable(record.compute) and record.title and record.summary
+    assert resolve_methods(name) == [name] and all(resolve_methods(alias) == [name] for alias in record.aliases)
 
 
 @pytest.mark.parametrize("alias, name", [("ig", "integrated-gradients"), ("Grad-CAM", "gradcam"), ("sg", "smoothgrad")])

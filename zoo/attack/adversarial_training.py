@@ -1,12 +1,14 @@
 """Adversarial training: replace part of each batch by examples crafted against the current weights.
 
 ``mix_adversarial`` is called by the trainer inside its compiled train step (``zoo train
---adversarial fgsm|pgd``), so it is pure TensorFlow: no Python side effects, no NumPy, no eager
-work; only the argument checks run in Python, once, while the step is traced.
+--adversarial NAME``), so it is pure TensorFlow: no Python side effects, no NumPy, no eager work;
+only the argument checks run in Python, once, while the step is traced. The attack crafts with its
+own record's function (``zoo/attack/attacks/<name>.py``); the records with ``train_steps`` are the
+ones offered here.
 
 Goodfellow et al. 2015 (sec. 6) train on a mix of clean and FGSM examples; Madry et al. 2017 train
-on PGD examples (random start, a few projected steps). ``ratio`` is the fraction of the batch that is
-replaced (0.5 is Goodfellow's equal weighting, 1.0 is Madry's); labels are unchanged.
+on PGD examples (random start, 7 projected steps for CIFAR-10). ``ratio`` is the fraction of the
+batch that is replaced (0.5 is Goodfellow's equal weighting, 1.0 is Madry's); labels are unchanged.
 """
 
 from __future__ import annotations
@@ -14,39 +16,34 @@ from __future__ import annotations
 import tensorflow as tf
 
 from zoo import checks
-from zoo.attack.attacks.pgd import STEP_FACTOR as PGD_STEP_FACTOR
-from zoo.attack.methods import (
-    check_eps,
-    fgsm_tensor,
-    iterative_tensor,
-    random_start_tensor,
-)
+from zoo.attack.methods import check_eps, random_start_tensor
+from zoo.attack.registry import attacks, training_methods
 from zoo.errors import InvalidArgumentError
-
-TRAINING_METHODS = ("fgsm", "pgd")
-PGD_TRAIN_STEPS = 7  # Madry et al. used 7 steps for CIFAR-10 adversarial training
 
 
 def mix_adversarial(model, images, labels, *, method: str = "fgsm", eps: float = 8.0, ratio: float = 0.5,
-                    steps: int = PGD_TRAIN_STEPS, step_size: float | None = None):
+                    steps: int | None = None, step_size: float | None = None):
     """(images, labels) with the first ``ratio`` of the batch replaced by adversarial examples.
 
     ``images`` are raw pixels in [0, 255] (float); ``labels`` sparse or one-hot, returned unchanged.
-    ``eps`` and ``step_size`` are in pixel units; pgd uses ``steps`` steps of ``step_size``
-    (default 2.5*eps/steps) from a random start in the eps-ball. The model is called with
-    ``training=False`` and the crafted images carry no gradient.
+    ``eps`` and ``step_size`` are in pixel units; ``steps`` defaults to the attack's ``train_steps``
+    (pgd: 7) and ``step_size`` to its own rule (pgd: 2.5*eps/steps, from a random start in the
+    eps-ball). The model is called with ``training=False`` and the crafted images carry no gradient.
     """
+    offered = training_methods()
     method = str(method).lower()
-    if method not in TRAINING_METHODS:
+    if method not in offered:
         raise InvalidArgumentError(
-            f"Adversarial training supports {' and '.join(TRAINING_METHODS)}; got {method!r}."
+            f"Adversarial training supports {' and '.join(offered)}; got {method!r}."
         )
+    record = attacks()[method]
     eps = check_eps(eps, "adv_eps")
     ratio = checks.fraction(ratio, "adv_ratio", include_one=True)
-    steps = checks.positive_int(steps, "steps", note=" (adversarial PGD steps)")
-    if step_size is None:
-        step_size = PGD_STEP_FACTOR * eps / steps
-    step_size = check_eps(step_size, "adversarial step size")
+    steps = checks.positive_int(record.train_steps if steps is None else steps, "steps",
+                                note=" (adversarial training steps)")
+    if step_size is not None:
+        step_size = check_eps(step_size, "adversarial step size")
+    settings = record.settings(eps, steps, step_size, None)
 
     images = tf.convert_to_tensor(images)
     if ratio == 0.0 or eps == 0.0:
@@ -56,10 +53,8 @@ def mix_adversarial(model, images, labels, *, method: str = "fgsm", eps: float =
     # At least one example per batch once ratio > 0 (a batch of 1 with ratio 0.5 still gets one).
     k = tf.minimum(n, tf.maximum(1, tf.cast(tf.math.round(float(ratio) * tf.cast(n, tf.float32)), tf.int32)))
     head, head_labels = x[:k], labels[:k]
-    if method == "fgsm":
-        crafted = fgsm_tensor(model, head, head_labels, eps)
-    else:
-        start = random_start_tensor(head, eps)
-        crafted = iterative_tensor(model, head, head_labels, eps, steps=steps, step_size=step_size, start=start)
+    start = random_start_tensor(head, settings.eps) if settings.random_start else head
+    crafted = record.craft(model, head, head_labels, start, eps=settings.eps, steps=settings.steps,
+                           step_size=settings.step_size, targeted=False)
     mixed = tf.concat([crafted, x[k:]], axis=0)
     return tf.cast(mixed, images.dtype), labels

@@ -1,4 +1,4 @@
-"""Gradient attacks in pixel space: FGSM, BIM and PGD (L-infinity).
+"""Gradient attacks in pixel space (L-infinity): the shared building blocks and the array API.
 
 Conventions (DESIGN.md): models take raw pixels in [0, 255] and return logits. Every attack
 differentiates the cross-entropy computed *from logits* (never through a saturated softmax), calls
@@ -8,15 +8,18 @@ batch do not interact), and keeps the result inside the eps-ball around the inpu
 
 Two layers:
 
-* tensor functions (``loss_gradient``, ``fgsm_tensor``, ``iterative_tensor``) are pure TensorFlow
-  with no Python side effects, so they run inside ``tf.function`` and inside a Keras train step
-  (``zoo.attack.adversarial_training.mix_adversarial`` uses them);
-* array functions (``fgsm``, ``bim``, ``pgd``, ``attack``) take NumPy arrays of any length, run the
-  tensor functions batch by batch through graphs compiled once per model, and return NumPy arrays.
+* tensor functions (``loss_gradient``, ``project``, ``fgsm_tensor``, ``iterative_tensor``) are pure
+  TensorFlow with no Python side effects, so they run inside ``tf.function`` and inside a Keras
+  train step. Each attack's record (``zoo/attack/attacks/<name>.py``) crafts with them, or with a
+  loop of its own (MI-FGSM);
+* array functions (``attack``, ``attack_and_predict``, ``attack_multi`` and the shorthands
+  ``fgsm``, ``bim``, ``pgd``, ``mi_fgsm``) take NumPy arrays of any length, run a record's crafting
+  function batch by batch through graphs compiled once per model and method, and return NumPy arrays.
 """
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import numpy as np
@@ -30,11 +33,13 @@ from zoo.attack.registry import (  # noqa: F401  (re-exported: the checks every 
     check_eps,
     check_method,
     resolve_settings,
+    small_eps_warning,
+    to_pixels,
 )
 from zoo.errors import InvalidArgumentError
 from zoo.gradients import score_gradient
 
-METHODS = tuple(attacks())  # weakest first: fgsm, bim, pgd (one file each in zoo/attack/attacks/)
+METHODS = tuple(attacks())  # weakest first (one file each in zoo/attack/attacks/)
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,7 +69,7 @@ def loss_gradient(model, images, labels):
     return score_gradient(loss, images)
 
 
-def _direction(targeted) -> tf.Tensor:
+def direction(targeted) -> tf.Tensor:
     # Untargeted attacks climb the loss of the true class; targeted ones descend the target's loss.
     return tf.where(tf.cast(targeted, tf.bool), -1.0, 1.0)
 
@@ -80,7 +85,7 @@ def fgsm_tensor(model, images, labels, eps, targeted=False):
     """One signed-gradient step of size eps (Goodfellow et al. 2015), clipped to [0, 255]."""
     images = tf.convert_to_tensor(images, tf.float32)
     _, grad = loss_gradient(model, images, labels)
-    adv = images + _direction(targeted) * tf.cast(eps, tf.float32) * tf.sign(grad)
+    adv = images + direction(targeted) * tf.cast(eps, tf.float32) * tf.sign(grad)
     return tf.stop_gradient(project(adv, images, eps))
 
 
@@ -93,13 +98,13 @@ def iterative_tensor(model, images, labels, eps, *, steps, step_size, start=None
     images = tf.convert_to_tensor(images, tf.float32)
     eps = tf.cast(eps, tf.float32)
     step_size = tf.cast(step_size, tf.float32)
-    direction = _direction(targeted)
+    sign = direction(targeted)
     labels = _sparse_labels(labels)
     x = images if start is None else project(tf.convert_to_tensor(start, tf.float32), images, eps)
 
     def body(i, x):
         _, grad = loss_gradient(model, x, labels)
-        return i + 1, project(x + direction * step_size * tf.sign(grad), images, eps)
+        return i + 1, project(x + sign * step_size * tf.sign(grad), images, eps)
 
     _, x = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0), x))
     return tf.stop_gradient(x)
@@ -122,40 +127,38 @@ _GRAPHS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class _Graphs:
-    """The tf.functions of one model, traced once for a (None, H, W, C) batch."""
+    """The tf.functions of one model, traced once per method for a (None, H, W, C) batch."""
 
     def __init__(self, model):
-        ref = weakref.ref(model)  # the graphs must not keep the model alive
+        self.ref = weakref.ref(model)  # the graphs must not keep the model alive
         shape = (None,) + tuple(int(d) for d in model.inputs[0].shape[1:])
-        x_spec = tf.TensorSpec(shape, tf.float32)
-        y_spec = tf.TensorSpec((None,), tf.int32)
-        scalar = tf.TensorSpec((), tf.float32)
+        self.x_spec = tf.TensorSpec(shape, tf.float32)
+        self.crafts: dict = {}
+        self.multis: dict = {}
 
-        @tf.function(input_signature=[x_spec, y_spec, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.bool)])
-        def fgsm_and_predict(x, y, eps_values, targeted):
-            # FGSM's gradient does not depend on eps: one backward pass, then one forward pass per
-            # eps (one at a time, so memory stays that of one batch even for large models).
-            # Returns clean logits, adversarial images [E, B, ...] and their logits [E, B, K].
-            logits, grad = loss_gradient(ref(), x, y)
-            step = _direction(targeted) * tf.sign(grad)
+    def craft_and_predict(self, method: str):
+        """(x, y, start, eps, step_size, steps, targeted) -> (adversarial images, their logits)."""
+        if method not in self.crafts:
+            ref, craft, scalar = self.ref, attacks()[method].craft, tf.TensorSpec((), tf.float32)
 
-            def one_eps(eps):
-                adv = project(x + eps * step, x, eps)
+            @tf.function(input_signature=[self.x_spec, tf.TensorSpec((None,), tf.int32), self.x_spec, scalar, scalar,
+                                          tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.bool)])
+            def run(x, y, start, eps, step_size, steps, targeted):
+                adv = craft(ref(), x, y, start, eps=eps, steps=steps, step_size=step_size, targeted=targeted)
                 return adv, tf.cast(ref()(adv, training=False), tf.float32)
 
-            advs, adv_logits = tf.map_fn(one_eps, eps_values, fn_output_signature=(tf.float32, tf.float32),
-                                         parallel_iterations=1)
-            return logits, advs, adv_logits
+            self.crafts[method] = run
+        return self.crafts[method]
 
-        @tf.function(
-            input_signature=[x_spec, y_spec, x_spec, scalar, scalar, tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.bool)]
-        )
-        def iterate_and_predict(x, y, start, eps, step_size, steps, targeted):
-            adv = iterative_tensor(ref(), x, y, eps, steps=steps, step_size=step_size, start=start, targeted=targeted)
-            return adv, tf.cast(ref()(adv, training=False), tf.float32)
-
-        self.fgsm_and_predict = fgsm_and_predict
-        self.iterate_and_predict = iterate_and_predict
+    def multi_and_predict(self, method: str):
+        """(x, y, eps_values, targeted) -> (clean logits, adversarial [E, B, ...], their logits [E, B, K])."""
+        if method not in self.multis:
+            ref, multi = self.ref, attacks()[method].craft_multi
+            self.multis[method] = tf.function(
+                lambda x, y, eps_values, targeted: multi(ref(), x, y, eps_values, targeted),
+                input_signature=[self.x_spec, tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32),
+                                 tf.TensorSpec((), tf.bool)])
+        return self.multis[method]
 
 
 def graphs(model) -> _Graphs:
@@ -199,18 +202,21 @@ def _check_arrays(model, images, labels):
 # --------------------------------------------------------------------------------------------
 
 
-def fgsm_multi(model, images, labels, eps_values, *, targeted: bool = False, batch_size: int = 256):
-    """FGSM at several eps with one gradient pass per batch.
+def attack_multi(model, images, labels, method: str, eps_values, *, targeted: bool = False, batch_size: int = 256):
+    """One method at several eps through its record's fast path (FGSM: one gradient pass per batch).
 
     Returns (clean logits [N, K], {eps: (adversarial images [N, ...], logits [N, K])}).
     """
+    method = check_method(method)
+    if attacks()[method].craft_multi is None:
+        raise InvalidArgumentError(f"{method} has no several-eps fast path; call attack_and_predict per eps.")
     eps_values = [check_eps(e) for e in eps_values]
     images, labels = _check_arrays(model, images, labels)
-    g = graphs(model)
+    run = graphs(model).multi_and_predict(method)
     eps_t = tf.constant(eps_values, tf.float32)
     clean, advs, logits = [], [], []
     for s in _batches(len(images), batch_size):
-        c, a, lo = g.fgsm_and_predict(tf.constant(images[s]), tf.constant(labels[s]), eps_t, tf.constant(bool(targeted)))
+        c, a, lo = run(tf.constant(images[s]), tf.constant(labels[s]), eps_t, tf.constant(bool(targeted)))
         clean.append(c.numpy())
         advs.append(a.numpy())
         logits.append(lo.numpy())
@@ -221,22 +227,28 @@ def fgsm_multi(model, images, labels, eps_values, *, targeted: bool = False, bat
     return np.concatenate(clean), {e: (advs[i], logits[i]) for i, e in enumerate(eps_values)}
 
 
+def fgsm_multi(model, images, labels, eps_values, *, targeted: bool = False, batch_size: int = 256):
+    """FGSM at several eps with one gradient pass per batch (``attack_multi`` for "fgsm")."""
+    return attack_multi(model, images, labels, "fgsm", eps_values, targeted=targeted, batch_size=batch_size)
+
+
 def attack_and_predict(
     model, images, labels, method: str, eps, *, targeted: bool = False, steps=None, step_size=None,
     random_start=None, seed: int = 0, batch_size: int = 256,
 ):
-    """(adversarial images, their logits, settings) for one method at one eps.
+    """(adversarial images, their logits, settings) for one method at one eps (pixel units).
 
     ``labels`` are the true (or predicted) classes for an untargeted attack and the target classes
     for a targeted one.
     """
     settings = resolve_settings(method, eps, steps=steps, step_size=step_size, random_start=random_start)
     images, labels = _check_arrays(model, images, labels)
-    if attacks()[settings.method].single_step:
-        _, results = fgsm_multi(model, images, labels, [settings.eps], targeted=targeted, batch_size=batch_size)
+    if attacks()[settings.method].craft_multi is not None:
+        _, results = attack_multi(model, images, labels, settings.method, [settings.eps], targeted=targeted,
+                                  batch_size=batch_size)
         adv, logits = results[settings.eps]
         return adv, logits, settings
-    g = graphs(model)
+    run = graphs(model).craft_and_predict(settings.method)
     rng = np.random.default_rng(seed)
     advs, logits = [], []
     for s in _batches(len(images), batch_size):
@@ -245,7 +257,7 @@ def attack_and_predict(
         if settings.random_start:
             noise = rng.uniform(-settings.eps, settings.eps, size=x.shape).astype("float32")
             start = np.clip(x + noise, 0.0, PIXEL_MAX)
-        a, lo = g.iterate_and_predict(
+        a, lo = run(
             tf.constant(x), tf.constant(labels[s]), tf.constant(start),
             tf.constant(settings.eps, tf.float32), tf.constant(settings.step_size, tf.float32),
             tf.constant(settings.steps, tf.int32), tf.constant(bool(targeted)),
@@ -257,26 +269,39 @@ def attack_and_predict(
     return np.concatenate(advs), np.concatenate(logits), settings
 
 
-def attack(model, images, labels, method: str, eps, **kwargs) -> np.ndarray:
-    """Adversarial images for ``method`` in {"fgsm", "bim", "pgd"} at ``eps`` (pixel units)."""
-    adv, _, _ = attack_and_predict(model, images, labels, method, eps, **kwargs)
+def attack(model, images, labels, method: str, eps, *, eps_scale: str = "pixel", **kwargs) -> np.ndarray:
+    """Adversarial images for a registered ``method`` at ``eps``: pixel levels out of 255, or a
+    fraction of the range with ``eps_scale="unit"`` (8/255 then means 8 levels)."""
+    pixels = to_pixels(eps, eps_scale)
+    note = small_eps_warning([pixels]) if eps_scale == "pixel" else None
+    if note is not None:
+        warnings.warn(note, stacklevel=3)
+    adv, _, _ = attack_and_predict(model, images, labels, method, pixels, **kwargs)
     return adv
 
 
-def fgsm(model, images, labels, eps, *, targeted: bool = False, batch_size: int = 256) -> np.ndarray:
+def fgsm(model, images, labels, eps, *, targeted: bool = False, eps_scale: str = "pixel",
+         batch_size: int = 256) -> np.ndarray:
     """FGSM: clip(x + eps * sign(grad_x L(x, y)), 0, 255); targeted steps down the target's loss."""
-    return attack(model, images, labels, "fgsm", eps, targeted=targeted, batch_size=batch_size)
+    return attack(model, images, labels, "fgsm", eps, targeted=targeted, eps_scale=eps_scale, batch_size=batch_size)
 
 
 def bim(model, images, labels, eps, *, steps=None, step_size=None, random_start=False, targeted=False,
-        seed: int = 0, batch_size: int = 256) -> np.ndarray:
+        eps_scale: str = "pixel", seed: int = 0, batch_size: int = 256) -> np.ndarray:
     """Basic iterative method: ``steps`` FGSM steps of ``step_size`` (eps/4), projected after each."""
-    return attack(model, images, labels, "bim", eps, steps=steps, step_size=step_size,
-                  random_start=random_start, targeted=targeted, seed=seed, batch_size=batch_size)
+    return attack(model, images, labels, "bim", eps, steps=steps, step_size=step_size, random_start=random_start,
+                  targeted=targeted, eps_scale=eps_scale, seed=seed, batch_size=batch_size)
 
 
 def pgd(model, images, labels, eps, *, steps=None, step_size=None, random_start=True, targeted=False,
-        seed: int = 0, batch_size: int = 256) -> np.ndarray:
+        eps_scale: str = "pixel", seed: int = 0, batch_size: int = 256) -> np.ndarray:
     """Madry et al. PGD: random start in the ball, ``steps`` steps of 2.5*eps/steps, projected."""
-    return attack(model, images, labels, "pgd", eps, steps=steps, step_size=step_size,
-                  random_start=random_start, targeted=targeted, seed=seed, batch_size=batch_size)
+    return attack(model, images, labels, "pgd", eps, steps=steps, step_size=step_size, random_start=random_start,
+                  targeted=targeted, eps_scale=eps_scale, seed=seed, batch_size=batch_size)
+
+
+def mi_fgsm(model, images, labels, eps, *, steps=None, step_size=None, random_start=False, targeted=False,
+            eps_scale: str = "pixel", seed: int = 0, batch_size: int = 256) -> np.ndarray:
+    """Dong et al. MI-FGSM: ``steps`` signed steps of eps/steps along the accumulated L1-normalised gradient."""
+    return attack(model, images, labels, "mi-fgsm", eps, steps=steps, step_size=step_size,
+                  random_start=random_start, targeted=targeted, eps_scale=eps_scale, seed=seed, batch_size=batch_size)

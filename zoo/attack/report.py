@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from zoo.attack import methods as M
-from zoo.attack.registry import attacks
+from zoo.attack.registry import attacks, strongest
 from zoo import checks
 from zoo.errors import InvalidArgumentError
 from zoo.evaluation import predict_logits
@@ -87,12 +87,12 @@ def evaluate_robustness(
 
     ``target``: None (untargeted), a class index / name, or "least-likely" (per example, the class
     with the lowest clean logit). ``use_labels=False`` attacks the model's clean predictions
-    instead of the true labels (no label leaking). FGSM's gradient does not depend on eps, so it is
-    computed once per batch and every eps costs one forward pass.
+    instead of the true labels (no label leaking). A method whose record has a several-eps fast path
+    (FGSM: the gradient does not depend on eps) runs once per batch for every eps.
     """
     methods_ = [M.check_method(m) for m in methods]
     if not methods_:
-        raise InvalidArgumentError("Give at least one attack method (fgsm, bim or pgd).")
+        raise InvalidArgumentError(f"Give at least one attack method ({', '.join(attacks())}).")
     eps_values = sorted({M.check_eps(e) for e in eps_list})
     if not eps_values:
         raise InvalidArgumentError("Give at least one eps value, e.g. --eps 2,4,8.")
@@ -120,14 +120,14 @@ def evaluate_robustness(
     results: dict[str, list] = {}
     for method in methods_:
         rows = []
-        single_step = None
-        if attacks()[method].single_step:  # every eps from one gradient pass
-            _, single_step = M.fgsm_multi(model, images, attack_labels, eps_values, targeted=targeted,
+        every_eps = None
+        if attacks()[method].craft_multi is not None:  # every eps from one pass (FGSM: one gradient)
+            _, every_eps = M.attack_multi(model, images, attack_labels, method, eps_values, targeted=targeted,
                                           batch_size=batch_size)
         for eps in eps_values:
             settings = M.resolve_settings(method, eps, steps=steps, step_size=step_size, random_start=random_start)
-            if single_step is not None:
-                adv, logits = single_step[eps]
+            if every_eps is not None:
+                adv, logits = every_eps[eps]
             else:
                 adv, logits, _ = M.attack_and_predict(
                     model, images, attack_labels, method, eps, targeted=targeted, steps=steps,
@@ -198,8 +198,8 @@ def red_flags(report: dict) -> list[str]:
     """Warnings for results that look like gradient masking or a broken attack.
 
     An attack that moves no pixel at eps > 0 means zero input gradients.
-    Untargeted attacks are judged by accuracy (it must not rise with eps, PGD/BIM must not leave
-    more of it than FGSM, random noise must not hurt more than the attack); targeted ones by their
+    Untargeted attacks are judged by accuracy (it must not rise with eps, an attack stronger in the
+    registry's order must not leave more of it than a single-step one (FGSM), random noise must not hurt more than the attack); targeted ones by their
     success rate (hitting the target, not accuracy, is their goal). A difference counts when it
     is larger than one example and half a percentage point (random starts and ties move results by
     single examples).
@@ -249,7 +249,8 @@ def red_flags(report: dict) -> list[str]:
 
 
 def _compare_with_fgsm(results, key, weaker, what, flags) -> None:
-    """Flag eps where an attack is weaker by ``key`` than a single-step one (FGSM) it should beat."""
+    """Flag eps where an attack is weaker by ``key`` than a single-step one (FGSM) it should beat
+    (stronger in the registry's order)."""
     registry = attacks()
     for base in (m for m in results if registry[m].single_step):
         baseline = {r["eps"]: r[key] for r in results[base] if r.get(key) is not None}

@@ -32,10 +32,25 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
                eps_scale="pixel", say=None, status=None) -> AttackResult:
     """Attack the classifier at ``model_path`` on ``n`` examples of its data (None: the whole split).
 
-    ``methods`` and ``eps_values`` are checked lists (``zoo.attack.registry``); ``overlay`` are
+    ``methods`` are registered attack names; ``eps_values`` are pixel levels out of 255, or fractions
+    of the range with ``eps_scale="unit"`` (an eps under one pixel level gets a note: most likely a
+    fraction given in pixel units; ``say`` receives it, else it is a warning); ``overlay`` are
     report.json files of earlier attacks drawn in the curve too; ``eval_on`` models are evaluated on
     the crafted examples (transferability). Output goes to ``out`` (default: beside the model).
     """
+    from zoo.attack.registry import check_eps_scale, check_method, small_eps_warning, to_pixels
+
+    methods = [check_method(m) for m in methods]
+    eps_scale = check_eps_scale(eps_scale)
+    eps_values = sorted({to_pixels(e, eps_scale) for e in eps_values})
+    note = small_eps_warning(eps_values) if eps_scale == "pixel" else None
+    if note is not None:
+        if say is None:
+            import warnings
+
+            warnings.warn(note, stacklevel=2)
+        else:
+            say(note)  # a SmallEpsWarning: str() names the Python parameters, .worded(flag_of) the flags
     say = say or (lambda text: None)
     status = status or (lambda text: contextlib.nullcontext())
     model_path = Path(model_path)
@@ -156,8 +171,9 @@ def _write_outputs(run, out_dir: Path, final_dir: Path, *, png_count: int, grid_
                          extra_curves=overlays, main_label=name)
     files["curve"] = curve
 
-    methods = report["attack"]["methods"]
-    strongest = "pgd" if "pgd" in methods else methods[-1]
+    from zoo.attack.registry import strongest as strongest_of
+
+    strongest = strongest_of(report["attack"]["methods"])  # the grid shows the strongest attack run
     eps_values = [r["eps"] for r in report["results"][strongest]]
     e = _pick_grid_eps(eps_values, grid_eps)
     adv, adv_logits = run.adversarial[(strongest, e)]

@@ -11,6 +11,7 @@ import re
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 from zoo import checks
+from zoo.attack.registry import training_methods
 from zoo.errors import PARAM, InvalidArgumentError
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw")
@@ -19,7 +20,7 @@ PRECISIONS = ("auto", "fp32", "mixed_float16", "mixed_bfloat16")
 JIT_MODES = ("auto", "on", "off")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 DECAY_PER = ("epoch", "step")
-ADVERSARIAL = ("fgsm", "pgd")
+ADVERSARIAL = training_methods()  # the attack records with train_steps (zoo/attack/attacks/)
 TRANSFER_MODES = ("auto", "finetune", "feature-extract", "svm")
 
 # Per-family defaults, used where the user leaves an option at None.

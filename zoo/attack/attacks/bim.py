@@ -11,5 +11,12 @@ def bim_settings(eps, steps=None, step_size=None, random_start=None):
                               default_step=lambda eps, steps: eps * STEP_FRACTION, default_random_start=False)
 
 
+def craft(model, images, labels, start, *, eps, steps, step_size, targeted):
+    from zoo.attack.methods import iterative_tensor
+
+    return iterative_tensor(model, images, labels, eps, steps=steps, step_size=step_size, start=start,
+                            targeted=targeted)
+
+
 register(Attack("bim", "BIM", f"{DEFAULT_STEPS} steps of eps/4 from the clean image, projected (Kurakin et al. 2016)",
-                bim_settings, strength=2))
+                bim_settings, strength=2, craft=craft, style=("tab:purple", "s")))
