@@ -166,8 +166,8 @@ def test_top_level_api_returns_plain_trained_keras_models():
     assert not np.allclose(fresh.get_layer("conv1").get_weights()[0], model.get_layer("conv1").get_weights()[0])
     with pytest.raises(UnknownNameError, match="No trained weights ship for 'resnet152'"):
         zoo.create_model("resnet152", pretrained=True)
-    with pytest.raises(zoo.ZooError, match="predicts 10 classes"):
-        zoo.create_model("simplenet", pretrained=True, num_classes=3)
+    new_head = zoo.create_model("simplenet", pretrained=True, num_classes=3)  # an independent copy, a new head (#21)
+    assert new_head.output.shape[-1] == 3 and model.output.shape[-1] == 10
 
 
 def test_importing_zoo_does_not_import_tensorflow():

@@ -747,8 +747,9 @@ def attack(model, x, y, method: str = "fgsm", eps=8, *, eps_scale: str = "pixel"
     transfer = {}
     for i, other in enumerate(transfer_to if isinstance(transfer_to, (list, tuple)) else [transfer_to]):
         o, oinfo = _model(other)
-        key = other if isinstance(other, str) else f"{oinfo.architecture or o.name}#{i}"
-        transfer[str(key)] = float(np.mean(predict_logits(o, adv, batch_size=batch_size).argmax(1) == labels))
+        key = str(other) if not _is_model(other) else oinfo.architecture or o.name
+        key = key if key not in transfer else f"{key}#{i}"
+        transfer[key] = float(np.mean(predict_logits(o, adv, batch_size=batch_size).argmax(1) == labels))
     return AttackResult(
         method=name, eps=top, images=images, labels=labels, adversarial=adv, predictions=logits.argmax(1),
         clean_predictions=run.clean_logits.argmax(1), logits=logits, clean_logits=run.clean_logits,
