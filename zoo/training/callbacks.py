@@ -20,8 +20,6 @@ import numpy as np
 
 from zoo.io import fault_point, write_text
 
-HISTORY_FILE = "history.csv"
-
 
 def current_learning_rate(optimizer) -> float:
     """The LR the optimizer uses for its next step (schedules evaluated at ``iterations``)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from zoo.errors import InvalidArgumentError, ModelFileError, TrainingError
 from zoo.io import atomic_path, write_json
-from zoo.run import BACKUP_DIR, CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_history
+from zoo.run import BACKUP_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, read_history
 from zoo.training.config import TrainConfig, resolve
 
 CURVES_FILE = "curves.png"
@@ -58,6 +58,53 @@ class TrainResult:
                 "train_seconds": round(self.seconds, 2), "skipped": self.skipped,
                 "resumed_from_epoch": self.initial_epoch, "stopped_early": self.stopped_early,
                 **({"learned_nothing": m["learned_nothing"]} if m.get("learned_nothing") else {})}
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What the data taught the run, apart from what was asked (written to config.json beside the options)."""
+
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, int, int]
+    batch_size: int  # the asked batch, or the training split's size when that is smaller (as Keras does)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+@dataclass
+class PreparedRun:
+    """Everything the loop needs, decided once by ``_prepare``: the loop functions take this record.
+
+    ``config`` is complete (every default resolved, the data's facts folded in) and is replaced,
+    never edited, on the way; ``decisions`` is what the run chose rather than was asked.
+    """
+
+    config: TrainConfig
+    mode: str  # "new", "overwrite", "resume" or "extend"
+    run_dir: Path
+    work_dir: Path  # the run directory on the chief; a temporary folder on another worker
+    hw: object  # zoo.training.distributed.Hardware
+    data: object  # zoo.data.Dataset
+    facts: DataFacts
+    model: object
+    effective_lr: float | None  # the transfer setup's rate, when it differs from --lr
+    decisions: dict
+    steps_per_epoch: int
+    schedule_callbacks: list
+    say: object
+    progress_console: object
+    extra_callbacks: tuple
+    t_start: float
+
+    @property
+    def chief(self) -> bool:
+        return self.work_dir == self.run_dir
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.facts.input_shape
 
 
 def _noop(*_args, **_kwargs):
@@ -386,48 +433,86 @@ def train(config: TrainConfig, **kwargs) -> TrainResult:
     deterministic = tf_config.is_op_determinism_enabled()
     # One writer per run directory (only the chief writes it in a multi-worker run): a second
     # `zoo train` or an --overwrite of a live run refuses; a killed owner's lock is taken over.
-    out = resolve(config).out
+    checked = resolve(config)  # every bad option fails here, before anything is touched
+    out = checked.out
     lock = RunLock(out, f"zoo train {config.model}") if is_chief() else contextlib.nullcontext()
     try:
         with lock:
             if getattr(lock, "took_over", None):
                 kwargs.get("say", _noop)(f"{out} was left by pid {lock.took_over.get('pid')}, which ended "
                                          "without finishing; this process holds it now.")
-            return _train(config, **kwargs)
+            return _train(config, checked, **kwargs)
     finally:
         keras.mixed_precision.set_global_policy(policy)
         if not deterministic and tf_config.is_op_determinism_enabled():
             tf_config.disable_op_determinism()
 
 
-def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False, say=_noop,
+def _train(asked: TrainConfig, checked: TrainConfig, *, resume: bool = False, overwrite: bool = False, say=_noop,
            progress_console=None, extra_callbacks=()) -> TrainResult:
-    """``say`` prints notes (resizing, resuming ...); ``progress_console`` (a rich Console) shows
-    the per-epoch progress, None for none; ``extra_callbacks`` are Keras callbacks added last.
+    """``asked`` as given (None = not asked), ``checked`` its resolved copy; ``say`` prints notes
+    (resizing, resuming ...); ``progress_console`` (a rich Console) shows the per-epoch progress,
+    None for none; ``extra_callbacks`` are Keras callbacks added last.
     """
-    from zoo.registry import get_spec
     from zoo.training import distributed
     from zoo.training.backup import Backup
 
     t_start = time.perf_counter()
-    batch_asked = config.batch_size is not None  # a default batch larger than a tiny --limit needs no note
-    checked = resolve(config)  # every bad option fails here, before anything is touched
-    config, mode = _plan_run_dir(replace(config, out=checked.out), resume=resume, overwrite=overwrite, say=say)
-    config = resolve(config)
+    planned, mode = _plan_run_dir(replace(asked, out=checked.out), resume=resume, overwrite=overwrite, say=say)
+    config = checked if mode in ("new", "overwrite") else resolve(planned)  # a resumed run: its saved options
     run_dir = Path(config.out)
     if mode == "finished":
         Backup(run_dir / BACKUP_DIR).remove()  # left if a kill came between metrics.json and its removal
         say(f"{run_dir} already holds a finished run; nothing to do (pass --overwrite to train again).")
-        return TrainResult(run_dir, config, _read_metrics(run_dir), read_history(run_dir / "history.csv"),
+        return TrainResult(run_dir, config, _read_metrics(run_dir), read_history(run_dir / HISTORY_FILE),
                            skipped=True, initial_epoch=config.epochs)
+    # Only the chief writes the run; another worker of a multi-worker run writes the same files
+    # into a temporary folder it deletes, and resumes from the chief's backup (TF's convention:
+    # the run directory is on storage every worker sees).
+    work_dir = run_dir if distributed.is_chief() else Path(tempfile.mkdtemp(prefix="zoo-worker-"))
+    try:
+        prep = _prepare(config, mode, run_dir, work_dir, batch_asked=asked.batch_size is not None, say=say,
+                        progress_console=progress_console, extra_callbacks=tuple(extra_callbacks), t_start=t_start)
+        return _train_in(prep)
+    finally:
+        if work_dir != run_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _prepare(config: TrainConfig, mode: str, run_dir: Path, work_dir: Path, *, batch_asked: bool, say,
+             progress_console, extra_callbacks: tuple, t_start: float) -> PreparedRun:
+    """Hardware, data, what the data taught, model and compiled optimizer: one record for the loop."""
+    from zoo.registry import get_spec
+    from zoo.run import Run
 
     hw = _setup_hardware(config, run_dir, mode, say)  # device, precision, seeds, strategy: before any model
     spec = get_spec(config.model)
-
-    from zoo.run import Run
-
     # the same rule every later command uses to find this run's data again
     data = Run(str(run_dir), config.to_dict()).data(limit=config.limit, download=config.download)
+    _check_data(config, data, run_dir)
+    input_shape = tuple(resolve_input_shape(config, spec, data, say))
+    batch_size = config.batch_size
+    n_train = data.sizes.get("train", 0)
+    if n_train and batch_size > n_train:  # as Keras does: one batch of everything there is
+        if batch_asked:  # a default batch larger than a tiny --limit needs no note
+            say(f"--batch-size {batch_size} is more than the {n_train} training images: using batches of {n_train}.")
+        batch_size = n_train  # what the run uses, so config.json (and a resume) says so
+    _check_batch_fits(input_shape, batch_size)
+    facts = DataFacts(tuple(data.class_names), input_shape, batch_size)
+    config = replace(config, class_names=list(facts.class_names), num_classes=facts.num_classes,
+                     input_shape=input_shape, batch_size=batch_size)
+
+    with hw.scope():
+        model, loss, lr, chosen = build_model(config, data, input_shape, say)
+        steps_per_epoch = steps_for(n_train, batch_size)
+        schedule_callbacks = compile_model(model, config, steps_per_epoch, facts.num_classes, loss=loss, lr=lr,
+                                           jit=hw.jit, steps_per_execution=hw.steps_per_execution(steps_per_epoch))
+    return PreparedRun(config, mode, run_dir, work_dir, hw, data, facts, model, lr, chosen, steps_per_epoch,
+                       schedule_callbacks, say, progress_console, extra_callbacks, t_start)
+
+
+def _check_data(config: TrainConfig, data, run_dir: Path) -> None:
+    """Refuse data the options cannot work with, before the run directory is touched."""
     if data.val is None and config.val_split > 0:
         raise InvalidArgumentError(
             f"{config.dataset} gave no validation images with --val-split {config.val_split:g} "
@@ -440,35 +525,6 @@ def _train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False
                                    "evaluate on; pass --val-split > 0 (e.g. 0.1).")
     if config.class_names and list(config.class_names) != list(data.class_names):
         raise TrainingError(f"Cannot resume {run_dir}: the dataset's classes changed since the run started.")
-    config.class_names = list(data.class_names)
-    config.num_classes = data.num_classes
-    input_shape = resolve_input_shape(config, spec, data, say)
-    config.input_shape = tuple(input_shape)
-    n_train = data.sizes.get("train", 0)
-    if n_train and config.batch_size > n_train:  # as Keras does: one batch of everything there is
-        if batch_asked:
-            say(f"--batch-size {config.batch_size} is more than the {n_train} training images: using batches of "
-                f"{n_train}.")
-        config.batch_size = n_train  # what the run uses, so config.json (and a resume) says so
-    _check_batch_fits(input_shape, config.batch_size)
-
-    with hw.scope():
-        model, loss, lr, chosen = build_model(config, data, input_shape, say)
-        steps_per_epoch = steps_for(data.sizes["train"], config.batch_size)
-        schedule_callbacks = compile_model(model, config, steps_per_epoch, data.num_classes, loss=loss, lr=lr,
-                                           jit=hw.jit, steps_per_execution=hw.steps_per_execution(steps_per_epoch))
-
-    # Only the chief writes the run; another worker of a multi-worker run writes the same files
-    # into a temporary folder it deletes, and resumes from the chief's backup (TF's convention:
-    # the run directory is on storage every worker sees).
-    chief = distributed.is_chief()
-    work_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-"))
-    try:
-        return _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr, chosen, steps_per_epoch,
-                         schedule_callbacks, say, progress_console, extra_callbacks, t_start)
-    finally:
-        if not chief:
-            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def _setup_hardware(config: TrainConfig, run_dir: Path, mode: str, say):
@@ -503,17 +559,18 @@ def _tf():
     return tf
 
 
-def _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr, chosen, steps_per_epoch,
-              schedule_callbacks, say, progress_console, extra_callbacks, t_start) -> TrainResult:
-    """Restore, fit, finish: every write goes to ``work_dir`` (the run directory, on the chief)."""
+def _train_in(prep: PreparedRun) -> TrainResult:
+    """Restore, fit, finish: every write goes to ``prep.work_dir`` (the run directory, on the chief)."""
     from zoo.training import distributed
     from zoo.training.backup import Backup
 
-    chief = work_dir == run_dir
+    work_dir, run_dir, mode, config, hw, data, model = (prep.work_dir, prep.run_dir, prep.mode, prep.config, prep.hw,
+                                                         prep.data, prep.model)
+    input_shape, lr, say, chief = prep.input_shape, prep.effective_lr, prep.say, prep.chief
     backup = Backup(work_dir / BACKUP_DIR)
     with hw.scope():  # the optimizer's variables are built (then loaded) under the run's strategy
         if mode == "extend":
-            _reopen_finished(run_dir, model, steps_per_epoch, backup, say, chief=chief)
+            _reopen_finished(run_dir, model, prep.steps_per_epoch, backup, say, chief=chief)
         source = backup if mode == "extend" else Backup(run_dir / BACKUP_DIR)
         restored = source.restore(model) if mode in ("resume", "extend") else None
     initial_epoch = restored.epoch if restored else 0
@@ -536,21 +593,19 @@ def _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr,
         if chief:
             write_json(run_dir / CONFIG_FILE, {
                 **config.to_dict(), "input_shape": list(input_shape), "dataset_sizes": data.sizes,
-                "steps_per_epoch": steps_per_epoch, **({} if lr is None else {"effective_lr": float(lr)}),
+                "steps_per_epoch": prep.steps_per_epoch, **({} if lr is None else {"effective_lr": float(lr)}),
                 **({"workers": hw.strategy.num_replicas_in_sync} if hw.custom_loop else {}),
                 # what the run decided, apart from what was asked
-                "decisions": {**hw.decisions(), **chosen, **({"train_accuracy": "a hit on the larger of the two "
-                              "mixed labels (MixUp/CutMix)"} if mixes_labels(config) else {})}})
+                "decisions": {**hw.decisions(), **prep.decisions, **({"train_accuracy": "a hit on the larger of "
+                              "the two mixed labels (MixUp/CutMix)"} if mixes_labels(config) else {})}})
         if finishing:
-            history = read_history(run_dir / "history.csv", before_epoch=initial_epoch)
+            history = read_history(run_dir / HISTORY_FILE, before_epoch=initial_epoch)
             stopped_early = bool(restored.info.get("stopped_early"))
             if config.ema is not None and not restored.final:  # killed between fit's end and its final backup:
                 model.optimizer.finalize_variable_values(model.trainable_variables)  # what fit did then
         else:
-            rows = read_history(run_dir / "history.csv", before_epoch=initial_epoch)  # the chief's, on every worker
-            history, stopped_early = _fit(model, config, data, input_shape, work_dir, rows, steps_per_epoch,
-                                          initial_epoch, backup, schedule_callbacks, progress_console,
-                                          list(extra_callbacks), hw)
+            rows = read_history(run_dir / HISTORY_FILE, before_epoch=initial_epoch)  # the chief's, on every worker
+            history, stopped_early = _fit(prep, rows, initial_epoch, backup)
             # the weights fit ended with (early stopping may have restored earlier ones): finishing can resume
             backup.save(model, len(history), final=True, info={"stopped_early": stopped_early})
     except Diverged:
@@ -573,7 +628,7 @@ def _train_in(work_dir, run_dir, mode, config, hw, data, input_shape, model, lr,
     for note in (batchnorm_note(model, history), nothing):
         if note:
             say(note)
-    seconds = time.perf_counter() - t_start
+    seconds = time.perf_counter() - prep.t_start
     metrics = {}
     if chief:
         extra = {"train_seconds": round(seconds, 2), **({"learned_nothing": nothing} if nothing else {}),
@@ -594,7 +649,7 @@ def _resume_note(run_dir: Path, config: TrainConfig, initial_epoch: int, finishi
         return f"{run_dir} finished training its {initial_epoch} epochs; writing its results."
     if initial_epoch:
         return f"Resuming {run_dir} at epoch {initial_epoch + 1}/{config.epochs}."
-    listed = len(read_history(run_dir / "history.csv"))
+    listed = len(read_history(run_dir / HISTORY_FILE))
     if listed:  # the backup is gone (deleted by hand?): say so rather than pretend nothing ran
         return f"{run_dir} has no backup to resume from (its history lists {listed} epoch(s)): starting it over."
     return f"{run_dir} has no finished epoch to resume from: starting it from epoch 1."
@@ -680,7 +735,7 @@ def _create_run_dir(run_dir: Path, mode: str) -> bool:
 def _reopen_finished(run_dir: Path, model, steps_per_epoch: int, backup, say, *, chief: bool = True) -> None:
     """--resume --epochs N on a finished run: continue from its final weights and history."""
 
-    history = read_history(run_dir / "history.csv")
+    history = read_history(run_dir / HISTORY_FILE)
     model.optimizer.build(model.trainable_variables)  # built first, so its saved state loads too
     try:
         model.load_weights(str(run_dir / MODEL_FILE))
@@ -694,8 +749,7 @@ def _reopen_finished(run_dir: Path, model, steps_per_epoch: int, backup, say, *,
     say(f"Extending the finished run in {run_dir} from epoch {len(history)}.")
 
 
-def _fit(model, config, data, input_shape, run_dir, rows, steps_per_epoch, initial_epoch, backup, schedule_callbacks,
-         progress_console, extra_callbacks, hw):
+def _fit(prep: PreparedRun, rows: list[dict], initial_epoch: int, backup):
     """One set of callbacks, two drivers: ``model.fit``, or the multi-worker loop (which Keras 3
     ``fit`` cannot run, keras-team/keras#20585) calling the same callbacks at the same points."""
     import keras
@@ -703,11 +757,14 @@ def _fit(model, config, data, input_shape, run_dir, rows, steps_per_epoch, initi
     from zoo.training.callbacks import (AtomicModelCheckpoint, EpochBackup, HistoryCSV, LearningRateLogger, NaNStop,
                                         RichProgress)
 
+    model, config, data, input_shape, run_dir, hw = (prep.model, prep.config, prep.data, prep.input_shape,
+                                                     prep.work_dir, prep.hw)
+    steps_per_epoch, progress_console = prep.steps_per_epoch, prep.progress_console
     nan_stop = NaNStop()
     callbacks = [LearningRateLogger(), nan_stop]
     if progress_console is not None:
         callbacks.append(RichProgress(progress_console, config.epochs, steps_per_epoch))
-    callbacks += schedule_callbacks
+    callbacks += prep.schedule_callbacks
     early = None
     if config.early_stopping:
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping,
@@ -729,10 +786,10 @@ def _fit(model, config, data, input_shape, run_dir, rows, steps_per_epoch, initi
                                                      histogram_freq=config.histograms))
     if ema_out is not None:
         callbacks.append(ema_out)  # raw weights back before the history row and the epoch's backup
-    history_cb = HistoryCSV(run_dir / "history.csv", rows)
+    history_cb = HistoryCSV(run_dir / HISTORY_FILE, rows)
     callbacks.append(history_cb)
     callbacks.append(EpochBackup(backup))
-    callbacks += list(extra_callbacks)
+    callbacks += list(prep.extra_callbacks)
 
     train_ds = train_stream(data, config, input_shape, initial_epoch)
     val_ds = eval_stream(data, "val", input_shape, max(config.batch_size, 256)) if data.val is not None else None
