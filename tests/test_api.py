@@ -157,7 +157,7 @@ def test_attack_eps_units_robust_accuracy_and_transfer(images):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         zoo.attack("simplenet", x[:2], y[:2], "fgsm", eps=0.03)
-    assert any("eps_scale='unit'" in str(w.message) for w in caught)
+    assert any('eps_scale="unit"' in str(w.message) for w in caught)
     with pytest.raises(InvalidArgumentError, match="class indices"):
         zoo.attack("simplenet", x[:2], ["a", "b"], "fgsm", eps=2)
 

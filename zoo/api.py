@@ -720,20 +720,16 @@ def attack(model, x, y, method: str = "fgsm", eps=8, *, eps_scale: str = "pixel"
 
     import numpy as np
 
-    from zoo import checks
     from zoo.attack.report import evaluate_robustness
     from zoo.evaluation import predict_logits
 
-    scale = checks.choice(str(eps_scale), "eps_scale", ("pixel", "unit"), what="eps scale")
-    values = [float(e) for e in (eps if isinstance(eps, (list, tuple)) else [eps])]
-    if scale == "unit":
-        bad = [e for e in values if not 0 <= e <= 1]
-        if bad:
-            raise InvalidArgumentError(f"eps_scale='unit' takes eps in [0, 1] (a fraction of the pixel range); got {bad[0]:g}.")
-        values = [e * 255.0 for e in values]
-    elif any(0 < e < 1 for e in values):
-        warnings.warn(f"eps={min(e for e in values if e > 0):g} is less than one pixel level out of 255; for a "
-                      "fraction of the range pass eps_scale='unit'.", UserWarning, stacklevel=2)
+    from zoo.attack.registry import check_eps_scale, small_eps_warning, to_pixels
+
+    scale = check_eps_scale(eps_scale)  # the attack registry's rule, as in `zoo attack --eps-scale`
+    values = [to_pixels(e, scale) for e in (eps if isinstance(eps, (list, tuple)) else [eps])]
+    note = small_eps_warning(values) if scale == "pixel" else None
+    if note is not None:
+        warnings.warn(note, stacklevel=2)
     m, info = _model(model)
     images = _check_images(m, info, x)
     _, labels = _arrays(images, y)
