@@ -60,29 +60,27 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
     report = ensemble_report(labels, member_logits, names, method, class_names)
     report.update({"dataset": spec, "split": split, "members_paths": [str(p) for p in paths], "tta": tta})
     report["metrics"] = classification_metrics(labels, ensemble_logits(member_logits, method), class_names)
-    if select:
-        report["selection"] = _select_on_val(model, names, method, data, input_shape, batch_size, tta, status,
-                                             member_logits, labels)
+    if select:  # member votes chosen on the validation split the members held out, then scored on `split`
+        from zoo.errors import InvalidArgumentError
+
+        if data.val is None:
+            raise InvalidArgumentError("select=True chooses members on the validation split, and this data has none; "
+                                       "evaluate on a run's own dataset (its val split) or drop select.",
+                                       param="select")
+        val = make_pipeline(data.split("val"), input_shape=input_shape, batch_size=int(batch_size), training=False)
+        with status(f"Choosing members on {data.sizes.get('val', '?')} validation images..."):
+            val_logits, val_labels = predict_members(model, val, tta=tta)
+        report["selection"] = _selection(names, method, val_logits, val_labels, member_logits, labels)
     if out is not None:
         with output_dir(out, "zoo eval", EVAL_ENSEMBLE_OUTPUTS) as stage:
             write_report(report, stage)
     return report
 
 
-def _select_on_val(model, names, method, data, input_shape, batch_size, tta, status, member_logits, labels) -> dict:
-    """Choose member votes on the validation split, then score that choice on the evaluation split."""
-    import numpy as np
+def _selection(names, method, val_logits, val_labels, member_logits, labels) -> dict:
+    """Ensemble selection on the validation logits, scored on the evaluation split's."""
+    from zoo.ensemble import ensemble_logits, select_members
 
-    from zoo.data import make_pipeline
-    from zoo.ensemble import ensemble_logits, predict_members, select_members
-    from zoo.errors import InvalidArgumentError
-
-    if data.val is None:
-        raise InvalidArgumentError("select=True chooses members on the validation split, and this data has none; "
-                                   "evaluate on a run's own dataset (its val split) or drop select.", param="select")
-    val = make_pipeline(data.split("val"), input_shape=input_shape, batch_size=int(batch_size), training=False)
-    with status(f"Choosing members on {data.sizes.get('val', '?')} validation images..."):
-        val_logits, val_labels = predict_members(model, val, tta=tta)
     counts = select_members(val_logits, val_labels, method)
     chosen = ensemble_logits(member_logits, method, counts)
     return {"on": "val", "val_images": int(len(val_labels)), "weights": dict(zip(names, counts.tolist())),

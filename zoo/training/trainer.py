@@ -479,8 +479,8 @@ def _train(asked: TrainConfig, checked: TrainConfig, *, resume: bool = False, ov
             shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _prepare(config: TrainConfig, mode: str, run_dir: Path, work_dir: Path, *, batch_asked: bool, say,
-             progress_console, extra_callbacks: tuple, t_start: float) -> PreparedRun:
+def _prepare(config: TrainConfig, mode: str, run_dir: Path, work_dir: Path, *, batch_asked: bool = True, say=_noop,
+             progress_console=None, extra_callbacks: tuple = (), t_start: float = 0.0) -> PreparedRun:
     """Hardware, data, what the data taught, model and compiled optimizer: one record for the loop."""
     from zoo.registry import get_spec
     from zoo.run import Run
