@@ -18,6 +18,12 @@ METHOD_HELP = " | ".join([*explain_methods(), "all"]) + " (all: " + ", ".join(
     m.name for m in explain_methods().values() if m.in_all) + ")"
 
 
+def _help(name: str) -> str:
+    """A dedicated option's help: the setting's own, with the default of each method that has it."""
+    owners = [(m, s) for m, r in explain_methods().items() for s in r.settings if s.name == name]
+    return owners[0][1].help + " [default: " + ", ".join(sorted({f"{s.default}" for _, s in owners})) + "]"
+
+
 def register(app: typer.Typer) -> None:
     app.command("explain", no_args_is_help=True)(explain)
 
@@ -40,15 +46,16 @@ def explain(
     method: str = typer.Option(
         "all", "--method", "-m",
         help=METHOD_HELP),
-    samples: int = typer.Option(SETTINGS["samples"].default, "--samples", help=SETTINGS["samples"].help),
-    noise: float = typer.Option(SETTINGS["noise"].default, "--noise", help=SETTINGS["noise"].help),
-    steps: int = typer.Option(SETTINGS["steps"].default, "--steps", help=SETTINGS["steps"].help),
+    samples: Optional[int] = typer.Option(None, "--samples", help=_help("samples"), show_default=False),
+    noise: Optional[float] = typer.Option(None, "--noise", help=_help("noise"), show_default=False),
+    steps: Optional[int] = typer.Option(None, "--steps", help=_help("steps"), show_default=False),
     target: str = typer.Option(
         "predicted", "--target", "-t", help="Class to explain: predicted, true, a class name or an index."),
     layer: Optional[str] = typer.Option(None, "--layer", help=SETTINGS["layer"].help),
     more_settings: Optional[List[str]] = typer.Option(
-        None, "--set", metavar="NAME=VALUE", help="Any method setting by name, e.g. --set steps=20 (one per --set): "
-        + ", ".join(sorted(SETTINGS)) + "."),
+        None, "--set", metavar="NAME=VALUE", help="Any method setting: NAME=VALUE for every method that has it, "
+        "METHOD.NAME=VALUE for one (e.g. --set integrated-gradients.max_steps=400; one per --set): " + "; ".join(
+            f"{m}: {', '.join(s.name for s in r.settings)}" for m, r in explain_methods().items() if r.settings) + "."),
     batch_size: int = typer.Option(64, "--batch-size", help="Gradient items per compiled chunk (bounds memory)."),
     input_scale: str = typer.Option(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
@@ -62,7 +69,8 @@ def explain(
     filters: bool = typer.Option(
         False, "--filters", help="Only draw the first conv layer's learned kernels."),
 ) -> None:
-    """Saliency heatmaps (gradient, SmoothGrad, Integrated Gradients, Grad-CAM) for a trained model."""
+    """Saliency heatmaps (the methods of zoo/explain/methods/: gradient, SmoothGrad, Integrated Gradients,
+    Grad-CAM, occlusion ...) for a trained model."""
     from zoo import checks
     from zoo.explain.registry import check_settings, resolve_methods
 
@@ -70,8 +78,9 @@ def explain(
     from zoo.explain.registry import parse_setting
 
     methods = resolve_methods(method)
-    given = {"samples": samples, "noise": noise, "steps": steps, "layer": layer,
-             **dict(parse_setting(text) for text in more_settings or [])}
+    given = {k: v for k, v in {"samples": samples, "noise": noise, "steps": steps, "layer": layer}.items()
+             if v is not None}
+    given.update(parse_setting(text) for text in more_settings or [])
     check_settings(**given)
     checks.positive_int(batch_size, "batch_size")
     checks.positive_int(n, "n", note=" (of images)")
@@ -90,11 +99,49 @@ def explain(
         path = run_filters(model, out_dir, layer=layer)
         console.print(f"Kernels: [bold]{escape(str(path))}[/]")
         return
-    run_explain(
+    result = run_explain(
         model, out_dir, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, methods=methods,
-        target=target, batch_size=batch_size, **given,
-        seed=seed, sanity=sanity, console=console, input_scale=input_scale,
+        target=target, batch_size=batch_size, **given, seed=seed, sanity=sanity, input_scale=input_scale,
+        say=lambda text: console.print(f"[dim]{escape(text)}[/]", highlight=False),
     )
+    print_summary(result)
+
+
+def print_summary(result) -> None:
+    """What the methods' report hooks said, the sanity table, and the files written."""
+    from rich.table import Table
+
+    from zoo.explain.registry import explain_methods
+
+    titles = {m: r.title for m, r in explain_methods().items()}
+    summary = result.summary
+    for m, lines in result.notes.items():
+        for line in lines:
+            console.print(f"{titles[m]}: {escape(line)}", highlight=False)
+    if "sanity" in summary:
+        sanity = summary["sanity"]
+        steps = next(iter(sanity.values()))["steps"]
+        table = Table(title="Sanity check: Spearman rank correlation with the original maps", title_style="bold")
+        table.add_column("layers re-initialised")
+        for m in sanity:
+            table.add_column(titles[m], justify="right")
+        for k, s in enumerate(steps):  # one row per step: deep models have dozens
+            table.add_row("none (original)" if k == 0 else f"+{s}",
+                          *[f"{r['mean_spearman'][k]:+.2f}" for r in sanity.values()])
+        console.print(table)
+        for m, r in sanity.items():
+            if r["survived_randomisation"]:
+                console.print(
+                    f"[bold yellow]WARNING:[/] {titles[m]} maps survive randomisation (Spearman "
+                    f"{r['final_spearman']:+.2f} >= {r['threshold']} with every layer random): they show the "
+                    "input more than what the model learned."
+                )
+            else:
+                console.print(f"[green]ok:[/] {titles[m]} maps change when the model is randomised "
+                              f"(final Spearman {r['final_spearman']:+.2f}).")
+    console.print(f"Wrote {len(result.figures)} figure(s) and the raw maps (.npy) to [bold]{escape(str(result.out_dir))}[/]:")
+    for p in result.figures:
+        console.print(f"  {escape(str(p))}", highlight=False)
 
 
 def default_out_dir(model: str) -> Path:

@@ -70,8 +70,8 @@ def test_a_new_record_is_dispatched_listed_and_checked(monkeypatch):
     """What a contributor's new file does: register a record. Nothing else has to change."""
     from zoo.explain import Explainer
 
-    def constant(explainer, images, targets):
-        return Explanation("constant", np.full(images.shape[:3], explainer.settings["level"]), None)
+    def constant(explainer, images, targets, settings):
+        return Explanation("constant", np.full(images.shape[:3], settings["level"]), None)
 
     level = Setting("level", 1.0, lambda v: float(v), "Constant: the value of every pixel.")
     record = ExplainMethod("constant", "Constant", constant, "every pixel the same", settings=(level,), order=5)
@@ -88,7 +88,8 @@ def test_settings_are_checked_by_their_record():
     from zoo.explain.registry import check_settings
     from zoo.errors import InvalidArgumentError
 
-    assert check_settings()["samples"] == 50 and check_settings(steps=7)["steps"] == 7
+    assert check_settings()["smoothgrad"]["samples"] == 50
+    assert check_settings(steps=7)["integrated-gradients"]["steps"] == 7
     with pytest.raises(InvalidArgumentError, match="^samples must be a positive integer"):
         check_settings(samples=0)
     with pytest.raises(InvalidArgumentError, match="Unknown explain setting"):
@@ -101,6 +102,20 @@ def test_every_attack_resolves_settings_inside_the_budget(name):
     assert isinstance(s, AttackSettings) and s.method == name and s.eps == 8.0
     assert s.steps >= 1 and 0 < s.step_size <= 2 * 8.0
     assert attacks()[name].single_step == (s.steps == 1)
+
+
+def test_settings_are_namespaced_per_method(monkeypatch):
+    """A new method's `steps` keeps its own default and check: the first registration does not win."""
+    from zoo.explain.registry import check_settings
+
+    steps = Setting("steps", 3, lambda v: int(v), "Other: its own steps.", int)
+    record = ExplainMethod("other", "Other", lambda *a: None, "a method with steps", settings=(steps,))
+    monkeypatch.setitem(explain_registry._METHODS, "other", record)
+    values = check_settings()
+    assert values["other"]["steps"] == 3 and values["integrated-gradients"]["steps"] == 50
+    values = check_settings(**{"other.steps": 9})
+    assert values["other"]["steps"] == 9 and values["integrated-gradients"]["steps"] == 50
+    assert check_settings(steps=7)["other"]["steps"] == 7  # a bare name: every method that has it
 
 
 def test_the_cli_help_lists_the_registered_methods():
@@ -149,7 +164,8 @@ def test_any_setting_reaches_the_cli_through_set():
 
     assert parse_setting("steps=20") == ("steps", 20) and parse_setting("noise = 0.2") == ("noise", 0.2)
     assert parse_setting("layer=conv2") == ("layer", "conv2")
-    with pytest.raises(InvalidArgumentError, match="NAME one of layer, noise, samples, steps"):
+    assert parse_setting("ig.max_steps=400") == ("integrated-gradients.max_steps", 400)
+    with pytest.raises(InvalidArgumentError, match="NAME one of .*layer, max_steps, noise, patch, samples"):
         parse_setting("stepz=3")
     with pytest.raises(InvalidArgumentError, match="--set steps needs an integer; got 'many'"):
         parse_setting("steps=many")

@@ -42,13 +42,15 @@ def resolve_targets(target, predicted, labels, class_names) -> np.ndarray:
 class Explainer:
     """All methods for one model; compiled functions are built once and reused.
 
-    ``settings`` are the methods' own (``samples``, ``noise``, ``steps``, ``layer`` ...: see
-    ``zoo.explain.registry.settings()``).
+    ``settings`` are the methods' own: a bare name (``steps=20``) for every method that has it,
+    ``**{"integrated-gradients.steps": 20}`` or ``occlusion={"patch": 4}`` for one method (see
+    ``zoo.explain.registry.check_settings``). ``registry_last_conv`` is the model registry's
+    Grad-CAM layer for the run's model, when the caller knows it.
     """
 
     def __init__(self, model, *, batch_size: int = DEFAULT_BATCH_SIZE, registry_last_conv: str | None = None,
                  seed: int = 0, **settings):
-        self.settings = check_settings(**settings)
+        self.options = check_settings(**settings)  # {method: {setting: value}}
         self.model = model
         self.engine = GradientEngine(model, batch_size)
         self.batch_size = batch_size
@@ -56,21 +58,26 @@ class Explainer:
         self.seed = seed
         self.cache: dict = {}  # what a method builds once per model (Grad-CAM's feature model)
 
-    @property
-    def layer(self) -> str | None:
-        return self.settings.get("layer")
+    def settings_of(self, method: str) -> dict:
+        """One method's settings, checked, its own defaults filled in."""
+        return dict(self.options[get_method(method).name])
 
     @property
     def gradcam_layer(self) -> str:
-        from zoo.explain.gradcam import check_layer, default_layer
-        from zoo.inputs import unwrap
+        """The layer Grad-CAM weighs (its ``layer`` setting, else the registry's last conv layer)."""
+        from zoo.explain.gradcam import resolve_layer
 
-        inner, _ = unwrap(self.model)  # Grad-CAM weighs the layers of the model itself, not the scaling
-        if self.layer:
-            return check_layer(inner, self.layer)
-        return default_layer(inner, self.registry_last_conv)
+        return resolve_layer(self.model, self.options.get("gradcam", {}).get("layer"), self.registry_last_conv)
+
+    def prepare(self, methods) -> None:
+        """Each method's check of what it needs from the model (Grad-CAM's layer), before any work."""
+        for name in methods:
+            record = get_method(name)
+            if record.prepare is not None:
+                record.prepare(self, self.options[record.name])
 
     def explain(self, method: str, images, targets) -> Explanation:
         if str(method).strip().lower() == "all":
             raise InvalidArgumentError("explain() takes one method; loop over resolve_methods('all').")
-        return get_method(method).compute(self, images, targets)
+        record = get_method(method)
+        return record.compute(self, images, targets, self.settings_of(record.name))

@@ -54,6 +54,15 @@ def default_layer(model, registry_last_conv: str | None = None) -> str:
     return candidates[-1]
 
 
+def resolve_layer(model, layer: str | None, registry_last_conv: str | None = None) -> str:
+    """The layer Grad-CAM weighs in ``model``: ``layer`` checked, else ``default_layer``. A model given
+    an input scale is unwrapped: Grad-CAM weighs the layers of the model itself, not the scaling."""
+    from zoo.inputs import unwrap
+
+    inner, _ = unwrap(model)
+    return check_layer(inner, layer) if layer else default_layer(inner, registry_last_conv)
+
+
 def check_layer(model, layer: str) -> str:
     names = [layer_.name for layer_ in model.layers]
     if layer not in names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,13 +51,25 @@ def load_inputs(model_path, model, *, files, dataset, split, n, data_dir, seed):
     return images, np.asarray(labels, dtype="int64"), names, list(class_names) if class_names else None
 
 
-def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=16, data_dir=None,
-                methods=("gradient",), target="predicted", batch_size=64, seed=0, sanity=False, console=None,
-                input_scale: str = "auto", **settings) -> dict:
-    """Compute, save and draw the maps; returns the summary written to ``explain.json``.
+@dataclass
+class ExplainResult:
+    """What `zoo explain` made: the summary written to explain.json, the figures, and per method the
+    lines its ``report`` hook adds (Integrated Gradients' completeness, Grad-CAM's layer)."""
 
-    ``settings`` are the methods' own (``samples``, ``noise``, ``steps``, ``layer`` ...), defaults
-    from their records.
+    summary: dict
+    out_dir: Path
+    figures: list = field(default_factory=list)  # paths of the PNGs, in the published folder
+    notes: dict = field(default_factory=dict)  # method -> lines for a printed summary
+
+
+def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=16, data_dir=None,
+                methods=("gradient",), target="predicted", batch_size=64, seed=0, sanity=False, say=None,
+                input_scale: str = "auto", **settings) -> ExplainResult:
+    """Compute, save and draw the maps; returns an ``ExplainResult`` (``.summary`` is explain.json).
+
+    ``settings`` are the methods' own (``samples``, ``noise``, ``steps``, ``layer`` ... for every
+    method that has one, or ``**{"integrated-gradients.steps": 20}`` for one), defaults from their
+    records. ``say(text)`` receives progress notes (plain text); nothing is printed here.
     """
     from zoo.explain.explainer import TITLES, Explainer, resolve_targets
     from zoo.explain.registry import get_method
@@ -66,13 +79,11 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
     from zoo.io import check_output_dir
 
-    from rich.markup import escape
-
     from zoo.inputs import check_input_scale
 
     check_output_dir(out_dir, owns=EXPLAIN_OUTPUTS, command="zoo explain")  # before any computing
     check_input_scale(input_scale)
-    say = console.print if console is not None else (lambda *a, **k: None)
+    say = say or (lambda text: None)
     # each method/model pair is one compiled function traced once; TF's "retracing" notice is noise here
     tf.get_logger().setLevel("ERROR")
     model, class_names = load_classifier(model_path)
@@ -85,11 +96,10 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
     model, notes = adapt_classifier(model, input_scale, stats=lambda: image_stats(images), source=str(model_path))
     for note in notes:
-        say(f"[dim]{escape(note)}[/]")
+        say(note)
     last_conv = registry_last_conv(model_path)
     explainer = Explainer(model, batch_size=batch_size, registry_last_conv=last_conv, seed=seed, **settings)
-    if "gradcam" in methods:
-        _ = explainer.gradcam_layer  # a bad --layer fails before any work
+    explainer.prepare(methods)  # what each method needs from the model (a bad --layer) fails before any work
 
     from zoo.ensemble import softmax
 
@@ -100,6 +110,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     out_dir = Path(out_dir)
     from zoo.io import output_dir
 
+    result = ExplainResult({}, out_dir)
     with output_dir(out_dir, "zoo explain", EXPLAIN_OUTPUTS) as stage:  # published whole, or not at all
         captions = [
             image_caption(None if labels is None else class_names[labels[i]], class_names[predicted[i]],
@@ -116,25 +127,21 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
             pictures = display_images(list(files)[shown], images.shape[-1])
         if len(images) > MAX_FIGURE_IMAGES:
-            say(f"[dim]figures show the first {MAX_FIGURE_IMAGES} of {len(images)} images (all maps are in the .npy files)[/]")
+            say(f"figures show the first {MAX_FIGURE_IMAGES} of {len(images)} images (all maps are in the .npy files)")
 
         heatmaps, summary_methods, written = {}, {}, []
         for m in methods:
-            say(f"[dim]computing {TITLES[m]} for {len(images)} images ...[/]")
+            say(f"computing {TITLES[m]} for {len(images)} images ...")
             ex = explainer.explain(m, images, targets)
             heatmaps[m] = ex.heatmaps
             _save_npy(stage / f"maps_{m}.npy", ex.heatmaps.astype("float32"))
             if ex.attributions is not None:
                 _save_npy(stage / f"attributions_{m}.npy", ex.attributions.astype("float32"))
-            info = {k: v for k, v in ex.info.items() if k != "completeness_gap"}
-            if "completeness_gap" in ex.info:
-                gap = ex.info["completeness_gap"]
-                info["completeness_gap_mean"] = float(gap.mean())
-                info["completeness_gap_max"] = float(gap.max())
-                info["completeness_gap"] = [float(g) for g in gap]
+            record = get_method(m)
+            info, lines = record.report(ex.info) if record.report else (dict(ex.info), [])
             summary_methods[m] = info
-            describe = get_method(m).describe
-            title = TITLES[m] + (describe(ex.info) if describe else "")
+            result.notes[m] = list(lines)
+            title = TITLES[m] + (record.describe(ex.info) if record.describe else "")
             path = stage / f"explain_{m}.png"
             plot_method_grid(pictures[shown], ex.heatmaps[shown], captions[shown], path, title=title,
                              mistakes=None if mistakes is None else mistakes[shown])
@@ -156,15 +163,20 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
                 for i in range(len(images))
             ],
             "methods": summary_methods,
+            "settings": {m: _jsonable(explainer.options[m]) for m in methods},
             "batch_size": batch_size,
             "seed": seed,
         }
         if sanity:
             summary["sanity"] = _run_sanity(model, images, targets, methods, stage, explainer, say, written)
         write_json(stage / "explain.json", summary)
-    if console is not None:  # once the folder is in place, naming it
-        _print_summary(console, summary, [out_dir / p.relative_to(stage) for p in written], out_dir)
-    return summary
+    result.summary = summary
+    result.figures = [out_dir / p.relative_to(stage) for p in written]
+    return result
+
+
+def _jsonable(values: dict) -> dict:
+    return {k: v if v is None or isinstance(v, (bool, int, float, str)) else str(v) for k, v in values.items()}
 
 
 def _run_sanity(model, images, targets, methods, out_dir, explainer, say, written) -> dict:
@@ -172,11 +184,11 @@ def _run_sanity(model, images, targets, methods, out_dir, explainer, say, writte
     from zoo.explain.sanity import cascading_randomisation
     from zoo.plots.explain import plot_sanity
 
-    say("[dim]sanity check: re-initialising layers from the top ...[/]")
+    say("sanity check: re-initialising layers from the top ...")
     results = cascading_randomisation(
         model, images, targets, methods, seed=explainer.seed, registry_last_conv=explainer.registry_last_conv,
-        batch_size=explainer.batch_size, **explainer.settings,
-        progress=lambda step: say(f"[dim]  randomised: {step}[/]"),
+        batch_size=explainer.batch_size, **{f"{m}.{k}": v for m, own in explainer.options.items() for k, v in own.items()},
+        progress=lambda step: say(f"  randomised: {step}"),
     )
     path = out_dir / "sanity.png"
     plot_sanity(results, path, titles={m: TITLES[m] for m in methods}, image=images[0])
@@ -192,45 +204,6 @@ def _save_npy(path, array) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, array)
-
-
-def _print_summary(console, summary, written, out_dir) -> None:
-    from rich.table import Table
-
-    from zoo.explain.explainer import TITLES
-
-    for m, info in summary["methods"].items():
-        if "completeness_gap_mean" in info:
-            console.print(
-                f"{TITLES[m]}: completeness gap |sum(attr) - (f(x) - f(black))| / |f(x) - f(black)| "
-                f"mean {info['completeness_gap_mean']:.2%}, max {info['completeness_gap_max']:.2%}"
-            )
-        if "layer" in info:
-            console.print(f"{TITLES[m]}: layer {info['layer']}")
-    if "sanity" in summary:
-        sanity = summary["sanity"]
-        steps = next(iter(sanity.values()))["steps"]
-        table = Table(title="Sanity check: Spearman rank correlation with the original maps", title_style="bold")
-        table.add_column("layers re-initialised")
-        for m in sanity:
-            table.add_column(TITLES[m], justify="right")
-        for k, s in enumerate(steps):  # one row per step: deep models have dozens
-            table.add_row("none (original)" if k == 0 else f"+{s}",
-                          *[f"{r['mean_spearman'][k]:+.2f}" for r in sanity.values()])
-        console.print(table)
-        for m, r in sanity.items():
-            if r["survived_randomisation"]:
-                console.print(
-                    f"[bold yellow]WARNING:[/] {TITLES[m]} maps survive randomisation (Spearman "
-                    f"{r['final_spearman']:+.2f} >= {r['threshold']} with every layer random): they show the "
-                    "input more than what the model learned."
-                )
-            else:
-                console.print(f"[green]ok:[/] {TITLES[m]} maps change when the model is randomised "
-                              f"(final Spearman {r['final_spearman']:+.2f}).")
-    console.print(f"Wrote {len(written)} figure(s) and the raw maps (.npy) to [bold]{out_dir}[/]:")
-    for p in written:
-        console.print(f"  {p}")
 
 
 def run_filters(model_path, out_dir, *, layer=None) -> Path:

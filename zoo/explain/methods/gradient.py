@@ -3,7 +3,7 @@
 from zoo.explain.registry import ExplainMethod, Explanation, register
 
 
-def gradient(explainer, images, targets) -> Explanation:
+def gradient(explainer, images, targets, settings) -> Explanation:
     from zoo.explain.saliency import to_heatmap
 
     g = explainer.engine.gradient(images, targets)

@@ -25,10 +25,10 @@ SAMPLES = Setting("samples", DEFAULT_SAMPLES, check_samples, "SmoothGrad: noisy 
 NOISE = Setting("noise", DEFAULT_NOISE, check_noise, "SmoothGrad: noise std as a fraction of the 0-255 range.", float)
 
 
-def _smoothgrad(explainer, images, targets, squared: bool) -> Explanation:
+def _smoothgrad(explainer, images, targets, settings, squared: bool) -> Explanation:
     from zoo.explain.saliency import to_heatmap
 
-    samples, noise = explainer.settings["samples"], explainer.settings["noise"]
+    samples, noise = settings["samples"], settings["noise"]
     g = explainer.engine.smoothgrad(images, targets, samples=samples, noise=noise, squared=squared,
                                     seed=explainer.seed)
     # the squared form is already non-negative: max over channels of mean(g^2)
@@ -37,12 +37,12 @@ def _smoothgrad(explainer, images, targets, squared: bool) -> Explanation:
                        {"samples": samples, "noise": noise})
 
 
-def smoothgrad(explainer, images, targets) -> Explanation:
-    return _smoothgrad(explainer, images, targets, squared=False)
+def smoothgrad(explainer, images, targets, settings) -> Explanation:
+    return _smoothgrad(explainer, images, targets, settings, squared=False)
 
 
-def smoothgrad_squared(explainer, images, targets) -> Explanation:
-    return _smoothgrad(explainer, images, targets, squared=True)
+def smoothgrad_squared(explainer, images, targets, settings) -> Explanation:
+    return _smoothgrad(explainer, images, targets, settings, squared=True)
 
 
 register(ExplainMethod(
