@@ -191,3 +191,11 @@ def test_red_flags_targeted_use_success_rate():
     flags = red_flags(report)
     assert any("targeted success falls with eps" in f for f in flags)
     assert any("pgd is weaker than fgsm at eps 16" in f and "success" in f for f in flags)
+
+
+def test_eps_under_one_pixel_level_gets_a_note_naming_the_flag(runs, tmp_path):
+    result = _invoke(runs[0], "--eps", "0.03", "--n", "4", "--png-count", "0", "--out", tmp_path / "small")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "--eps 0.03 is below one pixel level" in text and "pass --eps-scale unit" in text
+    assert 'eps_scale="unit"' not in text
