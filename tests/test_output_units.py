@@ -152,6 +152,24 @@ def test_killed_between_the_two_renames_the_next_run_puts_the_old_folder_back(tm
     assert _json("metrics.json", "samples")(out) == 16 and not leftovers(out)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["sm/", "sm/ old"])
+def test_a_killed_savedmodel_export_over_an_earlier_one_leaves_one_whole_export(tmp_path, point):
+    """zoo export --overwrite swaps the verified export in: killed before or after the swap, sm is the
+    old export or the new one, whole; the next export removes the staging folder the kill left."""
+    out = tmp_path / "sm"
+    argv = ["export", "lenet5", "--format", "savedmodel", "--out", out, "--overwrite"]
+    assert run_zoo(*argv).returncode == 0
+    old = snapshot(out)
+    victim = run_zoo("export", "simplenet", "--format", "savedmodel", "--out", out, "--overwrite",
+                     fault=f"{point}:KILL")
+    assert victim.returncode == -signal.SIGKILL, victim.stderr[-1000:]
+    assert (out / "saved_model.pb").is_file()
+    assert (snapshot(out) == old) == (point == "sm/")  # before the swap the old export, after it the new
+    assert run_zoo(*argv).returncode == 0
+    assert (out / "saved_model.pb").is_file() and not leftovers(out)
+
+
 # ---------------------------------------------------------------- zoo.io's pieces, in-process (fast)
 
 

@@ -112,6 +112,9 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
     _capture_constants_as_variables(model)
 
     remove_stale_staging(out)
+    from zoo.io import remove_stale_siblings
+
+    remove_stale_siblings(out)  # an earlier export killed mid-swap is put back first
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGING}", dir=out.parent))
     try:
         target = staging / (out.name if suffix else "savedmodel")
@@ -136,9 +139,9 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
                                  f"(largest difference {diff:.3g} at logit scale {scale:.3g}); nothing was written.")
         size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) if target.is_dir() else \
             target.stat().st_size
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        target.rename(out)
+        from zoo.io import publish
+
+        publish(target, out)  # an earlier export is swapped out in one step: a kill leaves the old or the new
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(fmt, str(out), size, CHECK_IMAGES, diff, scale)
