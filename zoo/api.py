@@ -477,7 +477,8 @@ def _python_words(message: str) -> str:
     return message
 
 
-def _fit(model, data, *, epochs, out, overwrite, progress, validation_data, batch_size, lr, **options):
+def _fit(model, data, *, epochs=None, out=None, overwrite=False, progress=True, validation_data=None, batch_size=None,
+         lr=None, **options):
     import keras
     import numpy as np
 
