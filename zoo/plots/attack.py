@@ -60,7 +60,7 @@ def _confidence(logits: np.ndarray) -> np.ndarray:
 
 
 def plot_examples(images, adversarial, labels, clean_logits, adv_logits, class_names, *, eps: float,
-                  method: str, path, rows: int = 6):
+                  method: str = "", path=None, rows: int = 6):
     """Rows of (original, amplified perturbation, adversarial) with predictions and confidences."""
     rows = max(1, min(rows, len(images)))
     fig = new_figure(6.6, 2.15 * rows + 0.4, dpi=100)
