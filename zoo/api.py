@@ -388,11 +388,11 @@ def _arrays_dataset(data: Data) -> str:
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zoo" / "arrays"
     path = root / f"{digest}.npz"
     if not path.is_file():
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        from zoo.io import atomic_path
+
         extra = {"class_names": np.asarray(data.class_names)} if data.class_names else {}
-        np.savez(tmp, x=x, y=y, **extra)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            np.savez(tmp, x=x, y=y, **extra)
     return f"npz:{path}"
 
 
@@ -550,7 +550,7 @@ def evaluate(model, x=None, y=None, *, data=None, split: str = "test", n: int | 
     """
     import numpy as np
 
-    from zoo.evaluation import classification_metrics, evaluate_path, predict_logits
+    from zoo.evaluation import classification_metrics, evaluate_path, tta_logits_and_labels
     from zoo.tta import check_tta
 
     tta = check_tta(tta)
@@ -566,10 +566,15 @@ def evaluate(model, x=None, y=None, *, data=None, split: str = "test", n: int | 
     m, info = _model(model)
     images = _check_images(m, info, x)
     _, labels = _arrays(images, y)
-    logits = predict_logits(m, images, batch_size=batch_size, tta=tta)
+    import tensorflow as tf
+
+    from zoo import checks
+
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    batches = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
+    logits, single, _ = tta_logits_and_labels(m, batches, tta)  # one pass: the image as it is is the first view
     report = {"tta": tta, **classification_metrics(labels, logits, info.class_names)}
     if tta != "none":
-        single = predict_logits(m, images, batch_size=batch_size)
         report["single_view_accuracy"] = float(np.mean(single.argmax(1) == labels)) if len(labels) else float("nan")
     return report
 
@@ -769,9 +774,8 @@ def ensemble(models, method: str = "vote", *, name: str = "ensemble"):
     >>> zoo.evaluate(ens, x, y)["accuracy"] > 0.8
     True
     """
-    import keras
-
     from zoo.ensemble import build_ensemble_model
+    from zoo.surgery import independent_copy
 
     if isinstance(models, (str, os.PathLike)) or len(models) < 2:
         raise InvalidArgumentError("ensemble() takes a list of at least two models.")
@@ -780,12 +784,7 @@ def ensemble(models, method: str = "vote", *, name: str = "ensemble"):
         m, info = _model(item)
         infos.append(info)
         if _is_model(item):  # the ensemble renames its members: leave the caller's model as it was
-            copy = keras.models.clone_model(m)
-            copy.set_weights(m.get_weights())
-            for layer in copy.layers:
-                if isinstance(layer, keras.layers.Normalization):
-                    layer.finalize_state()
-            m = copy
+            m = independent_copy(m)
         members.append(m)
     model = build_ensemble_model(members, method, name=name)
     first = infos[0]

@@ -22,21 +22,22 @@ EVAL_OUTPUTS = ("metrics.json", "confusion.png", "compare.json")
 _PREDICT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def compiled_predict(model, *, key: str = "logits", build=None, tta: str = "none"):
+def compiled_predict(model, *, key: str = "logits", build=None, tta: str = "none", keep_single: bool = False):
     """One cached ``tf.function`` per model (and ``key``), so repeated calls reuse its traces.
 
     Default: images -> float32 logits of ``model``. A new tf.function per call would retrace the
     model every time (the multi-worker loop evaluates every epoch). ``build(model)`` returns
     another Python function of images to compile and cache under ``key`` (it should not hold
     ``model`` itself, or the cache keeps the model alive; the default holds it weakly). ``tta``
-    averages the function's output over test-time views of the images (zoo/tta.py).
+    averages the function's output over test-time views of the images (zoo/tta.py); with
+    ``keep_single`` the function returns ``[TTA output, single-view output]`` stacked, from one pass.
     """
     import tensorflow as tf
 
     from zoo.tta import averaged, check_tta
 
     tta = check_tta(tta)
-    key = key if tta == "none" else f"{key}@{tta}"
+    key = (key if tta == "none" else f"{key}@{tta}") + ("+single" if keep_single else "")
     per_model = _PREDICT.setdefault(model, {})
     fn = per_model.get(key)
     if fn is None:
@@ -47,7 +48,7 @@ def compiled_predict(model, *, key: str = "logits", build=None, tta: str = "none
                 return tf.cast(ref()(images, training=False), tf.float32)
         else:
             python_fn = build(model)
-        fn = per_model[key] = tf.function(averaged(python_fn, tta), reduce_retracing=True)
+        fn = per_model[key] = tf.function(averaged(python_fn, tta, keep_single=keep_single), reduce_retracing=True)
     return fn
 
 
@@ -58,17 +59,27 @@ def logits_and_labels(model, ds_batched, *, steps: int | None = None, tta: str =
     retrace per shape); the labels are read from the same pass so they stay aligned. ``tta``:
     logits averaged over test-time views (``zoo.tta``).
     """
-    step = compiled_predict(model, tta=tta)
-    logits, labels = [], []
+    return _run(compiled_predict(model, tta=tta), model, ds_batched, steps)
+
+
+def tta_logits_and_labels(model, ds_batched, tta: str):
+    """(TTA logits [N, K], single-view logits [N, K], labels [N]) from one pass over the dataset."""
+    stacked, labels = _run(compiled_predict(model, tta=tta, keep_single=True), model, ds_batched, None, axis=1)
+    return stacked[0], stacked[1], labels
+
+
+def _run(step, model, ds_batched, steps, axis: int = 0):
+    outputs, labels = [], []
     for i, (images, y) in enumerate(ds_batched):
         if steps is not None and i >= steps:
             break
-        logits.append(step(images).numpy())
+        outputs.append(step(images).numpy())
         labels.append(np.asarray(y).reshape(-1))
-    if not logits:
+    if not outputs:
         k = int(model.outputs[0].shape[-1])
-        return np.zeros((0, k), np.float32), np.zeros((0,), np.int64)
-    return np.concatenate(logits).astype(np.float32), np.concatenate(labels).astype(np.int64)
+        empty = np.zeros((0, k), np.float32)
+        return (np.stack([empty, empty]) if axis else empty), np.zeros((0,), np.int64)
+    return np.concatenate(outputs, axis=axis).astype(np.float32), np.concatenate(labels).astype(np.int64)
 
 
 def predict_logits(model, images, *, batch_size: int = 256, tta: str = "none") -> np.ndarray:
@@ -192,12 +203,11 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
     note = " ".join(notes) or None
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False,
                        augment="none", cache=False)
-    logits, labels = logits_and_labels(model, ds, tta=tta)
+    logits, single, labels = tta_logits_and_labels(model, ds, tta)
     metrics = classification_metrics(labels, logits, class_names)
     params = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
     report = {"model_path": str(path), "dataset": dataset, "split": split, "params": params, "tta": tta, **metrics}
     if tta != "none":  # the single-view figure stays beside the TTA one, never replaced by it
-        single, _ = logits_and_labels(model, ds)
         report["single_view_accuracy"] = float(np.mean(single.argmax(1) == labels)) if len(labels) else float("nan")
     if note:
         report["note"] = note

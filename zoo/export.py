@@ -32,7 +32,6 @@ CHECK_IMAGES = 8
 # float32 kernels differ between runtimes (fused ops, other summation orders): a few 1e-6 of
 # the logits' scale is normal; 1e-3 of it would mean a different computation.
 TOLERANCE = 1e-3
-STAGING = ".export-"  # .OUT.export-XXXX: where an export is written and checked before it is renamed to OUT
 
 
 @dataclass
@@ -111,11 +110,10 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
     expected = np.asarray(model.predict(images, verbose=0), dtype="float64")
     _capture_constants_as_variables(model)
 
-    remove_stale_staging(out)
-    from zoo.io import remove_stale_siblings
+    from zoo.io import publish, remove_stale_siblings, staging_dir
 
-    remove_stale_siblings(out)  # an earlier export killed mid-swap is put back first
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGING}", dir=out.parent))
+    remove_stale_siblings(out)  # a killed export's staging folder goes; one killed mid-swap is put back
+    staging = staging_dir(out)
     try:
         target = staging / (out.name if suffix else "savedmodel")
         try:
@@ -139,8 +137,6 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
                                  f"(largest difference {diff:.3g} at logit scale {scale:.3g}); nothing was written.")
         size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) if target.is_dir() else \
             target.stat().st_size
-        from zoo.io import publish
-
         publish(target, out)  # an earlier export is swapped out in one step: a kill leaves the old or the new
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -157,13 +153,6 @@ def first_sentences(exc, limit: int = 240) -> str:
         return text[:cut]
     space = text.rfind(" ", 0, limit)
     return text[:space if space > 0 else limit].rstrip(",;:") + " ..."
-
-
-def remove_stale_staging(out: Path) -> None:
-    """Remove the staging folders of earlier exports to ``out`` that were killed before cleaning up."""
-    for stale in out.parent.glob(f".{out.name}{STAGING}*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _require(*modules: str) -> None:

@@ -33,13 +33,11 @@ def float32_copy(model):
     import keras
 
     config = _to_float32(keras.saving.serialize_keras_object(model))
+    from zoo.surgery import copy_weights
+
     with _global_policy(FLOAT32):  # layers without a dtype of their own (the input) follow it
         copy = keras.saving.deserialize_keras_object(config)
-    copy.set_weights(model.get_weights())
-    for layer in _layers(copy):
-        if isinstance(layer, keras.layers.Normalization):
-            layer.finalize_state()  # its mean/variance constants are taken from the variables here
-    return copy
+    return copy_weights(model, copy)
 
 
 def _to_float32(node):

@@ -123,15 +123,29 @@ def replace_head(model, num_classes: int, *, input_shape=None, features_from: st
     # An independent copy: new layer objects with the source's weights copied in, so freezing or
     # fine-tuning the new model never touches the source (its layers are not shared); a clone also
     # has one node per layer, so every layer.output is unambiguous (Grad-CAM).
-    fresh = keras.models.clone_model(shared)
-    fresh.set_weights(shared.get_weights())
-    # Normalization keeps constant copies of its statistics, refreshed only by finalize_state
-    # (which set_weights does not call; loading a .keras file does): without it the clone would
-    # train unstandardised while the saved model standardises
-    for layer in fresh.layers:
+    return independent_copy(shared)
+
+
+def independent_copy(model) -> keras.Model:
+    """A clone of ``model`` with its own layers and a copy of its weights: training one never moves the other."""
+    return copy_weights(model, keras.models.clone_model(model))
+
+
+def copy_weights(source, target):
+    """Give ``target`` (the same architecture) ``source``'s weights; returns ``target``.
+
+    Normalization (and the other preprocessing layers) keep constant copies of their statistics,
+    refreshed only by ``finalize_state``, which loading a .keras file calls and ``set_weights`` does
+    not: without it the copy would run unstandardised while the source standardises.
+    """
+    target.set_weights(source.get_weights())
+    stack = list(target.layers)
+    while stack:
+        layer = stack.pop()
         if hasattr(layer, "finalize_state"):
             layer.finalize_state()
-    return fresh
+        stack.extend(getattr(layer, "layers", []))  # ensembles hold their members as sub-models
+    return target
 
 
 def _base_name(model) -> str:

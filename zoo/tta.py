@@ -56,16 +56,21 @@ def shift(images, dy: int, dx: int):
     return padded[:, top:top + h, left:left + w, :]
 
 
-def averaged(fn, mode: str):
-    """``images -> mean over views of fn(view)``: any function whose output keeps the batch order."""
+def averaged(fn, mode: str, *, keep_single: bool = False):
+    """``images -> mean over views of fn(view)``: any function whose output keeps the batch order.
+
+    ``keep_single``: ``images -> stack([mean, fn(images)])``, the TTA and the single-view output from
+    one pass (the image as it is is the first view).
+    """
     from keras import ops
 
     mode = check_tta(mode)
-    if mode == "none":
+    if mode == "none" and not keep_single:
         return fn
 
     def over_views(images):
-        outs = [fn(v) for v in views(images, mode)]
-        return ops.mean(ops.stack(outs, axis=0), axis=0)
+        outs = ops.stack([fn(v) for v in views(images, mode)], axis=0)
+        mean = ops.mean(outs, axis=0)
+        return ops.stack([mean, outs[0]], axis=0) if keep_single else mean
 
     return over_views

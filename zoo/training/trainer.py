@@ -66,7 +66,6 @@ class DataFacts:
 
     class_names: tuple[str, ...]
     input_shape: tuple[int, int, int]
-    batch_size: int  # the asked batch, or the training split's size when that is smaller (as Keras does)
 
     @property
     def num_classes(self) -> int:
@@ -498,7 +497,7 @@ def _prepare(config: TrainConfig, mode: str, run_dir: Path, work_dir: Path, *, b
             say(f"--batch-size {batch_size} is more than the {n_train} training images: using batches of {n_train}.")
         batch_size = n_train  # what the run uses, so config.json (and a resume) says so
     _check_batch_fits(input_shape, batch_size)
-    facts = DataFacts(tuple(data.class_names), input_shape, batch_size)
+    facts = DataFacts(tuple(data.class_names), input_shape)
     config = replace(config, class_names=list(facts.class_names), num_classes=facts.num_classes,
                      input_shape=input_shape, batch_size=batch_size)
 
