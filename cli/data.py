@@ -1,4 +1,4 @@
-"""`zoo datasets`, `zoo data preview`, `zoo data download`, `zoo data augmentations`."""
+"""`zoo data preview`, `zoo data download`, `zoo data augmentations`."""
 
 from __future__ import annotations
 
@@ -14,48 +14,10 @@ data_app = typer.Typer(help="Look at datasets and augmentation.", no_args_is_hel
 
 
 def register(app: typer.Typer) -> None:
-    app.command("datasets")(datasets_command)
     app.add_typer(data_app, name="data")
     data_app.command("preview")(preview_command)
     data_app.command("download")(download_command)
     data_app.command("augmentations")(augmentations_command)
-
-
-def _sizes(sizes: dict) -> str:
-    return "\n".join(f"{n:,} {split}" for split, n in sizes.items()) or "-"
-
-
-def _classes(classes) -> str:
-    if not classes:
-        return "from the data"
-    shown = ", ".join(classes[:10]) + (" ..." if len(classes) > 10 else "")
-    return f"{len(classes)}: {shown}"
-
-
-@friendly_errors
-def datasets_command(
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Also look here (and $ZOO_DATA_DIR)."),
-) -> None:
-    """List the datasets: where each was found or how to get it, classes and sizes."""
-    from rich.table import Table
-
-    from zoo.data import available_datasets
-
-    table = Table(title="Datasets", show_lines=True)
-    table.add_column("Dataset", style="bold", no_wrap=True)
-    table.add_column("Found at / how to get it", overflow="fold")
-    table.add_column("Classes", overflow="fold")
-    table.add_column("Examples", no_wrap=True)
-    for row in available_datasets(data_dir):
-        if row["found"] is True:
-            where = f"[green]found[/]\n{row['where']}"
-        elif row["found"] is False:
-            where = f"[yellow]missing[/]: {row['where']}"
-        else:
-            where = f"{row['title']}; {row['where']}"
-        name = row["name"] if row["found"] is None else f"{row['name']}\n[dim]{row['title']}[/]"
-        table.add_row(name, where, _classes(row["classes"]), _sizes(row["sizes"]))
-    print_table(table, drop=("Classes", "Found at / how to get it", "Examples"))
 
 
 @friendly_errors

@@ -12,16 +12,21 @@ import typer
 
 from zoo.cli.common import quiet_tensorflow
 
-COMMAND_MODULES = (
-    "zoo.cli.models",  # zoo models, zoo info
-    "zoo.cli.train",  # zoo train, zoo eval
-    "zoo.cli.attack",  # zoo attack
-    "zoo.cli.ensemble",  # zoo ensemble, zoo features
-    "zoo.cli.data",  # zoo datasets, zoo data preview/download/augmentations
-    "zoo.cli.explain",  # zoo explain
-    "zoo.cli.weights",  # zoo weights, zoo weights verify
-    "zoo.cli.predict",  # zoo predict, zoo runs
-    "zoo.cli.export",  # zoo export
+COMMAND_MODULES = (  # each module is named after its command (`data` holds the `zoo data ...` group)
+    "zoo.cli.models",
+    "zoo.cli.info",
+    "zoo.cli.train",
+    "zoo.cli.eval",
+    "zoo.cli.attack",
+    "zoo.cli.ensemble",
+    "zoo.cli.features",
+    "zoo.cli.datasets",
+    "zoo.cli.data",
+    "zoo.cli.explain",
+    "zoo.cli.weights",
+    "zoo.cli.predict",
+    "zoo.cli.runs",
+    "zoo.cli.export",
 )
 
 app = typer.Typer(

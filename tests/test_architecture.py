@@ -152,3 +152,28 @@ def test_no_function_takes_more_than_eight_parameters():
                 if count > 8:
                     too_many.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({count})")
     assert not too_many, too_many
+
+
+def test_each_cli_command_lives_in_the_module_named_after_it():
+    """`zoo eval` is in cli/eval.py, `zoo data preview` in cli/data.py: a reader finds a command by its name."""
+    import typer
+
+    from zoo.cli.main import app
+
+    def callbacks(command, top):
+        if hasattr(command, "commands"):  # a group (`zoo data ...`)
+            if command.callback is not None:
+                yield top, command.callback
+            for sub in command.commands.values():
+                yield from callbacks(sub, top)
+        else:
+            yield top, command.callback
+
+    root = typer.main.get_command(app)
+    misplaced = {}
+    for name, command in root.commands.items():
+        for top, fn in callbacks(command, name):
+            module = getattr(fn, "__wrapped__", fn).__module__
+            if module != f"zoo.cli.{top}":
+                misplaced[f"{top}:{fn.__name__}"] = module
+    assert len(root.commands) >= 14 and misplaced == {}
