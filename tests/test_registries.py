@@ -3,15 +3,16 @@ the tests read, and a new record is all a new method needs."""
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from kit import (add_record, each, invoke, linear_classifier, run_attack_test, run_explain_method_test, run_model_test,
+                 run_source_test, write_npz)
 
 from zoo.attack.registry import AttackSettings, attacks, resolve_settings
-from zoo.cli.main import app
 from zoo.errors import UnknownNameError
-from zoo.explain import registry as explain_registry
 from zoo.explain.registry import ExplainMethod, Explanation, Setting, explain_methods, resolve_methods
 
-METHOD_NAMES = list(explain_methods())
+# (alias as written, the method it names): every alias of every record, as given and in capitals
+ALIASES = [(spelled, m.name) for m in explain_methods().values() for alias in m.aliases
+           for spelled in (alias, alias.upper())]
 
 
 def test_the_registries_list_in_their_order():
@@ -20,26 +21,27 @@ def test_the_registries_list_in_their_order():
     assert [a.strength for a in attacks().values()] == sorted(a.strength for a in attacks().values())  # weakest first
 
 
-@pytest.mark.parametrize("name", list(attacks()))
-def test_every_attack_record_owns_its_algorithm(name):
-    from zoo.attack.registry import strongest, training_methods
-    from zoo.training.config import ADVERSARIAL
-
-    record = attacks()[name]
-    assert callable(record.craft) and record.title and record.summary and len(record.style) == 2
-    assert (name in training_methods()) == (record.train_steps is not None) == (name in ADVERSARIAL)
-    weaker = [m for m, a in attacks().items() if a.strength < record.strength]
-    assert all(strongest([m, name]) == name for m in weaker)
+@each("attack")
+def test_every_attack_record_owns_its_algorithm(attack):
+    run_attack_test(attack)
 
 
-@pytest.mark.parametrize("name", METHOD_NAMES)
-def test_every_explain_record_is_reachable(name):
-    record = explain_methods()[name]
-    assert callable(record.compute) and record.title and record.summary
-    assert resolve_methods(name) == [name] and all(resolve_methods(alias) == [name] for alias in record.aliases)
+@each("explain", "method")
+def test_every_explain_record_is_reachable_and_maps_every_image(method):
+    run_explain_method_test(method)
 
 
-@pytest.mark.parametrize("alias, name", [("ig", "integrated-gradients"), ("Grad-CAM", "gradcam"), ("sg", "smoothgrad")])
+@each("model", "spec")
+def test_every_model_record_keeps_the_zoos_conventions(spec):
+    run_model_test(spec, input_shape=None if spec.small_input else (64, 64, 3), num_classes=3)
+
+
+@each("source")
+def test_every_data_source_answers_its_specs(source):
+    run_source_test(source)
+
+
+@pytest.mark.parametrize("alias, name", ALIASES)
 def test_aliases_resolve_to_their_method(alias, name):
     assert resolve_methods(alias) == [name]
 
@@ -47,23 +49,6 @@ def test_aliases_resolve_to_their_method(alias, name):
 def test_a_typo_gets_close_matches_from_the_registry():
     with pytest.raises(UnknownNameError, match="gradcam"):
         resolve_methods("gradcma")
-
-
-@pytest.mark.parametrize("name", METHOD_NAMES)
-def test_every_method_maps_every_image_at_input_size(name):
-    import keras
-
-    from zoo.explain import Explainer
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((8, 8, 1))
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="tanh", name="conv")(inputs)
-    out = keras.layers.Dense(3, name="logits")(keras.layers.GlobalAveragePooling2D()(x))
-    model = keras.Model(inputs, out)
-    images = np.random.default_rng(0).uniform(0, 255, (3, 8, 8, 1)).astype("float32")
-    ex = Explainer(model, samples=3, steps=4, layer="conv").explain(name, images, np.array([0, 1, 2]))
-    assert ex.method == name and ex.heatmaps.shape == (3, 8, 8)
-    assert np.isfinite(ex.heatmaps).all() and (ex.heatmaps >= 0).all() and ex.heatmaps.max() > 0
 
 
 def test_a_new_record_is_dispatched_listed_and_checked(monkeypatch):
@@ -75,11 +60,9 @@ def test_a_new_record_is_dispatched_listed_and_checked(monkeypatch):
 
     level = Setting("level", 1.0, lambda v: float(v), "Constant: the value of every pixel.")
     record = ExplainMethod("constant", "Constant", constant, "every pixel the same", settings=(level,), order=5)
-    monkeypatch.setitem(explain_registry._METHODS, "constant", record)
+    add_record(monkeypatch, "explain", record)
     assert resolve_methods("all")[0] == "constant" and resolve_methods("Constant") == ["constant"]
-    import keras
-
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    model = linear_classifier((4, 4, 1), 2)
     ex = Explainer(model, level=3.0).explain("constant", np.zeros((2, 4, 4, 1), "float32"), [0, 1])
     assert ex.heatmaps.shape == (2, 4, 4) and (ex.heatmaps == 3.0).all()
 
@@ -102,6 +85,7 @@ def test_every_attack_resolves_settings_inside_the_budget(name):
     assert isinstance(s, AttackSettings) and s.method == name and s.eps == 8.0
     assert s.steps >= 1 and 0 < s.step_size <= 2 * 8.0
     assert attacks()[name].single_step == (s.steps == 1)
+    assert resolve_settings(name.upper().replace("-", "_"), 8).method == name  # any case, _ for -
 
 
 def test_settings_are_namespaced_per_method(monkeypatch):
@@ -110,7 +94,7 @@ def test_settings_are_namespaced_per_method(monkeypatch):
 
     steps = Setting("steps", 3, lambda v: int(v), "Other: its own steps.", int)
     record = ExplainMethod("other", "Other", lambda *a: None, "a method with steps", settings=(steps,))
-    monkeypatch.setitem(explain_registry._METHODS, "other", record)
+    add_record(monkeypatch, "explain", record)
     values = check_settings()
     assert values["other"]["steps"] == 3 and values["integrated-gradients"]["steps"] == 50
     values = check_settings(**{"other.steps": 9})
@@ -119,29 +103,25 @@ def test_settings_are_namespaced_per_method(monkeypatch):
 
 
 def test_the_cli_help_lists_the_registered_methods():
-    explain_help = CliRunner().invoke(app, ["explain", "--help"], terminal_width=200).output
-    attack_help = CliRunner().invoke(app, ["attack", "--help"], terminal_width=200).output
-    assert all(name in explain_help for name in METHOD_NAMES)
+    explain_help = invoke("explain", "--help", terminal_width=200).output
+    attack_help = invoke("attack", "--help", terminal_width=200).output
+    assert all(name in explain_help for name in explain_methods())
     assert all(name in attack_help for name in attacks())
 
 
-def test_a_new_data_source_is_one_record(monkeypatch):
+def test_a_new_data_source_is_one_record(monkeypatch, tmp_path):
     """A `zoo/data/<name>_source.py` file registers a Source; load_dataset and `zoo datasets` read it."""
     from zoo.data import sources
     from zoo.data.npz_source import load_npz
 
     def load(arg, *, data_dir=None, download=False, on_bad_image="fail", **split_args):
-        rng = np.random.default_rng(int(arg))
-        x, y = rng.integers(0, 255, (40, 8, 8), dtype=np.uint8), np.arange(40) % 4
-        path = f"/tmp/zoo-test-random-{arg}.npz"
-        np.savez(path, x=x, y=y)
+        path = write_npz(tmp_path / f"random-{arg}.npz", 40, (8, 8), 4, seed=int(arg))
         return load_npz(path, **split_args)
 
     template = {"name": "random:SEED", "title": "random pixels", "classes": None, "found": None,
                 "where": "generated", "sizes": {}}
-    sources.sources()  # every real source registered first, so the copy below holds them all
-    monkeypatch.setattr(sources, "_SOURCES", [*sources._SOURCES])
-    sources.register(sources.Source(usage="random:SEED", prefix="random", load=load, template=template, order=99))
+    add_record(monkeypatch, "source", sources.Source(usage="random:SEED", prefix="random", load=load,
+                                                     template=template, order=99))
     data = sources.load_dataset("random:3", val_fraction=0.25)
     assert data.num_classes == 4 and data.sizes["train"] == 30 and data.sizes["val"] == 10
     assert sources.available_datasets()[-1]["name"] == "random:SEED"
@@ -152,8 +132,9 @@ def test_a_new_data_source_is_one_record(monkeypatch):
 def test_the_sources_answer_their_specs():
     from zoo.data.sources import resolve_spec, sources
 
-    usages = [s.usage for s in sources()]
-    assert usages == ["fashion_mnist", "tfds:NAME", "folder:PATH", "npz:PATH"]
+    for key in ("usage", "prefix"):  # no two sources claim the same spec
+        claimed = [getattr(s, key) for s in sources() if getattr(s, key)]
+        assert len(claimed) == len(set(claimed)), claimed
     assert resolve_spec("Fashion-MNIST")[1] == "fashion_mnist" and resolve_spec("fmnist")[1] == "fashion_mnist"
     assert resolve_spec("tfds:cifar10")[0].prefix == "tfds" and resolve_spec("tfds:cifar10")[1] == "cifar10"
 
