@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
-from kit import fake_run, tiny_classifier  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+from kit import (FASHION_CLASSES as CLASSES, fake_run, invoke, needs_real_fashion_mnist, pixels,  # noqa: E402
+                 tiny_classifier, write_npz)
 
+from zoo.attack.registry import attacks  # noqa: E402
 from zoo.attack.report import evaluate_robustness, red_flags, resolve_target, transfer_matrix  # noqa: E402
 from zoo.errors import InvalidArgumentError, UnknownNameError  # noqa: E402
 
-FMNIST = Path("/usr/share/datasets/fashion-mnist")
-CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-runner = CliRunner()
-
-
-def _app():
-    from zoo.cli.main import app
-
-    return app
+WEAKEST, STRONGEST = list(attacks())[0], list(attacks())[-1]  # what --compare adds
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +25,14 @@ def runs(tmp_path_factory):
     paths = []
     for seed in (0, 1):
         paths.append(fake_run(root, tiny_classifier(seed=seed), name=f"run{seed}", class_names=CLASSES))
-    inp = keras.Input((28, 28, 1), name="image")
+    inp = keras.Input((28, 28, 1), name="image")  # the one model here that is not a classifier: built by hand
     seg = keras.Model(inp, keras.layers.Conv2D(1, 3, padding="same", name="mask")(inp))
     seg.save(root / "segmenter.keras")
     return paths[0], paths[1], root / "segmenter.keras"
 
 
 def _invoke(*args):
-    return runner.invoke(_app(), ["attack", *map(str, args)])
+    return invoke("attack", *args)
 
 
 @pytest.mark.parametrize(
@@ -82,30 +74,30 @@ def test_unknown_method(runs):
     assert result.exit_code != 0 and "Unknown attack method 'fgsn'" in result.output and "fgsm" in result.output
 
 
-@pytest.mark.skipif(not (FMNIST / "t10k-images-idx3-ubyte.gz").is_file(), reason="Fashion-MNIST not installed")
+@needs_real_fashion_mnist
 def test_attack_run_writes_report_figures_and_transfer(runs, tmp_path):
     out = tmp_path / "out"
     result = _invoke(runs[0], "--compare", "--eps", "4,8", "--n", "24", "--steps", "2", "--png-count", "2",
                      "--out", out, "--eval-on", runs[1], runs[0], "--batch-size", "16")
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text())
-    assert report["samples"] == 24 and report["attack"]["methods"] == ["fgsm", "pgd"]
-    for method in ("fgsm", "pgd"):
+    assert report["samples"] == 24 and report["attack"]["methods"] == [WEAKEST, STRONGEST]
+    for method in (WEAKEST, STRONGEST):
         rows = report["results"][method]
         assert [r["eps"] for r in rows] == [4.0, 8.0]
         for r in rows:
             assert r["mean_linf"] <= r["eps"] + 1e-4
             assert set(r["per_class_robust_accuracy"]) == set(CLASSES)
     assert len(report["noise_baseline"]["rows"]) == 2
-    transfer = report["transfer"]["pgd"]
+    transfer = report["transfer"][STRONGEST]
     assert np.asarray(transfer["accuracy"]).shape == (3, 3)  # source + 2 models, clean + 2 eps
     assert transfer["accuracy"][2] == transfer["accuracy"][0]  # the source evaluated again: same numbers
-    for name in ("accuracy_vs_eps.png", "examples.png", "transfer_pgd.png", "adversarial.npz"):
+    for name in ("accuracy_vs_eps.png", "examples.png", f"transfer_{STRONGEST}.png", "adversarial.npz"):
         assert (out / name).stat().st_size > 0, name
     arrays = np.load(out / "adversarial.npz")
-    assert arrays["pgd_eps8"].shape == (24, 28, 28, 1)
-    assert np.abs(arrays["pgd_eps8"] - arrays["images"]).max() <= 8 + 1e-4
-    assert len(list((out / "images" / "fgsm_eps4").glob("*.png"))) == 2
+    assert arrays[f"{STRONGEST}_eps8"].shape == (24, 28, 28, 1)
+    assert np.abs(arrays[f"{STRONGEST}_eps8"] - arrays["images"]).max() <= 8 + 1e-4
+    assert len(list((out / "images" / f"{WEAKEST}_eps4").glob("*.png"))) == 2
     assert "clean accuracy" in result.output
 
 
@@ -149,14 +141,14 @@ def test_resolve_target():
 
 def test_evaluate_robustness_targeted_and_transfer():
     model, other = tiny_classifier(seed=0), tiny_classifier(seed=1)
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (12, 28, 28, 1)).astype("float32")
-    y = rng.integers(0, 10, 12)
-    run = evaluate_robustness(model, x, y, CLASSES, methods=["fgsm", "bim"], eps_list=[0, 16], target="least-likely",
+    x = pixels(12, (28, 28, 1), whole=True)
+    y = np.arange(12) % 10
+    every = list(attacks())
+    run = evaluate_robustness(model, x, y, CLASSES, methods=every, eps_list=[0, 16], target="least-likely",
                               steps=3, batch_size=5)
     assert run.report["attack"]["targeted"] and run.report["attack"]["labels"] == "target"
     np.testing.assert_array_equal(run.attack_labels, run.clean_logits.argmin(axis=1))
-    for method in ("fgsm", "bim"):
+    for method in every:
         zero = run.report["results"][method][0]
         assert zero["eps"] == 0 and zero["mean_l2"] == 0.0
         assert zero["robust_accuracy"] == run.report["clean"]["accuracy"]
@@ -164,14 +156,12 @@ def test_evaluate_robustness_targeted_and_transfer():
     assert untargeted.report["attack"]["labels"] == "predicted"
     np.testing.assert_array_equal(untargeted.attack_labels, untargeted.clean_logits.argmax(axis=1))
     transfer = transfer_matrix(run, "a", [("b", other)])
-    assert transfer["bim"]["models"] == ["a", "b"] and transfer["bim"]["eps"] == [0.0, 0.0, 16.0]
+    for method in every:
+        assert transfer[method]["models"] == ["a", "b"] and transfer[method]["eps"] == [0.0, 0.0, 16.0]
 
 
 def test_all_attacks_the_whole_split(runs, tmp_path):
-    rng = np.random.default_rng(0)
-    data = tmp_path / "tiny.npz"
-    np.savez(data, x_train=rng.integers(0, 256, (20, 28, 28, 1), dtype=np.uint8), y_train=np.arange(20) % 10,
-             x_test=rng.integers(0, 256, (30, 28, 28, 1), dtype=np.uint8), y_test=np.arange(30) % 10)
+    data = write_npz(tmp_path / "tiny.npz", 30, (28, 28, 1), 10, test=True)
     out = tmp_path / "out"
     result = _invoke(runs[0], "--dataset", f"npz:{data}", "--all", "--eps", "4", "--png-count", "0", "--out", out)
     assert result.exit_code == 0, result.output

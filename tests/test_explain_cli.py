@@ -2,37 +2,24 @@
 
 import json
 
-import keras
 import numpy as np
 import pytest
-from PIL import Image
-from typer.testing import CliRunner
+from kit import fake_run, invoke as zoo, pixels, save_image, tiny_classifier
 
-from zoo.cli.main import app
+from zoo.explain.registry import resolve_methods
 from zoo.explain.sanity import cascading_randomisation, rank_correlation
 
-runner = CliRunner()
 CLASSES = ["circle", "square", "cross"]
 
 
 def tiny_model(seed=0):
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((12, 12, 1), name="image")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = keras.layers.Normalization(axis=-1, name="standardize")(x)
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(x)
-    x = keras.layers.Conv2D(6, 3, activation="relu", name="conv2")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(8, activation="relu", name="fc1")(x)
-    return keras.Model(inputs, keras.layers.Dense(3, name="logits")(x), name="tiny")
+    return tiny_classifier((12, 12, 1), 3, seed=seed, convs=((4, 1), (6, 1)), standardize=True, hidden=8)
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    tiny_model().save(root / "model.keras")
-    (root / "config.json").write_text(json.dumps({"model": "not-in-registry", "class_names": CLASSES}))
-    return root
+    """A run of a model the registry does not know (named "tiny")."""
+    return fake_run(tmp_path_factory.mktemp("run"), tiny_model(), class_names=CLASSES)
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +27,14 @@ def image_files(tmp_path_factory):
     """A gray 12x12 PNG, a colour 40x30 JPEG and a gray+alpha PNG: all must become (12, 12, 1)."""
     root = tmp_path_factory.mktemp("images")
     rng = np.random.default_rng(0)
-    gray = root / "gray.png"
-    Image.fromarray(rng.integers(0, 255, (12, 12), dtype=np.uint8), "L").save(gray)
-    colour = root / "colour.jpg"
-    Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8), "RGB").save(colour)
-    alpha = root / "alpha.png"
-    Image.fromarray(rng.integers(0, 255, (20, 20, 2), dtype=np.uint8), "LA").save(alpha)
+    gray = save_image(root / "gray.png", rng.integers(0, 255, (12, 12), dtype=np.uint8), "L")
+    colour = save_image(root / "colour.jpg", rng.integers(0, 255, (30, 40, 3), dtype=np.uint8), "RGB")
+    alpha = save_image(root / "alpha.png", rng.integers(0, 255, (20, 20, 2), dtype=np.uint8), "LA")
     return [str(gray), str(colour), str(alpha)]
 
 
 def invoke(*args):
-    return runner.invoke(app, ["explain", *map(str, args)])
+    return zoo("explain", *args)
 
 
 def test_all_methods_write_grids_and_raw_maps(run_dir, image_files, tmp_path):
@@ -59,7 +43,7 @@ def test_all_methods_write_grids_and_raw_maps(run_dir, image_files, tmp_path):
     result = invoke(run_dir, "--images", image_files[0], image_files[1], "--images", image_files[2],
                     "--method", "all", "--samples", "3", "--steps", "8", "--batch-size", "5", "--out", out)
     assert result.exit_code == 0, result.output
-    for m in ("gradient", "smoothgrad", "integrated-gradients", "gradcam"):
+    for m in resolve_methods("all"):
         assert (out / f"explain_{m}.png").stat().st_size > 0
         maps = np.load(out / f"maps_{m}.npy")
         assert maps.shape == (3, 12, 12) and maps.min() >= 0
@@ -108,7 +92,7 @@ def test_cascade_leaves_the_callers_model_untouched():
     model = tiny_model(seed=3)
     set_standardization(model, 0.3, 0.09)  # the clone must carry the statistics over too
     before = [w.copy() for w in model.get_weights()]
-    images = np.random.default_rng(1).uniform(0, 255, (4, 12, 12, 1)).astype("float32")
+    images = pixels(4, (12, 12, 1), seed=1)
     results = cascading_randomisation(model, images, [0, 1, 2, 0], ["gradient"], seed=1)
     r = results["gradient"]
     assert r.correlations.shape == (5, 4)

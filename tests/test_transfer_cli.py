@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+from kit import fake_run, invoke, write_npz
 
 
 @pytest.fixture
@@ -13,24 +12,13 @@ def source_and_data(tmp_path):
     """A tiny npz dataset (3 classes, 28x28x1) and a source 'run' (simplenet, 5 classes)."""
     from zoo.registry import create_model
 
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (48, 28, 28, 1), dtype=np.uint8)
-    y = np.arange(48) % 3
-    data = tmp_path / "new.npz"
-    np.savez(data, x_train=x, y_train=y, x_test=x[:16], y_test=y[:16], class_names=np.array(["p", "q", "r"]))
-    run = tmp_path / "source"
-    run.mkdir()
-    create_model("simplenet", (28, 28, 1), 5).save(run / "model.keras")
-    (run / "config.json").write_text(json.dumps({"model": "simplenet", "class_names": list("abcde")}))
+    data = write_npz(tmp_path / "new.npz", 48, (28, 28, 1), 3, test=16, class_names=["p", "q", "r"])
+    run = fake_run(tmp_path, create_model("simplenet", (28, 28, 1), 5), name="source", class_names=list("abcde"))
     return run, data
 
 
 def _train(args):
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
-
-    return CliRunner().invoke(app, ["train", "simplenet", *args])
+    return invoke("train", "simplenet", *args)
 
 
 def test_train_with_svm_head_writes_a_run_with_the_new_classes(source_and_data, tmp_path):
@@ -57,10 +45,6 @@ def test_train_unfreeze_larger_than_model_is_a_clear_error(source_and_data, tmp_
     result = _train(["--from", str(tmp_path / "no_such_run"), "--dataset", f"npz:{data}", "--epochs", "1",
                      "--out", str(tmp_path / "ft2")])
     assert result.exit_code != 0 and "No such run directory or model file" in result.output
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
-
-    result = CliRunner().invoke(app, ["train", "lenet5", "--from", str(run), "--dataset", f"npz:{data}",
-                                      "--epochs", "1", "--out", str(tmp_path / "ft3")])
+    result = invoke("train", "lenet5", "--from", run, "--dataset", f"npz:{data}", "--epochs", "1",
+                    "--out", tmp_path / "ft3")
     assert result.exit_code != 0 and "holds a simplenet, not a lenet5" in result.output
