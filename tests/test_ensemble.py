@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from kit import fake_run, invoke, pixels, tiny_classifier, write_npz
 
 from zoo.ensemble import (
     binomial_vote_error,
@@ -114,17 +115,8 @@ def test_report_diversity_and_prediction():
 # ---------------------------------------------------------------------------------- the model
 
 
-def _tiny(shape, classes=3, seed=0, name="tiny"):
-    import keras
-    from keras import layers
-
-    keras.utils.set_random_seed(seed)
-    image = keras.Input(shape, name="image")
-    x = layers.Rescaling(1 / 255, name="rescale")(image)
-    x = layers.Conv2D(4, 3, strides=2, name="conv1")(x)
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
-    x = layers.Dense(8, activation="relu", name="fc1")(x)
-    return keras.Model(image, layers.Dense(classes, name="logits")(x), name=name)
+def _tiny(shape, classes=3, seed=0):
+    return tiny_classifier(shape, classes, seed=seed, pool=True, hidden=8)
 
 
 def test_saved_ensemble_round_trip_with_mixed_input_shapes(tmp_path):
@@ -132,7 +124,7 @@ def test_saved_ensemble_round_trip_with_mixed_input_shapes(tmp_path):
     from zoo.run import load_classifier
 
     members = [_tiny((28, 28, 1), seed=0), _tiny((32, 32, 3), seed=1), _tiny((28, 28, 1), seed=2)]
-    x = np.random.default_rng(0).uniform(0, 255, (6, 28, 28, 1)).astype("float32")
+    x = pixels(6, (28, 28, 1))
     import keras
 
     direct = np.stack([
@@ -165,30 +157,19 @@ def test_members_with_different_class_counts_are_refused():
 @pytest.fixture
 def tiny_runs(tmp_path):
     """Two run directories (3 classes, 8x8x1 and 10x10x1 inputs) and an npz dataset for them."""
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, size=(40, 8, 8, 1), dtype=np.uint8)
-    y = rng.integers(0, 3, size=40)
-    data = tmp_path / "tiny.npz"
-    np.savez(data, x_train=x, y_train=y, x_test=x, y_test=y, class_names=np.array(["a", "b", "c"]))
-    runs = []
-    for i, shape in enumerate([(8, 8, 1), (10, 10, 1), (8, 8, 1)]):
-        run = tmp_path / f"run{i}"
-        run.mkdir()
-        _tiny(shape, seed=i).save(run / "model.keras")
-        (run / "config.json").write_text(json.dumps({"dataset": f"npz:{data}", "class_names": ["a", "b", "c"]}))
-        runs.append(str(run))
+    data = write_npz(tmp_path / "tiny.npz", 40, (8, 8, 1), 3, test=True, class_names=["a", "b", "c"])
+    runs = [str(fake_run(tmp_path, _tiny(shape, seed=i), name=f"run{i}", dataset=f"npz:{data}",
+                         class_names=["a", "b", "c"]))
+            for i, shape in enumerate([(8, 8, 1), (10, 10, 1), (8, 8, 1)])]
     return runs, data
 
 
 def test_cli_ensemble_saves_one_model_and_reports(tiny_runs, tmp_path):
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
     from zoo.run import load_classifier
 
     runs, _ = tiny_runs
     out = tmp_path / "ens"
-    result = CliRunner().invoke(app, ["ensemble", *runs, "--out", str(out), "--batch-size", "16"])
+    result = invoke("ensemble", *runs, "--out", out, "--batch-size", "16")
     assert result.exit_code == 0, result.output
     assert "max-vote" in result.output and "independent" in result.output
     report = json.loads((out / "report.json").read_text())
@@ -210,33 +191,24 @@ def test_cli_ensemble_saves_one_model_and_reports(tiny_runs, tmp_path):
 
 
 def test_cli_ensemble_bad_inputs(tiny_runs, tmp_path):
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
-
     runs, _ = tiny_runs
-    runner = CliRunner()
-    result = runner.invoke(app, ["ensemble", runs[0], str(tmp_path / "nope"), "--out", str(tmp_path / "e.keras")])
+    result = invoke("ensemble", runs[0], tmp_path / "nope", "--out", tmp_path / "e.keras")
     assert result.exit_code != 0
     assert "No such run directory or model file" in result.output and "nope" in result.output
     other = tmp_path / "five.keras"
     _tiny((8, 8, 1), classes=5).save(other)
-    result = runner.invoke(app, ["ensemble", runs[0], str(other), "--out", str(tmp_path / "e.keras")])
+    result = invoke("ensemble", runs[0], other, "--out", tmp_path / "e.keras")
     assert result.exit_code != 0
     assert "class counts differ" in result.output
     assert not (tmp_path / "e.keras").exists()
-    result = runner.invoke(app, ["ensemble", runs[0], runs[1], "--out", str(tmp_path / "e.keras"), "--method", "max"])
+    result = invoke("ensemble", runs[0], runs[1], "--out", tmp_path / "e.keras", "--method", "max")
     assert result.exit_code != 0 and "Unknown ensemble method 'max'" in result.output
 
 
 def test_cli_features_exports_penultimate_features(tiny_runs, tmp_path):
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
-
     runs, _ = tiny_runs
     out = tmp_path / "feats.npz"
-    result = CliRunner().invoke(app, ["features", runs[0], "--split", "test", "--out", str(out), "--batch-size", "16"])
+    result = invoke("features", runs[0], "--split", "test", "--out", out, "--batch-size", "16")
     assert result.exit_code == 0, result.output
     with np.load(out) as f:
         assert f["features"].shape == (40, 8)  # fc1's 8 units: the input of "logits"
@@ -249,17 +221,13 @@ def test_cli_features_exports_penultimate_features(tiny_runs, tmp_path):
         x = np.load(tiny_runs[1])["x_test"].astype("float32")
         np.testing.assert_allclose(f["features"] @ w + b, model.predict(x, verbose=0), atol=1e-4)
     assert math.isfinite(float(np.abs(np.load(out)["features"]).sum()))
-    result = CliRunner().invoke(app, ["features", runs[0], "--layer", "conv", "--out", str(tmp_path / "f.npz")])
+    result = invoke("features", runs[0], "--layer", "conv", "--out", tmp_path / "f.npz")
     assert result.exit_code != 0 and "has no layer 'conv'. Did you mean: conv1?" in result.output
 
 
 def test_zoo_eval_with_several_runs_delegates_to_the_ensemble(tiny_runs):
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
-
     runs, _ = tiny_runs
-    result = CliRunner().invoke(app, ["eval", *runs, "--ensemble", "soft", "--json"])
+    result = invoke("eval", *runs, "--ensemble", "soft", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["method"] == "soft" and report["num_members"] == 3
