@@ -1,11 +1,12 @@
 """Known answers for the saliency methods, on tiny Keras models built here."""
 
-import keras
 import numpy as np
 import pytest
+from kit import linear_classifier, pixels, tiny_classifier
 
 from zoo.errors import InvalidArgumentError, UnknownNameError
 from zoo.explain import Explainer, GradientEngine, default_layer, resolve_methods, resolve_targets
+from zoo.explain.registry import explain_methods
 from zoo.explain.gradcam import GradCam
 from zoo.explain.saliency import to_heatmap
 
@@ -14,36 +15,21 @@ SHAPE = (6, 5, 2)
 
 def linear_model(seed=0, classes=3):
     """logits = W x + b on the raw pixels."""
-    inputs = keras.Input(SHAPE, name="image")
-    x = keras.layers.Flatten(name="flatten")(inputs)
-    out = keras.layers.Dense(classes, name="logits")(x)
-    model = keras.Model(inputs, out)
     rng = np.random.default_rng(seed)
     w = rng.normal(size=(int(np.prod(SHAPE)), classes)).astype("float32")
     b = rng.normal(size=(classes,)).astype("float32")
-    model.get_layer("logits").set_weights([w, b])
-    return model, w, b
+    return linear_classifier(SHAPE, classes, kernel=w, bias=b), w, b
 
 
 def small_convnet(seed=0, shape=(10, 10, 1), classes=4, activation="tanh"):
     """A nonlinear model with the zoo's stem (inputs in [0, 255])."""
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input(shape, name="image")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = keras.layers.Conv2D(6, 3, activation=activation, name="conv1")(x)
-    x = keras.layers.Conv2D(8, 3, activation=activation, name="conv2")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    x = keras.layers.Dense(16, activation=activation, name="fc1")(x)
-    return keras.Model(inputs, keras.layers.Dense(classes, name="logits")(x))
-
-
-def pixels(n, shape, seed=1):
-    return np.random.default_rng(seed).uniform(0, 255, size=(n, *shape)).astype("float32")
+    return tiny_classifier(shape, classes, seed=seed, convs=((6, 1), (8, 1)), activation=activation, pool=True,
+                           hidden=16)
 
 
 def test_gradient_of_linear_model_is_abs_weight_row():
     model, w, _ = linear_model()
-    images = pixels(5, SHAPE)
+    images = pixels(5, SHAPE, seed=1)
     targets = np.array([0, 1, 2, 1, 0])
     ex = Explainer(model, batch_size=2).explain("gradient", images, targets)
     expected_raw = w.T.reshape(3, *SHAPE)[targets]
@@ -53,7 +39,7 @@ def test_gradient_of_linear_model_is_abs_weight_row():
 
 def test_integrated_gradients_of_linear_model_is_input_times_weight():
     model, w, _ = linear_model()
-    images = pixels(4, SHAPE)
+    images = pixels(4, SHAPE, seed=1)
     targets = np.array([2, 0, 1, 2])
     ex = Explainer(model, steps=7, batch_size=5).explain("integrated-gradients", images, targets)
     expected = images * w.T.reshape(3, *SHAPE)[targets]
@@ -64,7 +50,7 @@ def test_integrated_gradients_of_linear_model_is_input_times_weight():
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_integrated_gradients_completeness_on_nonlinear_model(activation):
     model = small_convnet(activation=activation)
-    images = pixels(6, (10, 10, 1))
+    images = pixels(6, (10, 10, 1), seed=1)
     engine = GradientEngine(model, batch_size=32)
     targets = engine.logits(images).argmax(1)
     attr, gap = engine.integrated_gradients(images, targets, steps=50)
@@ -79,7 +65,7 @@ def test_integrated_gradients_completeness_on_nonlinear_model(activation):
 
 def test_smoothgrad_with_tiny_noise_equals_gradient():
     model = small_convnet()
-    images = pixels(3, (10, 10, 1))
+    images = pixels(3, (10, 10, 1), seed=1)
     targets = np.array([0, 1, 3])
     engine = GradientEngine(model, batch_size=16)
     vanilla = engine.gradient(images, targets)
@@ -91,7 +77,7 @@ def test_smoothgrad_with_tiny_noise_equals_gradient():
 
 def test_smoothgrad_noise_changes_the_map_and_is_seeded():
     model = small_convnet()
-    images = pixels(2, (10, 10, 1))
+    images = pixels(2, (10, 10, 1), seed=1)
     targets = np.array([0, 1])
     engine = GradientEngine(model, batch_size=16)
     a = engine.smoothgrad(images, targets, samples=5, noise=0.2, seed=1)
@@ -102,11 +88,11 @@ def test_smoothgrad_noise_changes_the_map_and_is_seeded():
     assert not np.allclose(a, engine.gradient(images, targets))
 
 
-@pytest.mark.parametrize("method", ["smoothgrad", "integrated-gradients", "gradcam"])
+@pytest.mark.parametrize("method", list(explain_methods()))
 def test_maps_do_not_depend_on_batch_size(method):
     # same noise per (image, sample) whatever the chunking; only float summation order may differ
     model = small_convnet()
-    images = pixels(5, (10, 10, 1))
+    images = pixels(5, (10, 10, 1), seed=1)
     targets = np.array([0, 1, 2, 3, 0])
     maps = [
         Explainer(model, batch_size=bs, samples=6, steps=6, noise=0.1).explain(method, images, targets).heatmaps
@@ -117,7 +103,7 @@ def test_maps_do_not_depend_on_batch_size(method):
 
 def test_gradcam_shape_non_negative_and_layer_choice():
     model = small_convnet(activation="relu")
-    images = pixels(3, (10, 10, 1))
+    images = pixels(3, (10, 10, 1), seed=1)
     assert default_layer(model) == "conv2"  # the last 4-D output
     assert default_layer(model, "conv1") == "conv1"  # the registry's name wins when present
     assert default_layer(model, "missing") == "conv2"
@@ -134,7 +120,7 @@ def test_gradcam_shape_non_negative_and_layer_choice():
 def test_gradcam_of_dense_only_model_is_a_clear_error():
     model, _, _ = linear_model()
     with pytest.raises(InvalidArgumentError, match="Grad-CAM"):
-        Explainer(model).explain("gradcam", pixels(1, SHAPE), [0])
+        Explainer(model).explain("gradcam", pixels(1, SHAPE, seed=1), [0])
 
 
 def test_heatmap_is_abs_max_over_channels():
@@ -143,7 +129,7 @@ def test_heatmap_is_abs_max_over_channels():
 
 
 def test_resolve_methods_and_targets():
-    assert resolve_methods("all") == ["gradient", "smoothgrad", "integrated-gradients", "gradcam"]
+    assert resolve_methods("all") == [name for name, m in explain_methods().items() if m.in_all]
     assert resolve_methods("IG") == ["integrated-gradients"]
     with pytest.raises(UnknownNameError, match="smoothgrad"):
         resolve_methods("smoothgrd")
@@ -197,11 +183,7 @@ def test_cascade_randomises_frozen_layers_but_not_the_input_statistics():
     # A transfer run freezes its whole base; the cascade must still destroy it, or maps "survive".
     from zoo.explain.sanity import randomisation_order
 
-    inputs = keras.Input((8, 8, 1))
-    x = keras.layers.Normalization(axis=-1, name="standardize")(inputs)
-    x = keras.layers.Conv2D(2, 3, name="conv", trainable=False)(x)
-    x = keras.layers.BatchNormalization(name="bn", trainable=False)(x)
-    x = keras.layers.Flatten(name="flat")(x)
-    outputs = keras.layers.Dense(3, name="head")(x)
-    model = keras.Model(inputs, outputs)
-    assert randomisation_order(model) == ["head", "bn", "conv"]
+    model = tiny_classifier((8, 8, 1), 3, convs=((2, 1),), rescale=False, standardize=True, batchnorm=True)
+    for frozen in ("conv1", "conv1_bn"):
+        model.get_layer(frozen).trainable = False
+    assert randomisation_order(model) == ["logits", "conv1_bn", "conv1"]

@@ -2,10 +2,9 @@
 ``Run.data`` (eval, ensemble, attack, explain), and the compiled predict function is cached per
 model (no retrace per call)."""
 
-import json
-
 import numpy as np
 import pytest
+from kit import dataset_of, fake_run, linear_classifier, pixels
 
 from zoo.data import load_dataset, load_examples
 from zoo.errors import ModelFileError
@@ -21,11 +20,7 @@ def _npz(tmp_path, n=40):
 
 
 def _run_dir(tmp_path, spec, **extra):
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps({"model": "simplenet", "dataset": spec, "val_split": 0.2,
-                                                 "seed": 3, **extra}))
-    return run
+    return fake_run(tmp_path, False, dataset=spec, model="simplenet", val_split=0.2, seed=3, **extra)
 
 
 def _ids(images):
@@ -73,54 +68,36 @@ def test_load_examples_val_is_the_runs_val_split(tmp_path):
 
 
 def test_explain_loads_the_runs_val_split(tmp_path):
-    import keras
-
     from zoo.explain.report import load_inputs
 
     spec = _npz(tmp_path)
     run = _run_dir(tmp_path, spec)
-    inp = keras.Input((6, 6, 1))
-    model = keras.Model(inp, keras.layers.Dense(4)(keras.layers.Flatten()(inp)))
+    model = linear_classifier((6, 6, 1), 4)
     images, _, _, _ = load_inputs(run, model, files=(), dataset=None, split="val", n=100, data_dir=None, seed=0)
     assert _ids(images) == _ids([im.numpy() for im, _ in load_dataset(spec, val_fraction=0.2, seed=3).val])
 
 
 def test_logits_and_labels_traces_once_per_model():
-    import keras
-    import tensorflow as tf
-
     from zoo.evaluation import compiled_predict, logits_and_labels
 
-    inp = keras.Input((4, 4, 1))
-    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
-    x = np.random.default_rng(0).uniform(0, 255, size=(8, 4, 4, 1)).astype("float32")
-    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 3)).batch(4)
+    model = linear_classifier((4, 4, 1), 3)
+    ds = dataset_of(pixels(8, (4, 4, 1)), np.arange(8) % 3, batch=4)
     first, _ = logits_and_labels(model, ds)
     fn = compiled_predict(model)
     second, _ = logits_and_labels(model, ds)
     assert compiled_predict(model) is fn
     assert fn.experimental_get_tracing_count() == 1
     np.testing.assert_allclose(first, second)
-    other = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
+    other = linear_classifier((4, 4, 1), 3, seed=1)
     assert compiled_predict(other) is not fn
 
 
 def test_predict_members_reuses_its_compiled_function():
-    import keras
-    import tensorflow as tf
-
     from zoo.ensemble import build_ensemble_model, predict_members
     from zoo.evaluation import compiled_predict
 
-    def member(seed):
-        inp = keras.Input((4, 4, 1))
-        out = keras.layers.Dense(3, kernel_initializer=keras.initializers.GlorotUniform(seed))(
-            keras.layers.Flatten()(inp))
-        return keras.Model(inp, out)
-
-    ens = build_ensemble_model([member(1), member(2)], "soft")
-    x = np.random.default_rng(0).uniform(0, 255, size=(8, 4, 4, 1)).astype("float32")
-    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(8) % 3)).batch(4)
+    ens = build_ensemble_model([linear_classifier((4, 4, 1), 3, seed=s) for s in (1, 2)], "soft")
+    ds = dataset_of(pixels(8, (4, 4, 1)), np.arange(8) % 3, batch=4)
     first, labels = predict_members(ens, ds)
     second, _ = predict_members(ens, ds)
     assert first.shape == (2, 8, 3) and labels.tolist() == (np.arange(8) % 3).tolist()
