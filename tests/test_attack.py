@@ -2,56 +2,35 @@
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
+from kit import fashion_mnist_arrays, linear_classifier, pixels, real_fashion_mnist, tiny_classifier  # noqa: E402
 
 from zoo.attack import methods  # noqa: E402
 from zoo.attack.adversarial_training import mix_adversarial  # noqa: E402
+from zoo.attack.registry import attacks, strongest, training_methods  # noqa: E402
 from zoo.errors import InvalidArgumentError, UnknownNameError  # noqa: E402
 from zoo.evaluation import predict_logits  # noqa: E402
 
-FMNIST = Path("/usr/share/datasets/fashion-mnist")
 W_PATTERN = np.array([1.0, -1.0, 0.0, 2.0] * 4, dtype="float32")
 
 
 def linear_model(scale: float = 0.01):
     """Two logits z0 = s*w.x, z1 = -s*w.x: d CE(y=0)/dx = -2 p1 s w, so sign(grad) = -sign(w) for y=0."""
-    inp = keras.Input((4, 4, 1), name="image")
-    x = keras.layers.Flatten(name="flatten")(inp)
-    out = keras.layers.Dense(2, use_bias=False, name="logits")(x)
-    model = keras.Model(inp, out)
-    model.get_layer("logits").set_weights([np.stack([W_PATTERN, -W_PATTERN], axis=1) * scale])
-    return model
-
-
-def _idx(name: str, count: int) -> np.ndarray:
-    with gzip.open(FMNIST / name) as f:
-        data = np.frombuffer(f.read(), dtype=np.uint8)
-    if "images" in name:
-        return data[16:16 + count * 784].reshape(count, 28, 28, 1).astype("float32")
-    return data[8:8 + count].astype("int32")
+    return linear_classifier((4, 4, 1), 2, kernel=np.stack([W_PATTERN, -W_PATTERN], axis=1) * scale)
 
 
 @pytest.fixture(scope="module")
 def trained():
     """A small dense classifier trained for a few seconds on 3,000 Fashion-MNIST images."""
-    if not (FMNIST / "train-images-idx3-ubyte.gz").is_file():
+    if not real_fashion_mnist():
         pytest.skip("Fashion-MNIST files not installed")
-    keras.utils.set_random_seed(0)
-    x_train, y_train = _idx("train-images-idx3-ubyte.gz", 3000), _idx("train-labels-idx1-ubyte.gz", 3000)
-    x_test, y_test = _idx("t10k-images-idx3-ubyte.gz", 200), _idx("t10k-labels-idx1-ubyte.gz", 200)
-    inp = keras.Input((28, 28, 1), name="image")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(inp)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(64, activation="relu", name="hidden")(x)
-    out = keras.layers.Dense(10, name="logits")(x)
-    model = keras.Model(inp, out)
+    x_train, y_train = fashion_mnist_arrays("train", 3000)
+    x_test, y_test = fashion_mnist_arrays("test", 200)
+    model = tiny_classifier(convs=(), hidden=64, seed=0)  # rescale, flatten, fc1 (64, relu), logits
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x_train, y_train, batch_size=128, epochs=3, verbose=0)
     return model, x_test, y_test
@@ -98,7 +77,7 @@ def test_targeted_step_lowers_target_loss():
 @pytest.mark.parametrize("method", methods.METHODS)
 def test_eps_zero_returns_input(method):
     model = linear_model()
-    x = np.random.default_rng(0).integers(0, 256, (3, 4, 4, 1)).astype("float32")
+    x = pixels(3, (4, 4, 1), whole=True)
     adv = methods.attack(model, x, np.array([0, 1, 0]), method, 0)
     np.testing.assert_array_equal(adv, x)
 
@@ -107,7 +86,7 @@ def test_eps_zero_returns_input(method):
 @pytest.mark.parametrize("eps", [1.5, 8, 40])
 def test_perturbation_within_ball_and_pixel_range(method, eps):
     model = linear_model(scale=0.001)
-    x = np.random.default_rng(1).integers(0, 256, (5, 4, 4, 1)).astype("float32")
+    x = pixels(5, (4, 4, 1), seed=1, whole=True)
     adv = methods.attack(model, x, np.array([0, 1, 0, 1, 0]), method, eps, steps=5, batch_size=2)
     assert adv.shape == x.shape
     assert np.abs(adv - x).max() <= eps + 1e-4
@@ -170,10 +149,10 @@ def test_robust_accuracy_falls_with_eps(trained):
 # ---------------------------------------------------------------- adversarial training
 
 
-@pytest.mark.parametrize("method", ["fgsm", "pgd"])
+@pytest.mark.parametrize("method", training_methods())
 def test_mix_adversarial_shapes_labels_bounds(method):
     model = linear_model()
-    x = tf.constant(np.random.default_rng(2).integers(0, 256, (6, 4, 4, 1)).astype("float32"))
+    x = tf.constant(pixels(6, (4, 4, 1), seed=2, whole=True))
     y = tf.constant([0, 1, 0, 1, 0, 1])
     mixed, labels = tf.function(
         lambda a, b: mix_adversarial(model, a, b, method=method, eps=4.0, ratio=0.5)
@@ -204,11 +183,9 @@ def test_mix_adversarial_inside_fit():
             x, y = mix_adversarial(self, x, y, method="pgd", eps=8.0, ratio=0.5, steps=2)
             return super().train_step((x, y))
 
-    inp = keras.Input((4, 4, 1))
-    out = keras.layers.Dense(2, name="logits")(keras.layers.Flatten()(inp))
-    model = AdvModel(inp, out)
+    model = linear_classifier((4, 4, 1), 2, model_class=AdvModel)
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    x = np.random.default_rng(0).uniform(0, 255, (16, 4, 4, 1)).astype("float32")
+    x = pixels(16, (4, 4, 1))
     y = (x.mean(axis=(1, 2, 3)) > 127).astype("int32")
     history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
@@ -235,13 +212,15 @@ def test_masked_gradients_raise_red_flags(trained):
     from zoo.attack.report import evaluate_robustness
 
     model, x, y = trained
-    inp = keras.Input((28, 28, 1), name="image")
+    single = next(a.name for a in attacks().values() if a.single_step)  # one signed-gradient step
+    inp = keras.Input((28, 28, 1), name="image")  # the masking wrapper is what this test is about
     masked = keras.Model(inp, model(_StopGradient(name="mask")(inp)))
-    run = evaluate_robustness(masked, x, y, [str(i) for i in range(10)], methods=["fgsm", "pgd"], eps_list=[8, 64])
-    fgsm_at_64 = run.report["results"]["fgsm"][1]
-    assert fgsm_at_64["robust_accuracy"] == run.report["clean"]["accuracy"]  # sign(0) = 0: nothing moves
-    assert fgsm_at_64["mean_linf"] == 0.0
-    assert any(flag.startswith("fgsm: random sign noise hurts more than the attack at eps 64")
+    run = evaluate_robustness(masked, x, y, [str(i) for i in range(10)], methods=[single, strongest(attacks())],
+                              eps_list=[8, 64])
+    single_at_64 = run.report["results"][single][1]
+    assert single_at_64["robust_accuracy"] == run.report["clean"]["accuracy"]  # sign(0) = 0: nothing moves
+    assert single_at_64["mean_linf"] == 0.0
+    assert any(flag.startswith(f"{single}: random sign noise hurts more than the attack at eps 64")
                for flag in run.report["red_flags"]), run.report["red_flags"]
-    assert any(flag.startswith("fgsm: the attack did not move any pixel at eps 8, 64")
+    assert any(flag.startswith(f"{single}: the attack did not move any pixel at eps 8, 64")
                for flag in run.report["red_flags"]), run.report["red_flags"]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
+from kit import linear_classifier  # noqa: E402
 
 from zoo.attack import methods  # noqa: E402
 from zoo.attack.registry import attacks, resolve_settings  # noqa: E402
@@ -18,11 +19,7 @@ RNG = np.random.default_rng(7)
 
 
 def linear_model():
-    inp = keras.Input((4, 4, 1), name="image")
-    out = keras.layers.Dense(3, use_bias=False, name="logits")(keras.layers.Flatten(name="flatten")(inp))
-    model = keras.Model(inp, out)
-    model.get_layer("logits").set_weights([W.astype("float32")])
-    return model
+    return linear_classifier((4, 4, 1), 3, kernel=W)
 
 
 def by_hand(x, y, eps, steps, *, decay=1.0, targeted=False):
@@ -62,8 +59,7 @@ def test_defaults_are_the_papers():
 
 
 def test_a_zero_gradient_leaves_the_image_alone():
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3, use_bias=False)])
-    model.layers[-1].set_weights([np.zeros((16, 3), "float32")])
+    model = linear_classifier((4, 4, 1), 3, kernel=np.zeros((16, 3)))
     x = RNG.uniform(0, 255, (2, 4, 4, 1)).astype("float32")
     np.testing.assert_array_equal(methods.mi_fgsm(model, x, np.array([0, 1]), 8), x)  # 0 / ||0|| is 0, not NaN
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
+from kit import linear_classifier, pixels  # noqa: E402
 
 from zoo.errors import InvalidArgumentError, UnknownNameError  # noqa: E402
 from zoo.explain import Explainer  # noqa: E402
@@ -16,17 +17,13 @@ ROWS, COLS = slice(2, 4), slice(5, 7)  # the only pixels the model reads for cla
 
 def one_patch_model():
     """Logit 0 = sum of a 2x2 patch / 255; logit 1 = 0: only that patch informs class 0."""
-    inp = keras.Input((10, 10, 1), name="image")
-    out = keras.layers.Dense(2, use_bias=False, name="logits")(keras.layers.Flatten(name="flatten")(inp))
-    model = keras.Model(inp, out)
     w = np.zeros((10, 10, 2), "float32")
     w[ROWS, COLS, 0] = 1 / 255
-    model.get_layer("logits").set_weights([w.reshape(100, 2)])
-    return model
+    return linear_classifier((10, 10, 1), 2, kernel=w.reshape(100, 2))
 
 
 def test_occluding_the_only_informative_patch_gives_the_peak_there():
-    x = np.random.default_rng(0).uniform(50, 255, (3, 10, 10, 1)).astype("float32")
+    x = pixels(3, (10, 10, 1), low=50)
     ex = Explainer(one_patch_model(), occlusion={"patch": 2, "stride": 1}).explain("occlusion", x, [0, 0, 0])
     assert ex.heatmaps.shape == (3, 10, 10) and ex.attributions.shape == (3, 10, 10, 1)
     for heat, image in zip(ex.heatmaps, x):
