@@ -2,17 +2,15 @@
 
 import json
 
-import keras
 import numpy as np
 import pytest
+from kit import vector_model
 
 from zoo.training.backup import RNG_FILE, STATE_FILE, WEIGHTS_FILE, Backup, BackupError
 
 
 def tiny_model(seed=0):
-    inp = keras.Input((4,))
-    x = keras.layers.Dropout(0.5, seed=seed)(keras.layers.Dense(3, name="hidden")(inp))
-    model = keras.Model(inp, keras.layers.Dense(2, name="out")(x))
+    model = vector_model(4, 2, hidden=3, dropout=0.5, seed=seed)
     model.compile(optimizer="adam", loss="mse")
     model.optimizer.build(model.trainable_variables)
     return model

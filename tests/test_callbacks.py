@@ -3,13 +3,13 @@
 import keras
 import numpy as np
 import pytest
+from kit import vector_model
 
 from zoo.training.callbacks import AtomicModelCheckpoint
 
 
 def _tiny_model():
-    inputs = keras.Input((4,))
-    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(inputs))
+    model = vector_model(4, 2)
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     return model
 
