@@ -5,26 +5,19 @@ import json
 import keras
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from kit import invoke, linear_classifier, pixels, save_image, tiny_classifier
 
-from zoo.cli.main import app
 from zoo.errors import UnknownNameError
 from zoo.inputs import adapt_classifier, handles_its_own_scaling, logits_of, unwrap
 
 
 def foreign(softmax=False, scaling=False, seed=0):
-    """A plain Keras classifier on 8x8 grey inputs, as trained elsewhere (no zoo layers)."""
-    inp = keras.Input((8, 8, 1))
-    x = keras.layers.Rescaling(1 / 255)(inp) if scaling else inp
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv",
-                            kernel_initializer=keras.initializers.GlorotUniform(seed))(x)
-    x = keras.layers.Flatten()(x)
-    out = keras.layers.Dense(3, activation="softmax" if softmax else None, name="out",
-                             kernel_initializer=keras.initializers.GlorotUniform(seed + 1))(x)
-    return keras.Model(inp, out)
+    """A plain Keras classifier on 8x8 grey inputs, as trained elsewhere: no scaling of its own
+    unless ``scaling``, probabilities out when ``softmax``."""
+    return tiny_classifier((8, 8, 1), 3, seed=seed, convs=((4, 1),), rescale=scaling, softmax=softmax)
 
 
-PIXELS = np.random.default_rng(0).uniform(0, 255, size=(5, 8, 8, 1)).astype("float32")
+PIXELS = pixels(5, (8, 8, 1))
 
 
 def test_input_scale_1_feeds_the_model_pixels_over_255():
@@ -65,10 +58,10 @@ def test_gradcam_sees_the_inner_models_layers():
 
     wrapped, _ = adapt_classifier(foreign(), "1")
     inner, scaled = unwrap(wrapped)
-    assert scaled is not None and "conv" in [layer.name for layer in inner.layers]
+    assert scaled is not None and "conv1" in [layer.name for layer in inner.layers]
     explainer = Explainer(wrapped, batch_size=4)
     maps = explainer.explain("gradcam", PIXELS, np.zeros(5, "int32"))
-    assert maps.heatmaps.shape == (5, 8, 8) and maps.info["layer"] == "conv"
+    assert maps.heatmaps.shape == (5, 8, 8) and maps.info["layer"] == "conv1"
 
 
 def test_a_wrong_input_scale_is_refused():
@@ -80,10 +73,8 @@ def test_predict_and_eval_take_input_scale(tmp_path):
     model = foreign(softmax=True)
     path = tmp_path / "m.keras"
     model.save(path)
-    from PIL import Image
-
-    Image.fromarray(np.full((8, 8), 120, np.uint8)).save(tmp_path / "a.png")
-    result = CliRunner().invoke(app, ["predict", str(path), str(tmp_path / "a.png"), "--input-scale", "1", "--json"])
+    save_image(tmp_path / "a.png", np.full((8, 8), 120, np.uint8))
+    result = invoke("predict", path, tmp_path / "a.png", "--input-scale", "1", "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout.strip().splitlines()[-1])
     want = model.predict(np.full((1, 8, 8, 1), 120 / 255, "float32"), verbose=0)[0]
@@ -92,15 +83,12 @@ def test_predict_and_eval_take_input_scale(tmp_path):
 
 
 def test_eval_notes_what_it_assumed(tmp_path):
-    inp = keras.Input((28, 28, 1))
-    out = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inp))
-    keras.Model(inp, out).save(tmp_path / "m.keras")
-    auto = CliRunner().invoke(app, ["eval", str(tmp_path / "m.keras"), "--limit", "64", "--json"])
+    linear_classifier((28, 28, 1), 10, softmax=True).save(tmp_path / "m.keras")
+    auto = invoke("eval", tmp_path / "m.keras", "--limit", "64", "--json")
     assert auto.exit_code == 0, auto.output
     note = json.loads(auto.stdout.strip().splitlines()[-1])["note"]
     assert "softmax" in note and "does not say what input it expects" in note
-    given = CliRunner().invoke(app, ["eval", str(tmp_path / "m.keras"), "--limit", "64", "--json",
-                                     "--input-scale", "1"])
+    given = invoke("eval", tmp_path / "m.keras", "--limit", "64", "--json", "--input-scale", "1")
     assert "does not say" not in json.loads(given.stdout.strip().splitlines()[-1])["note"]
 
 
