@@ -9,16 +9,13 @@ import math
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
-from zoo.cli.main import app
+from kit import invoke as zoo, linear_classifier, tiny_classifier
 
 TINY = ["--input-shape", "16,16,1", "--limit", "256", "--batch-size", "64", "--quiet"]
-runner = CliRunner()
 
 
 def invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args])
+    result = zoo(*args)
     return result, result.output + (result.stderr if result.stderr_bytes is not None else "")
 
 
@@ -76,11 +73,7 @@ def test_metrics_match_zoo_eval_and_the_saved_model_loads(tiny_run, tmp_path):
 
 
 def test_eval_works_on_a_plain_keras_classifier(tmp_path):
-    import keras
-
-    inp = keras.Input((20, 20, 3))
-    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inp))
-    model = keras.Model(inp, keras.layers.Dense(10)(x))
+    model = tiny_classifier((20, 20, 3), 10, convs=(), pool=True)  # rescale, pool, logits: no zoo metadata
     path = tmp_path / "plain.keras"
     model.save(path)
     result, text = invoke("eval", path, "--limit", "64", "--json")
@@ -157,11 +150,7 @@ def test_eval_missing_or_corrupt_model(tmp_path, setup, message):
 
 
 def test_eval_refuses_a_model_for_another_number_of_classes(tmp_path):
-    import keras
-
-    inp = keras.Input((28, 28, 1))
-    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
-    model.save(tmp_path / "three.keras")
+    linear_classifier((28, 28, 1), 3).save(tmp_path / "three.keras")
     result, text = invoke("eval", tmp_path / "three.keras", "--limit", "16")
     assert result.exit_code == 2 and "predicts 3 classes" in text
 
