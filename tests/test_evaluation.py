@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from kit import cli_json, dataset_of, invoke, linear_classifier, pixels
 
 from zoo.errors import InvalidArgumentError
 from zoo.evaluation import classification_metrics, confusion_matrix, logits_and_labels, top_k_accuracy
@@ -47,15 +48,10 @@ def test_bad_labels_are_refused():
 
 
 def test_logits_and_labels_matches_model_and_keeps_labels():
-    import keras
-    import tensorflow as tf
-
-    inp = keras.Input((4, 4, 1), name="image")
-    out = keras.layers.Dense(3, name="logits")(keras.layers.Flatten(name="flat")(inp))
-    model = keras.Model(inp, out)
-    x = np.random.default_rng(1).uniform(0, 255, size=(10, 4, 4, 1)).astype("float32")
+    model = linear_classifier((4, 4, 1), 3)
+    x = pixels(10, (4, 4, 1), seed=1)
     y = np.arange(10) % 3
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+    ds = dataset_of(x, y, batch=4)
     logits, labels = logits_and_labels(model, ds)
     assert logits.shape == (10, 3) and labels.tolist() == y.tolist()
     np.testing.assert_allclose(logits, model.predict(x, verbose=0), rtol=1e-5, atol=1e-4)
@@ -64,21 +60,16 @@ def test_logits_and_labels_matches_model_and_keeps_labels():
 def test_eval_compare_gives_one_row_per_model_on_the_same_images(tmp_path):
     import json as _json
 
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
-
-    result = CliRunner().invoke(app, ["eval", "simplenet", "lenet5", "--compare", "--limit", "64", "--json",
-                                      "--out", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    rows = _json.loads(result.stdout)
-    assert [r["model_path"] for r in rows] == ["simplenet", "lenet5"]
+    params = {"simplenet": 233_196, "lenet5": 61_706}  # two shipped models and their weights, in this order
+    code, rows, out = cli_json("eval", *params, "--compare", "--limit", "64", "--json", "--out", tmp_path)
+    assert code == 0, out
+    assert [r["model_path"] for r in rows] == list(params)
     assert rows[0]["samples"] == rows[1]["samples"] == 64
-    assert (rows[0]["params"], rows[1]["params"]) == (233_196, 61_706)
+    assert [r["params"] for r in rows] == list(params.values())
     from zoo.evaluation import evaluate_path
 
-    for row, name in zip(rows, ["simplenet", "lenet5"]):  # each row is that model alone on the same images
+    for row, name in zip(rows, params):  # each row is that model alone on the same images
         assert row["accuracy"] == evaluate_path(name, limit=64)["accuracy"]
     assert len(_json.loads((tmp_path / "compare.json").read_text())) == 2
-    bad = CliRunner().invoke(app, ["eval", "simplenet", "nope.keras", "--compare"])
+    bad = invoke("eval", "simplenet", "nope.keras", "--compare")
     assert bad.exit_code != 0 and "nope.keras" in bad.output

@@ -6,6 +6,7 @@ import types
 
 import numpy as np
 import pytest
+from kit import dataset_of, invoke, pixels, tiny_classifier, write_npz
 
 from zoo.errors import InvalidArgumentError, ModelFileError, UnknownNameError
 from zoo.training.svm import MulticlassHinge, multiclass_hinge
@@ -15,22 +16,8 @@ from zoo.training.transfer_rule import SIMILAR_DISTANCE, SMALL_PER_CLASS, choose
 
 def _source(tmp_path, shape=(12, 12, 1), classes=4, name="src.keras"):
     """A tiny zoo-style classifier with batch norm, saved as a .keras file."""
-    import keras
-    from keras import layers
-
-    keras.utils.set_random_seed(0)
-    image = keras.Input(shape, name="image")
-    x = layers.Rescaling(1 / 255, name="rescale")(image)
-    x = layers.Normalization(axis=-1, name="standardize", mean=[0.5], variance=[0.25])(x)
-    x = layers.Conv2D(4, 3, name="conv1")(x)
-    x = layers.BatchNormalization(name="conv1_bn")(x)
-    x = layers.ReLU(name="conv1_relu")(x)
-    x = layers.Conv2D(6, 3, strides=2, name="conv2")(x)
-    x = layers.BatchNormalization(name="conv2_bn")(x)
-    x = layers.ReLU(name="conv2_relu")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(8, activation="relu", name="fc1")(x)
-    model = keras.Model(image, layers.Dense(classes, name="logits")(x), name="tiny")
+    model = tiny_classifier(shape, classes, convs=((4, 1), (6, 2)), batchnorm=True, standardize=([0.5], [0.25]),
+                            hidden=8)
     # non-trivial BN statistics, so "unchanged" means something
     for bn in ("conv1_bn", "conv2_bn"):
         layer = model.get_layer(bn)
@@ -49,9 +36,8 @@ def _config(src, mode, **kw):
 def _fit(model, loss=None, steps=3, shape=(12, 12, 1), classes=3):
     import keras
 
-    rng = np.random.default_rng(1)
-    x = rng.uniform(0, 255, (steps * 8, *shape)).astype("float32")
-    y = rng.integers(0, classes, steps * 8)
+    x = pixels(steps * 8, shape, seed=1)
+    y = np.arange(steps * 8) % classes
     model.compile(optimizer=keras.optimizers.SGD(0.5),
                   loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
@@ -103,7 +89,7 @@ def test_new_head_has_the_new_class_count_and_keeps_features(tmp_path):
     assert setup.model.output.shape[-1] == 7
     assert setup.learning_rate is None and setup.loss is None
     original = keras.saving.load_model(src)
-    x = np.random.default_rng(0).uniform(0, 255, (4, 12, 12, 1)).astype("float32")
+    x = pixels(4, (12, 12, 1))
     feats_old = keras.Model(original.input, original.get_layer("fc1").output).predict(x, verbose=0)
     feats_new = keras.Model(setup.model.input, setup.model.get_layer("fc1").output).predict(x, verbose=0)
     np.testing.assert_allclose(feats_old, feats_new, rtol=1e-6)
@@ -163,7 +149,7 @@ def test_transfer_to_a_different_input_shape_resizes_inside(tmp_path):
     model = setup.model
     assert tuple(model.input.shape[1:]) == (20, 20, 3)
     assert model.get_layer("match_input") is not None and model.get_layer("conv1") is not None
-    x = np.random.default_rng(0).uniform(0, 255, (2, 20, 20, 3)).astype("float32")
+    x = pixels(2, (20, 20, 3))
     model.save(tmp_path / "t.keras")
     from zoo.run import load_model
 
@@ -187,7 +173,7 @@ def test_different_input_shape_keeps_the_sources_adapted_standardization(tmp_pat
     assert model.get_layer("match_input") is not None
     np.testing.assert_allclose(np.asarray(model.get_layer("standardize").mean).ravel(), [0.3], rtol=1e-6)
     np.testing.assert_allclose(np.asarray(model.get_layer("standardize").variance).ravel(), [0.04], rtol=1e-6)
-    x = np.random.default_rng(0).uniform(0, 255, (2, 20, 20, 3)).astype("float32")
+    x = pixels(2, (20, 20, 3))
     model.save(tmp_path / "t.keras")
     np.testing.assert_allclose(load_model(tmp_path / "t.keras").predict(x, verbose=0),
                                model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
@@ -219,22 +205,15 @@ def test_finetune_run_keeps_the_users_lr_in_config_json_across_resume(tmp_path):
     not scale it again (it used to shrink 10x per resume)."""
     import json
 
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
     from zoo.registry import create_model
 
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (48, 28, 28, 1), dtype=np.uint8)
-    y = np.arange(48) % 3
-    data = tmp_path / "new.npz"
-    np.savez(data, x_train=x, y_train=y, x_test=x[:16], y_test=y[:16], class_names=np.array(["p", "q", "r"]))
+    data = write_npz(tmp_path / "new.npz", 48, (28, 28, 1), 3, test=16, class_names=["p", "q", "r"])
     create_model("simplenet", (28, 28, 1), 5).save(tmp_path / "src.keras")
     out = tmp_path / "ft"
     args = ["train", "simplenet", "--from", str(tmp_path / "src.keras"), "--transfer", "finetune",
             "--dataset", f"npz:{data}", "--batch-size", "16", "--lr", "0.004", "--out", str(out)]
     for epochs, extra in (("1", []), ("2", ["--resume"])):
-        result = CliRunner().invoke(app, [*args, "--epochs", epochs, *extra])
+        result = invoke(*args, "--epochs", epochs, *extra)
         assert result.exit_code == 0, result.output
         assert "at learning rate 0.0004" in result.output
         cfg = json.loads((out / "config.json").read_text())
@@ -265,12 +244,8 @@ def test_feature_distance_is_small_for_the_same_distribution_and_large_for_a_shi
 
 
 def test_auto_mode_says_what_it_chose_and_why(tmp_path):
-    import tensorflow as tf
-
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (30, 12, 12, 1), dtype=np.uint8)
-    data = types.SimpleNamespace(train=tf.data.Dataset.from_tensor_slices((x, np.zeros(30, "int64"))),
-                                 sizes={"train": 30})
+    x = pixels(30, (12, 12, 1), whole=True, dtype=np.uint8)
+    data = types.SimpleNamespace(train=dataset_of(x, np.zeros(30, "int64")), sizes={"train": 30})
     setup = prepare_transfer(_config(_source(tmp_path), "auto"), data, None, 3)
     # no dataset in the source's config: distance unknown -> treated as different; 10/class is small
     assert setup.mode == "feature-extract"
@@ -306,7 +281,7 @@ def test_vgg16_mapping_from_random_keras_application_matches_features():
     zoo_model = create_model("vgg16", (32, 32, 3), 10)
     pairs = map_keras_application(zoo_model, app)
     assert len(pairs) == 13 and pairs[0] == ("block1_conv1", "block1_conv1")
-    rgb = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    rgb = pixels(2, (32, 32, 3))
     caffe = keras.applications.vgg16.preprocess_input(rgb.copy())
     want = app.predict(caffe, verbose=0)
     got = keras.Model(zoo_model.input, zoo_model.get_layer("block5_pool").output).predict(rgb, verbose=0)
@@ -331,7 +306,7 @@ def test_vgg16_full_imagenet_mapping_gives_the_same_logits(tmp_path, monkeypatch
     with h5py.File(keras_cache_dir() / "vgg16_weights_tf_dim_ordering_tf_kernels.h5", "w") as f:
         save_weights_to_hdf5_group(f, app)
     zoo_model = imagenet_model("vgg16")
-    rgb = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    rgb = pixels(1, (224, 224, 3), seed=1)
     want = app.predict(keras.applications.vgg16.preprocess_input(rgb.copy()), verbose=0)
     got = zoo_model.predict(rgb, verbose=0)
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
