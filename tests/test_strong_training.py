@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from kit import cli_json, fake_run, tiny_classifier
+from kit import cli_json, dataset_of, fake_run, pixels, save_image, tiny_classifier
 
 # ---------------------------------------------------------------- test-time augmentation
 
@@ -34,7 +34,7 @@ def test_tta_averages_the_logits_of_the_views():
     from zoo.tta import views
 
     model = tiny_classifier()
-    x = np.random.default_rng(0).uniform(0, 255, (6, 28, 28, 1)).astype("float32")
+    x = pixels(6, (28, 28, 1))
     single = predict_logits(model, x)
     mirrored = predict_logits(model, x[:, :, ::-1])
     np.testing.assert_allclose(predict_logits(model, x, tta="flip"), (single + mirrored) / 2, rtol=1e-5, atol=1e-5)
@@ -62,26 +62,18 @@ def test_eval_reports_the_tta_and_the_single_view_beside_it(tmp_path):
 
 def test_a_mirror_symmetric_model_gains_nothing_from_flip_tta(tmp_path):
     """Global average pooling of a 1x1 conv does not see left from right: TTA must change nothing."""
-    import keras
-
-    image = keras.Input((28, 28, 1), name="image")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(image)
-    x = keras.layers.Conv2D(8, 1, activation="relu", name="conv")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    run = fake_run(tmp_path, keras.Model(image, keras.layers.Dense(10, name="logits")(x), name="sym"))
+    run = fake_run(tmp_path, tiny_classifier(convs=((8, 1),), kernel=1, pool=True, name="sym"))
     _, plain, _ = cli_json("eval", run, "--limit", 64, "--json")
     _, flipped, _ = cli_json("eval", run, "--limit", 64, "--json", "--tta", "flip")
     np.testing.assert_allclose(flipped["accuracy"], plain["accuracy"])
 
 
 def test_ensemble_and_predict_say_their_tta(tmp_path):
-    from PIL import Image
-
     a = fake_run(tmp_path, tiny_classifier(seed=1), name="a")
     b = fake_run(tmp_path, tiny_classifier(seed=2), name="b")
     code, report, out = cli_json("eval", a, b, "--ensemble", "vote", "--limit", 64, "--json", "--tta", "flip")
     assert code == 0 and report["tta"] == "flip", out
-    Image.fromarray(np.full((28, 28), 90, np.uint8)).save(tmp_path / "x.png")
+    save_image(tmp_path / "x.png", np.full((28, 28), 90, np.uint8))
     code, preds, out = cli_json("predict", a, tmp_path / "x.png", "--json", "--tta", "flip+shift")
     assert code == 0 and preds["tta"] == "flip+shift", out
 
@@ -90,12 +82,9 @@ def test_ensemble_and_predict_say_their_tta(tmp_path):
 
 
 def _batches(n=16, size=8, classes=4, seed=0):
-    import tensorflow as tf
-
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0, 255, (n, size, size, 1)).astype("float32")
-    y = rng.integers(0, classes, n).astype("int64")
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(n // 2), x, y
+    x = pixels(n, (size, size, 1), seed=seed)
+    y = (np.arange(n) % classes).astype("int64")  # the pairs i <-> B-1-i mixed in a batch differ in class
+    return dataset_of(x, y, batch=n // 2), x, y
 
 
 def test_mixup_mixes_images_and_labels_with_one_lambda():
