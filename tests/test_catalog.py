@@ -1,9 +1,7 @@
 """zoo/catalog.json (what `zoo models` reads instead of counting) matches the live registry."""
 
-import subprocess
-import sys
-
 import pytest
+from kit import run_python
 
 from zoo.catalog import catalog_order, catalog_rows, load_catalog
 from zoo.flops import model_stats
@@ -33,7 +31,7 @@ def test_zoo_models_imports_no_tensorflow():
             "r = CliRunner().invoke(app, ['models', 'resnet']); assert r.exit_code == 0, r.output; "
             "assert 'resnet20' in r.output and 'lenet5' not in r.output; "
             "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = run_python(code)
     assert proc.returncode == 0, proc.stderr[-1500:]
 
 
@@ -49,8 +47,8 @@ def test_zoo_info_at_the_default_shape_is_cached_after_the_first_call(tmp_path):
             "r = CliRunner().invoke(app, ['info', 'lenet5']); assert r.exit_code == 0, r.output; "
             "assert 'conv1' in r.output and '61,706' in r.output; print('tensorflow' in sys.modules)")
     env = {**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path)}
-    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    first = run_python(code, env=env)
+    second = run_python(code, env=env)
     assert first.returncode == 0 and second.returncode == 0, first.stderr[-1500:] + second.stderr[-1500:]
     assert first.stdout.split()[-1] == "True" and second.stdout.split()[-1] == "False"
     assert list((tmp_path / "zoo" / "summaries").glob("lenet5-*.txt"))

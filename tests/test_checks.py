@@ -2,17 +2,13 @@
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from kit import ROOT, invoke
 
 from zoo import checks
-from zoo.cli.main import app
 from zoo.errors import InvalidArgumentError, UnknownNameError
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("value", [1, 7, 3.0, np.int64(5)])
@@ -69,7 +65,7 @@ def test_the_cli_shows_the_flag_the_python_api_the_parameter():
 
     with pytest.raises(InvalidArgumentError, match="^plateau_patience must be a positive integer"):
         resolve(TrainConfig(model="lenet5", plateau_patience=0))
-    result = CliRunner().invoke(app, ["train", "lenet5", "--plateau-patience", "0", "--out", "/nonexistent/x"])
+    result = invoke("train", "lenet5", "--plateau-patience", "0", "--out", "/nonexistent/x")
     assert result.exit_code != 0
     assert "--plateau-patience must be a positive integer; got 0." in " ".join(result.output.split())
 

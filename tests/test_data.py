@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from kit import SYSTEM_FASHION_MNIST, dataset_of, pixels, write_idx_files
 
 from zoo.data import (
     FASHION_MNIST_CLASSES,
@@ -20,7 +21,7 @@ from zoo.data import idx_source
 from zoo.data.idx import write_idx
 from zoo.errors import DataError, InvalidArgumentError, UnknownNameError
 
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_DIR = SYSTEM_FASHION_MNIST  # the Debian package's copy: these tests check its exact sizes and path
 needs_fashion = pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="dataset-fashion-mnist not installed")
 
 
@@ -34,14 +35,9 @@ def _images_of(ds) -> np.ndarray:
 
 def _fake_idx_dir(tmp_path, n_train=50, n_test=20, gz=True) -> Path:
     rng = np.random.default_rng(1)
-    d = tmp_path / "fashion-mnist"
-    d.mkdir()
-    ext = ".gz" if gz else ""
-    write_idx(d / f"train-images-idx3-ubyte{ext}", rng.integers(0, 256, (n_train, 28, 28)))
-    write_idx(d / f"train-labels-idx1-ubyte{ext}", np.arange(n_train) % 10)
-    write_idx(d / f"t10k-images-idx3-ubyte{ext}", rng.integers(0, 256, (n_test, 28, 28)))
-    write_idx(d / f"t10k-labels-idx1-ubyte{ext}", np.arange(n_test) % 10)
-    return d
+    train = rng.integers(0, 256, (n_train, 28, 28)), np.arange(n_train) % 10
+    test = rng.integers(0, 256, (n_test, 28, 28)), np.arange(n_test) % 10
+    return write_idx_files(tmp_path / "fashion-mnist", train, test, gz=gz)
 
 
 @pytest.fixture
@@ -150,7 +146,7 @@ def test_split_arguments_are_checked():
 
 def _tiny_split(n=10, h=6, w=5, c=1):
     x = np.arange(n * h * w * c, dtype=np.int64).reshape(n, h, w, c) % 256
-    return tf.data.Dataset.from_tensor_slices((x.astype(np.uint8), np.arange(n, dtype=np.int64)))
+    return dataset_of(x.astype(np.uint8))  # labels 0..n-1
 
 
 def test_pipeline_gray_to_rgb_and_resize():
@@ -207,9 +203,8 @@ def test_pipeline_rejects_whole_dataset():
 
 
 def test_channel_stats_matches_numpy():
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (300, 8, 8, 3)).astype(np.uint8)
-    ds = tf.data.Dataset.from_tensor_slices((x, np.zeros(300, np.int64)))
+    x = pixels(300, (8, 8, 3), whole=True, dtype=np.uint8)
+    ds = dataset_of(x, np.zeros(300, np.int64))
     mean, var = channel_stats(ds, (8, 8, 3))
     np.testing.assert_allclose(mean, (x / 255.0).mean(axis=(0, 1, 2)), rtol=1e-5)
     np.testing.assert_allclose(var, (x / 255.0).var(axis=(0, 1, 2)), rtol=1e-4)

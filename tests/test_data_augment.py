@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow as tf
+from kit import dataset_of, pixels
 
 from zoo.data import augmentation_names, build_augmentation, make_pipeline, parse_augmentation
 from zoo.errors import InvalidArgumentError, UnknownNameError
 
 
 def _images(n=16, h=24, w=24, c=3, seed=0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 256, (n, h, w, c)).astype(np.uint8)
+    x = pixels(n, (h, w, c), seed=seed, whole=True, dtype=np.uint8)
     x[:, 6:18, 4:12] = 255  # an off-centre block, so flips and shifts show
     return x
 
 
 def _split(x):
-    return tf.data.Dataset.from_tensor_slices((x, np.arange(len(x), dtype=np.int64)))
+    return dataset_of(x)  # labels 0..N-1: where each image went
 
 
 def test_names_and_presets():

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from typer.testing import CliRunner
-
-from zoo.cli.main import app
-
-runner = CliRunner()
-needs_fashion = pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
-                                   reason="dataset-fashion-mnist not installed")
+from kit import invoke, needs_real_fashion_mnist as needs_fashion
 
 
 @needs_fashion
@@ -19,7 +10,7 @@ def test_datasets_lists_fashion_mnist(monkeypatch):
     from zoo.cli.common import console
 
     monkeypatch.setattr(console, "width", 300)  # one table row per line, nothing wrapped
-    result = runner.invoke(app, ["datasets"])
+    result = invoke("datasets")
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "fashion_mnist" in text and "found" in text
@@ -31,8 +22,8 @@ def test_datasets_lists_fashion_mnist(monkeypatch):
 @needs_fashion
 def test_data_preview_writes_png(tmp_path):
     out = tmp_path / "grid.png"
-    result = runner.invoke(app, ["data", "preview", "fashion_mnist", "--augment", "light", "--n", "6",
-                                 "--out", str(out), "--seed", "1"])
+    result = invoke("data", "preview", "fashion_mnist", "--augment", "light", "--n", "6",
+                    "--out", str(out), "--seed", "1")
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]  # no temporary file left behind
@@ -40,9 +31,9 @@ def test_data_preview_writes_png(tmp_path):
 
 def test_data_preview_bad_inputs(tmp_path):
     out = tmp_path / "grid.png"
-    result = runner.invoke(app, ["data", "preview", "fashion_mnist", "--augment", "strnog", "--out", str(out)])
+    result = invoke("data", "preview", "fashion_mnist", "--augment", "strnog", "--out", str(out))
     assert result.exit_code != 0
     assert "Did you mean: strong" in result.output and not out.exists()
     assert "Traceback" not in result.output
-    result = runner.invoke(app, ["data", "preview", f"folder:{tmp_path / 'nope'}", "--out", str(out)])
+    result = invoke("data", "preview", f"folder:{tmp_path / 'nope'}", "--out", str(out))
     assert result.exit_code != 0 and "does not exist" in result.output and not out.exists()

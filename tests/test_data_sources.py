@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
+from kit import write_images
 
 from zoo.data import load_dataset, load_examples, make_pipeline
 from zoo.errors import DataError, InvalidArgumentError, UnknownNameError
-
-
-def _write_images(folder: Path, n: int, size=(12, 10), mode="RGB", value=0) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        shape = (size[1], size[0], 3) if mode == "RGB" else (size[1], size[0])
-        Image.fromarray(np.full(shape, (value + i) % 256, np.uint8), mode).save(folder / f"img{i:02d}.png")
 
 
 def _labels(ds) -> list[int]:
@@ -25,8 +16,8 @@ def _labels(ds) -> list[int]:
 
 
 def test_folder_classes_splits_and_pipeline(tmp_path):
-    _write_images(tmp_path / "cats", 6, value=10)
-    _write_images(tmp_path / "dogs", 4, value=200)
+    write_images(tmp_path / "cats", 6, value=10)
+    write_images(tmp_path / "dogs", 4, value=200)
     data = load_dataset(f"folder:{tmp_path}", val_fraction=0.2, seed=0)
     assert data.class_names == ["cats", "dogs"] and data.image_shape == (10, 12, 3)
     assert data.sizes == {"train": 8, "val": 2}
@@ -42,10 +33,10 @@ def test_folder_classes_splits_and_pipeline(tmp_path):
 
 
 def test_folder_train_test_subfolders_and_varying_sizes(tmp_path):
-    _write_images(tmp_path / "train" / "a", 3, size=(8, 8), mode="L")
-    _write_images(tmp_path / "train" / "b", 3, size=(9, 7), mode="L")
-    _write_images(tmp_path / "test" / "a", 2, size=(8, 8), mode="L")
-    _write_images(tmp_path / "test" / "b", 1, size=(8, 8), mode="L")
+    write_images(tmp_path / "train" / "a", 3, size=(8, 8), mode="L")
+    write_images(tmp_path / "train" / "b", 3, size=(9, 7), mode="L")
+    write_images(tmp_path / "test" / "a", 2, size=(8, 8), mode="L")
+    write_images(tmp_path / "test" / "b", 1, size=(8, 8), mode="L")
     data = load_dataset(str(tmp_path), val_fraction=0)  # a bare directory is a folder spec
     assert data.sizes == {"train": 6, "test": 3}
     assert data.image_shape is None  # sizes vary
@@ -56,8 +47,8 @@ def test_folder_train_test_subfolders_and_varying_sizes(tmp_path):
 
 
 def test_folder_corrupt_image_fail_names_it_and_skip_skips(tmp_path):
-    _write_images(tmp_path / "a", 3)
-    _write_images(tmp_path / "b", 3)
+    write_images(tmp_path / "a", 3)
+    write_images(tmp_path / "b", 3)
     (tmp_path / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     with pytest.raises(DataError, match=r"broken\.png"):
         load_dataset(f"folder:{tmp_path}")
@@ -73,7 +64,7 @@ def test_folder_empty_and_single_class(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no class subfolders"):
         load_dataset(f"folder:{tmp_path / 'empty'}")
-    _write_images(tmp_path / "one" / "only", 2)
+    write_images(tmp_path / "one" / "only", 2)
     with pytest.raises(DataError, match="single class"):
         load_dataset(f"folder:{tmp_path / 'one'}")
     (tmp_path / "noimg" / "a").mkdir(parents=True)
@@ -85,12 +76,12 @@ def test_folder_empty_and_single_class(tmp_path):
 
 
 def test_folder_refuses_an_empty_class_and_lists_a_symlink_loop_once(tmp_path):
-    _write_images(tmp_path / "empty-class" / "a", 3)
+    write_images(tmp_path / "empty-class" / "a", 3)
     (tmp_path / "empty-class" / "b").mkdir()
     with pytest.raises(DataError, match=r"class folder\(s\) b .* hold no images"):
         load_dataset(f"folder:{tmp_path / 'empty-class'}")
-    _write_images(tmp_path / "loop" / "a", 5)
-    _write_images(tmp_path / "loop" / "b", 5, value=100)
+    write_images(tmp_path / "loop" / "a", 5)
+    write_images(tmp_path / "loop" / "b", 5, value=100)
     (tmp_path / "loop" / "a" / "again").symlink_to(tmp_path / "loop" / "a")  # a folder linking to itself
     (tmp_path / "loop" / "b" / "copy.png").symlink_to(tmp_path / "loop" / "b" / "img00.png")  # a file twice
     data = load_dataset(f"folder:{tmp_path / 'loop'}", val_fraction=0.2, seed=0)

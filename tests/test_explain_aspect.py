@@ -1,15 +1,15 @@
 """Non-square image files keep their aspect in explain's figures, and the maps are fitted onto them."""
 
 import numpy as np
-from PIL import Image
+from kit import save_image
 
 from zoo.explain.images import display_images
 from zoo.plots.explain import fit_to_image, plot_method_grid
 
 
 def test_display_images_keep_the_files_aspect(tmp_path):
-    Image.new("RGB", (80, 20), (200, 10, 10)).save(tmp_path / "wide.png")
-    Image.new("L", (600, 300), 90).save(tmp_path / "big.png")
+    save_image(tmp_path / "wide.png", np.full((20, 80, 3), (200, 10, 10)))
+    save_image(tmp_path / "big.png", np.full((300, 600), 90))
     wide, big = display_images([tmp_path / "wide.png", tmp_path / "big.png"], channels=1, max_side=256)
     assert wide.shape == (20, 80, 1)
     assert big.shape == (128, 256, 1)  # shrunk, same 2:1 aspect

@@ -5,7 +5,7 @@ import errno
 import numpy as np
 import pytest
 import typer
-from typer.testing import CliRunner
+from kit import invoke
 
 from zoo.cli.common import friendly_errors, resource_message
 from zoo.errors import DataError
@@ -19,7 +19,7 @@ def run_failing(exc):
     def boom():
         raise exc
 
-    return CliRunner().invoke(app, [])
+    return invoke(app=app)
 
 
 class ResourceExhaustedError(Exception):  # TensorFlow's, matched by name so the CLI never imports TF for it

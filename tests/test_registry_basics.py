@@ -1,11 +1,12 @@
 import pytest
+from kit import records
 
 from zoo.errors import UnknownNameError, InvalidArgumentError, close_matches_hint
 from zoo.registry import check_input_shape
 
 
 def test_close_matches_hint_suggests_neighbours():
-    assert "resnet18" in close_matches_hint("resnet81", ["resnet18", "vgg16", "lenet5"])
+    assert "resnet18" in close_matches_hint("resnet81", [spec.name for spec in records("model")])
 
 
 def test_close_matches_hint_lists_choices_when_nothing_close():

@@ -4,16 +4,16 @@ import math
 
 import keras
 import pytest
+from kit import resolved_config
 
 from zoo.errors import InvalidArgumentError, UnknownNameError
-from zoo.training.config import TrainConfig, resolve
 from zoo.training.schedules import learning_rate_at, make_learning_rate
 
 SPE = 10  # steps per epoch
 
 
 def _lr(**kw):
-    cfg = resolve(TrainConfig(model="simplenet", **kw))
+    cfg = resolved_config("simplenet", **kw)
     lr, callbacks = make_learning_rate(cfg, SPE)
     return cfg, lr, callbacks
 
@@ -96,7 +96,7 @@ def test_unknown_names_list_close_matches(bad, option, hint):
     from zoo.cli.common import flag_of
 
     with pytest.raises(UnknownNameError) as info:
-        resolve(TrainConfig(model="simplenet", **bad))
+        resolved_config("simplenet", **bad)
     shown = info.value.worded(flag_of(info.value.param))  # what the CLI prints
     assert option in shown and hint in shown
 
@@ -109,7 +109,7 @@ def test_impossible_values_are_refused(bad, text):
     from zoo.cli.common import flag_of
 
     with pytest.raises(InvalidArgumentError) as info:
-        resolve(TrainConfig(model="simplenet", **bad))
+        resolved_config("simplenet", **bad)
     assert info.value.worded(flag_of(info.value.param)).startswith(text + " ")  # what the CLI prints
 
 
