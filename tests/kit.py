@@ -1,7 +1,7 @@
 """The shared test kit (keras-hub's ``TestCase.run_*_test`` in spirit): every test file takes its
 helpers from here instead of building its own.
 
-- data: ``pixels``, ``dataset_of``, ``save_image``, ``write_images``, ``write_npz``, ``write_idx_files``,
+- data: ``pixels``, ``dataset_of``, ``save_image``, ``write_images``, ``write_npz``, ``write_idx_file(s)``,
   ``write_fashion_like_idx``, ``fashion_mnist_arrays`` and the ``needs_real_fashion_mnist`` mark;
 - models: ``tiny_classifier`` (the zoo's conventions), ``linear_classifier`` (known weights),
   ``vector_model`` (no image at all);
@@ -115,23 +115,24 @@ IDX_NAMES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
-def write_idx_files(directory, train, test, *, gz: bool = False) -> Path:
-    """The four IDX files of an MNIST-style dataset from (images N,H,W uint8, labels) pairs, written
-    here byte by byte (not by the zoo's writer, so they test its reader); ``gz`` gzips them."""
+def write_idx_file(path, array, *, gz: bool = False) -> Path:
+    """``array`` (uint8) as an IDX file: magic 0x0000 08 ndim, big-endian dims, the bytes (``gz``: gzipped).
+    Written here byte by byte, not by the zoo's writer, so that it tests the zoo's reader."""
     import gzip
 
+    array = np.ascontiguousarray(array, np.uint8)
+    data = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape) + array.tobytes()
+    Path(path).write_bytes(gzip.compress(data) if gz else data)
+    return Path(path)
+
+
+def write_idx_files(directory, train, test, *, gz: bool = False) -> Path:
+    """The four IDX files of an MNIST-style dataset from (images N,H,W uint8, labels) pairs."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-
-    def write(path, array):
-        array = np.ascontiguousarray(array, np.uint8)
-        header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-        data = header + array.tobytes()
-        path.write_bytes(gzip.compress(data) if gz else data)
-
     for split, (images, labels) in (("train", train), ("test", test)):
         for name, array in zip(IDX_NAMES[split], (images, labels)):
-            write(directory / (name + (".gz" if gz else "")), array)
+            write_idx_file(directory / (name + (".gz" if gz else "")), array, gz=gz)
     return directory
 
 
@@ -312,10 +313,12 @@ def zoo_env(fault: str | None = None, log=None, **extra) -> dict:
     return {**env, **extra}
 
 
-def run_zoo(*args, fault: str | None = None, log=None, timeout: float = 600, env: dict | None = None, **kwargs):
-    """`zoo ARGS...` in a fresh interpreter, waited for: a CompletedProcess with text stdout and stderr."""
-    return subprocess.run([sys.executable, "-c", ZOO_MAIN, *map(str, args)], capture_output=True, text=True,
-                          env=zoo_env(fault, log, **(env or {})), timeout=timeout, **kwargs)
+def run_zoo(*args, fault: str | None = None, log=None, timeout: float = 600, env: dict | None = None,
+            prelude: str = "", **kwargs):
+    """`zoo ARGS...` in a fresh interpreter, waited for: a CompletedProcess with text stdout and stderr.
+    ``prelude`` is Python run first in that interpreter (a patch); ``kwargs`` go to subprocess.run (cwd)."""
+    return subprocess.run([sys.executable, "-c", prelude + ZOO_MAIN, *map(str, args)], capture_output=True,
+                          text=True, env=zoo_env(fault, log, **(env or {})), timeout=timeout, **kwargs)
 
 
 def start_zoo(*args, fault: str | None = None, env: dict | None = None, **kwargs) -> subprocess.Popen:
@@ -330,6 +333,22 @@ def run_python(code: str, *args, **kwargs):
 
 
 # ---------------------------------------------------------------------------------- registries
+
+
+def lightest_shipped(n: int = 2) -> list[str]:
+    """The ``n`` shipped models with the fewest weights (quickest to load), lightest first."""
+    from zoo.catalog import load_catalog
+    from zoo.registry import load_weights_manifest
+
+    catalog = load_catalog()
+    return sorted(load_weights_manifest(), key=lambda name: catalog[name]["trainable_params"])[:n]
+
+
+def resolved_config(model: str = "simplenet", **options):
+    """The TrainConfig of `zoo train MODEL` with ``options``, resolved as the trainer resolves it."""
+    from zoo.training.config import TrainConfig, resolve
+
+    return resolve(TrainConfig(model=model, **options))
 
 
 def records(registry: str) -> list:
