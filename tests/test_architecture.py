@@ -177,3 +177,80 @@ def test_each_cli_command_lives_in_the_module_named_after_it():
             if module != f"zoo.cli.{top}":
                 misplaced[f"{top}:{fn.__name__}"] = module
     assert len(root.commands) >= 14 and misplaced == {}
+
+
+# ---------------------------------------------------------------- one test kit, no registry listed by hand
+
+
+def _imports_kit(tree) -> bool:
+    return any((isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "kit")
+               or (isinstance(node, ast.Import) and any(alias.name == "kit" for alias in node.names))
+               for node in ast.walk(tree))
+
+
+def test_every_test_file_uses_the_kit():
+    """tests/kit.py is the one place for runners, tiny models, fake runs, generated data and the
+    run_*_test helpers: a test file that builds its own has a copy that will drift."""
+    loners = [path.name for path in sorted((ROOT / "tests").glob("test_*.py"))
+              if not _imports_kit(ast.parse(path.read_text()))]
+    assert loners == [], f"import your helpers from tests/kit.py: {loners}"
+
+
+# A literal allowed to name several records, and why (a fact about those records, not a copy of a registry).
+NAMED_ON_PURPOSE = {
+    ("tests/test_shipped_weights.py", "SHORT_OF_THE_GOAL"): "the shipped models that really miss their floor",
+}
+
+
+def _normal(name: str) -> str:
+    return str(name).strip().lower().replace("-", "_")
+
+
+def hand_listed_names(source: str, names: dict[str, set[str]], own=frozenset(), allowed=frozenset()):
+    """(line, registry, strings) of each list, tuple or set literal of two or more strings that all
+    name records of one registry (``names``: normalised names and aliases by registry). The file's
+    ``own`` record (a test file dedicated to it) does not count; literals assigned to a name in
+    ``allowed`` are skipped."""
+    tree = ast.parse(source)
+    skip = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id in allowed for t in node.targets)}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.List, ast.Tuple, ast.Set)) or id(node) in skip or len(node.elts) < 2:
+            continue
+        if not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+            continue
+        keys = [_normal(e.value) for e in node.elts]
+        for registry, known in names.items():
+            if all(k in known for k in keys) and len([k for k in keys if k not in own]) >= 2:
+                found.append((node.lineno, registry, [e.value for e in node.elts]))
+    return found
+
+
+def test_the_name_list_finder_finds_a_planted_list():
+    # made-up registries (real names here would be listed by hand in this very file)
+    names = {"attack": {"zap", "zop", "big_zap"}, "explain": {"glow", "gl"}}
+    planted = "A = ['zap', 'zop']\nB = ('zap', 'something')\nC = {'GL', 'Glow'}\nD = ['zap', 'big-zap']\n"
+    found = hand_listed_names(planted, names)
+    assert [(line, registry) for line, registry, _ in found] == [(1, "attack"), (3, "explain"), (4, "attack")]
+    assert hand_listed_names(planted, names, own={"big_zap"}) == found[:2]  # a file dedicated to big-zap
+    assert hand_listed_names(planted, names, allowed={"A", "C"}) == found[2:]
+
+
+def test_no_registry_names_are_listed_by_hand_in_tests_or_cli():
+    """Tests parametrize over the registries and the CLI reads them: a new model, method, attack or
+    source then needs only its own file and its own test. A file dedicated to one record
+    (tests/test_attack_mi_fgsm.py) may name it beside others."""
+    from kit import registry_names
+
+    names = registry_names()
+    every = set().union(*names.values())
+    found = []
+    for path in sorted([*(ROOT / "tests").glob("*.py"), *(ROOT / "cli").glob("*.py")]):
+        stem = _normal(path.stem)
+        own = {max((n for n in every if stem.endswith("_" + n)), key=len, default=None)} - {None}
+        rel = str(path.relative_to(ROOT))
+        allowed = {name for (file, name) in NAMED_ON_PURPOSE if file == rel}
+        found += [f"{rel}:{line} {registry} {strings}"
+                  for line, registry, strings in hand_listed_names(path.read_text(), names, own, allowed)]
+    assert found == [], "read these names from the registry instead:\n" + "\n".join(found)
