@@ -411,7 +411,7 @@ def registry_names() -> dict[str, set[str]]:
         "attack": {r.name for r in records("attack")},
         "explain": {n for r in records("explain") for n in (r.name, *r.aliases)},
         "source": {n for r in records("source")
-                   for n in (r.usage, getattr(r, "name", r.usage), *([r.prefix] if r.prefix else []), *(r.names or {}))},
+                   for n in (r.usage, getattr(r, "name", r.usage), r.prefix or r.usage, *(r.names or {}))},
     }
     return {registry: {_normal(n) for n in found} for registry, found in names.items()}
 
