@@ -1,12 +1,8 @@
 """`zoo predict` (classify image files) and `zoo runs` (list and compare run directories)."""
 
-import json
-
 import numpy as np
 import pytest
-from PIL import Image
-
-from kit import cli, cli_json
+from kit import cli, cli_json, fake_run, save_image, tiny_classifier
 
 
 @pytest.fixture(scope="module")
@@ -16,10 +12,12 @@ def images(tmp_path_factory):
     folder = tmp_path_factory.mktemp("images")
     data = load_dataset("fashion_mnist", limit=16)
     x, y = (t.numpy() for t in next(iter(data.split("test").batch(3))))
-    Image.fromarray(x[0, :, :, 0]).resize((56, 84)).save(folder / "tall.png")  # non-square grey
+    from PIL import Image
+
+    Image.fromarray(x[0, :, :, 0]).resize((56, 84)).save(folder / "tall.png")  # non-square grey, resized
     Image.fromarray(np.repeat(x[1], 3, axis=-1)).resize((60, 40)).save(folder / "wide_rgb.jpg")
     rgba = np.concatenate([np.repeat(x[2], 3, -1), np.full((28, 28, 1), 255, "uint8")], -1)
-    Image.fromarray(rgba, "RGBA").save(folder / "alpha.png")
+    save_image(folder / "alpha.png", rgba, "RGBA")
     (folder / "notes.txt").write_text("not an image")
     return folder, y
 
@@ -67,22 +65,12 @@ def test_predict_refuses_missing_files_and_empty_folders(tmp_path):
 
 
 def _fake_run(path, *, epochs_planned=3, history=0, backup=0, finished=False):
-    path.mkdir(parents=True)
-    (path / "config.json").write_text(json.dumps({"model": "simplenet", "dataset": "fashion_mnist",
-                                                  "epochs": epochs_planned}))
-    if history:
-        rows = ["epoch,accuracy,loss,val_accuracy,val_loss,epoch_seconds"]
-        rows += [f"{e},{0.5 + e / 10},{1 - e / 10},{0.4 + e / 10},{1.1 - e / 10},2.0" for e in range(history)]
-        (path / "history.csv").write_text("\n".join(rows) + "\n")
-    if backup:
-        unit = path / "checkpoints" / "backup" / "000001"  # the layout of zoo/training/backup.py
-        unit.mkdir(parents=True)
-        (unit / "state.json").write_text(json.dumps({"epoch": backup, "final": False, "files": {}}))
+    """A simplenet run in some state: history.csv rows with val_accuracy 0.4, 0.5, ... (kit.fake_run)."""
+    fake_run(path.parent, tiny_classifier() if finished else False, name=path.name, model="simplenet",
+             epochs=epochs_planned, history=history, backup=backup,
+             metrics={"accuracy": 0.75, "train_seconds": 6.5} if finished else None)
     if finished:
-        (path / "model.keras").write_bytes(b"zip")
-        (path / "metrics.json").write_text(json.dumps({"accuracy": 0.75, "train_seconds": 6.5}))
-        (path / "eval").mkdir()
-        (path / "eval" / "config.json").write_text(json.dumps({"model": "inner"}))  # not a run of its own
+        fake_run(path, False, name="eval", model="inner")  # an eval output inside: not a run of its own
 
 
 def test_runs_tells_each_state(tmp_path):

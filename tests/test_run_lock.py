@@ -8,18 +8,16 @@ import sys
 import time
 
 import pytest
+from kit import start_zoo
 
 from zoo.errors import TrainingError
 from zoo.run import RunLock, is_locked, lock_path
 
-TRAIN = ["-m", "zoo.cli.main", "train", "simplenet", "--input-shape", "16,16,1", "--limit", "512",
-         "--batch-size", "32", "--quiet"]
+TRAIN = ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "512", "--batch-size", "32", "--quiet"]
 
 
 def _zoo(*args, **kwargs):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.Popen([sys.executable, *TRAIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, **kwargs)
+    return start_zoo(*TRAIN, *args, env={"TF_CPP_MIN_LOG_LEVEL": "3"}, **kwargs)  # stderr: the CLI's lines only
 
 
 def _wait_for(predicate, timeout=120):
