@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import warnings
 
 import numpy as np
 import pytest
 
 import zoo
-from kit import cli, tiny_classifier
+from kit import cli, lightest_shipped, linear_classifier, run_python, tiny_classifier
 from zoo.errors import InvalidArgumentError
 from zoo.pretrained import pretrained_names
 
@@ -33,7 +31,7 @@ def test_dir_lists_the_entry_points_each_with_an_example_and_import_stays_tensor
         assert ">>> import zoo" in getattr(zoo.plots, name).__doc__
     code = ("import sys, zoo; dir(zoo); zoo.explain; zoo.attack; zoo.plots; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+    assert run_python(code).returncode == 0
 
 
 def test_modules_sharing_a_name_are_both_the_module_and_the_function():
@@ -101,11 +99,8 @@ def test_scaled_images_get_one_clear_line_the_same_everywhere(images, scale):
 
 
 def test_a_model_without_its_own_scaling_is_not_second_guessed(images):
-    import keras
-
     x, y, _ = images
-    image = keras.Input((28, 28, 1))
-    plain = keras.Model(image, keras.layers.Dense(10)(keras.layers.Flatten()(image)))
+    plain = linear_classifier((28, 28, 1), 10)
     assert zoo.predict(plain, x / 255.0).probs.shape == (16, 10)
 
 
@@ -189,7 +184,8 @@ def test_train_rerun_names_python_keywords_and_overwrite_retrains(tmp_path, imag
 
 def test_ensemble_of_models_leaves_members_untouched(images):
     x, y, _ = images
-    a, b = zoo.load_model("lenet5"), zoo.load_model("simplenet")
-    ens = zoo.ensemble([a, b, "lenet5"])
-    assert (a.name, b.name) == ("lenet5", "simplenet")
+    names = lightest_shipped(2)
+    a, b = (zoo.load_model(name) for name in names)
+    ens = zoo.ensemble([a, b, names[0]])
+    assert [a.name, b.name] == names
     assert 0 <= zoo.evaluate(ens, x, y)["accuracy"] <= 1

@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 import pytest
-from kit import cli, cli_json
+from kit import cli, cli_json, pixels, save_image
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_loaded_model_computes_in_float32_with_the_same_weights(bf16_run):
     assert model_precision(as_trained) == "mixed_bfloat16" and model_precision(loaded) == "float32"
     for a, b in zip(as_trained.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)  # nothing rounded on the way
-    x = np.random.default_rng(1).uniform(0, 255, (8, 28, 28, 1)).astype("float32")
+    x = pixels(8, (28, 28, 1), seed=1)
     bf16 = np.asarray(as_trained(x), "float32")
     fp32 = np.asarray(loaded(x))
     assert fp32.dtype == np.float32
@@ -77,25 +77,25 @@ def test_bf16_run_exports_in_float32(bf16_run, tmp_path, fmt, suffix):
 
     result = export_model(bf16_run, fmt, tmp_path / f"m{suffix}")
     assert result.max_abs_diff <= 1e-3 * max(1.0, result.logit_scale)
-    x = np.random.default_rng(2).uniform(0, 255, (4, 28, 28, 1)).astype("float32")
+    x = pixels(4, (28, 28, 1), seed=2)
     got = np.asarray(RUNNERS[fmt](result.path, x))
     assert got.dtype == np.float32  # served in float32, not bfloat16
     np.testing.assert_allclose(got, np.asarray(load_model(bf16_run)(x)), atol=1e-3)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 
 
-METHODS = ("gradient", "smoothgrad", "integrated-gradients", "gradcam")
-
-
 def test_explain_maps_equal_the_float32_copy(bf16_run, float32_twin, tmp_path):
     from scipy.stats import spearmanr
 
+    from zoo.explain.registry import resolve_methods
+
+    methods = resolve_methods("all")  # what --method all draws
     maps = {}
     for name, model in (("bf16", bf16_run), ("fp32", float32_twin)):
         code, out = cli("explain", model, "--method", "all", "--samples", 8, "--n", 4, "--out", tmp_path / name)
         assert code == 0, out
-        maps[name] = {m: np.load(tmp_path / name / f"maps_{m}.npy") for m in METHODS}
-    for m in METHODS:
+        maps[name] = {m: np.load(tmp_path / name / f"maps_{m}.npy") for m in methods}
+    for m in methods:
         a, b = maps["bf16"][m], maps["fp32"][m]
         for i in range(len(a)):
             assert spearmanr(a[i].ravel(), b[i].ravel())[0] >= 0.99, (m, i)
@@ -119,9 +119,7 @@ def test_other_commands_take_the_bf16_run(bf16_run, float32_twin, tmp_path, comm
         _, m32, _ = cli_json("eval", float32_twin, "--limit", 64, "--json")
         assert code == 0 and m["accuracy"] == m32["accuracy"], out
     elif command == "predict":
-        from PIL import Image
-
-        Image.fromarray(np.tile(np.arange(28, dtype=np.uint8) * 9, (28, 1))).save(tmp_path / "a.png")
+        save_image(tmp_path / "a.png", np.tile(np.arange(28, dtype=np.uint8) * 9, (28, 1)))
         code, preds, out = cli_json("predict", bf16_run, tmp_path / "a.png", "--json")
         _, preds32, _ = cli_json("predict", float32_twin, tmp_path / "a.png", "--json")
         probs = lambda p: [t["probability"] for t in p["predictions"][0]["top"]]  # noqa: E731

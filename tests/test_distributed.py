@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from kit import invoke
 
 from zoo.training.distributed import is_chief, largest_divisor_at_most
 
@@ -121,14 +122,10 @@ def test_steps_per_execution_divides_the_epoch(n, cap, expected):
 
 
 def test_mirrored_strategy_trains_through_fit(tmp_path):
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
-
     out = tmp_path / "mirrored"
-    result = CliRunner().invoke(app, ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "128",
-                                      "--batch-size", "64", "--epochs", "1", "--strategy", "mirrored",
-                                      "--quiet", "--out", str(out)])
+    result = invoke("train", "simplenet", "--input-shape", "16,16,1", "--limit", "128",
+                    "--batch-size", "64", "--epochs", "1", "--strategy", "mirrored",
+                    "--quiet", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert (out / "model.keras").is_file()
     assert json.loads((out / "config.json").read_text())["strategy"] == "mirrored"

@@ -4,9 +4,8 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from kit import invoke, pixels
 
-from zoo.cli.main import app
 from zoo.export import FORMATS, RUNNERS
 
 
@@ -24,26 +23,26 @@ def _out(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-@pytest.mark.parametrize("which", ["simplenet", "resnet20"])
+@pytest.mark.parametrize("which", ["shipped", "file"])
 def test_every_format_reloads_to_the_same_logits(fmt, which, tmp_path, resnet_file):
     from zoo.run import load_classifier
 
-    source = "simplenet" if which == "simplenet" else str(resnet_file)
+    source = "simplenet" if which == "shipped" else str(resnet_file)  # a shipped name, a fresh resnet20 file
     out = _out(tmp_path, fmt)
-    result = CliRunner().invoke(app, ["export", source, "--format", fmt, "--out", str(out), "--json"])
+    result = invoke("export", source, "--format", fmt, "--out", str(out), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["max_abs_diff"] <= 1e-4 and report["images_checked"] == 8
     assert out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
     # independent check on other images than the exporter's
     model, _ = load_classifier(source)
-    x = np.random.default_rng(7).uniform(0, 255, (3, 28, 28, 1)).astype("float32")
+    x = pixels(3, (28, 28, 1), seed=7)
     np.testing.assert_allclose(RUNNERS[fmt](out, x), model.predict(x, verbose=0), atol=1e-4)
 
 
 def test_export_refuses_bad_requests_and_leaves_nothing(tmp_path):
     def run(*args):
-        result = CliRunner().invoke(app, ["export", "simplenet", *map(str, args)])
+        result = invoke("export", "simplenet", *map(str, args))
         assert result.exit_code != 0 and "Traceback" not in result.output
         return result.output
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from kit import run_zoo
 
 ARGS = ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "640", "--batch-size", "64",
         "--epochs", "3", "--seed", "5", "--deterministic", "--schedule", "step", "--step-size", "1",
@@ -26,17 +27,6 @@ ARGS = ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "640", "--b
 TIMING = ("epoch_seconds", "train_seconds")
 
 pytestmark = pytest.mark.slow
-
-
-def run_zoo(*args, fault=None, log=None):
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("ZOO_FAULT_AT", None)
-    if fault is not None:
-        env["ZOO_FAULT_AT"] = fault
-    if log is not None:
-        env["ZOO_FAULT_LOG"] = str(log)
-    cmd = [sys.executable, "-c", "from zoo.cli.main import main; main()", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
 
 
 def history(run: Path) -> list[dict]:

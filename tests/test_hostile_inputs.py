@@ -14,9 +14,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
-from zoo.cli.main import app
+from kit import fake_run as kit_run, invoke, write_idx_file
 
 
 def nothing(tmp):
@@ -115,9 +113,7 @@ def existing_export(tmp):
 
 
 def fake_run(tmp):
-    (tmp / "run").mkdir()
-    (tmp / "run" / "config.json").write_text(json.dumps({"model": "simplenet", "dataset": "fashion_mnist"}))
-    return {"run": tmp / "run"}
+    return {"run": kit_run(tmp, False, model="simplenet", dataset="fashion_mnist")}
 
 
 def brackets_dir(tmp):
@@ -126,20 +122,13 @@ def brackets_dir(tmp):
     return {"dir": d}
 
 
-def _idx(path, array):
-    """Write ``array`` (uint8) as an IDX file: magic 0x0000 08 ndim, big-endian dims, the bytes."""
-    array = np.asarray(array, np.uint8)
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(header + array.tobytes())
-
-
 def idx_dir(tmp, damage=None):
     d = tmp / "idx"
     d.mkdir()
     rng = np.random.default_rng(0)
     for split, n in (("train", 20), ("t10k", 10)):
-        _idx(d / f"{split}-images-idx3-ubyte", rng.integers(0, 255, (n, 28, 28)))
-        _idx(d / f"{split}-labels-idx1-ubyte", np.arange(n) % 10)
+        write_idx_file(d / f"{split}-images-idx3-ubyte", rng.integers(0, 255, (n, 28, 28)))
+        write_idx_file(d / f"{split}-labels-idx1-ubyte", np.arange(n) % 10)
     if damage:
         damage(d)
     return {"dir": d}
@@ -160,7 +149,7 @@ def idx_truncated(tmp):
 
 
 def idx_count_mismatch(tmp):
-    return idx_dir(tmp, lambda d: _idx(d / "train-labels-idx1-ubyte", np.arange(19) % 10))
+    return idx_dir(tmp, lambda d: write_idx_file(d / "train-labels-idx1-ubyte", np.arange(19) % 10))
 
 
 def idx_bad_gzip(tmp):
@@ -449,7 +438,7 @@ def test_hostile_input_gets_one_clear_line(case, tmp_path):
     _, setup, argv, expected = case
     names = {"tmp": tmp_path, "out": tmp_path / "out", **setup(tmp_path)}
     before = sorted(p.name for p in tmp_path.rglob("*"))
-    result = CliRunner().invoke(app, [a.format(**names) for a in argv])
+    result = invoke(*[a.format(**names) for a in argv])
     text = result.output  # stdout and stderr together
     lines = [line for line in text.splitlines() if line.strip()]
     assert result.exit_code != 0, text
@@ -471,7 +460,7 @@ def test_offline_download_fails_within_15_s(case, tmp_path):
     _, setup, argv, _ = case
     names = {"tmp": tmp_path, "out": tmp_path / "out", **setup(tmp_path)}
     start = time.monotonic()
-    result = CliRunner().invoke(app, [a.format(**names) for a in argv])
+    result = invoke(*[a.format(**names) for a in argv])
     assert result.exit_code != 0 and time.monotonic() - start < 15, result.output  # not minutes of retries
     assert "WARNING" not in result.output and "Retrying" not in result.output and "%|" not in result.output
 
@@ -501,7 +490,7 @@ def test_download_interrupted_is_one_line_and_leaves_nothing(tmp_path, monkeypat
 
     threading.Thread(target=ctrl_c, daemon=True).start()
     start = time.monotonic()
-    result = CliRunner().invoke(app, ["data", "download", "tfds:mnist", "--data-dir", str(tmp_path / "tfds")])
+    result = invoke("data", "download", "tfds:mnist", "--data-dir", str(tmp_path / "tfds"))
     assert result.exit_code == 130 and time.monotonic() - start < 30, result.output
     assert len([line for line in result.output.splitlines() if line.strip()]) <= 2, result.output
     assert "Interrupted" in result.output and "partial files" in " ".join(result.output.split())
@@ -524,7 +513,7 @@ RUN_CASES = [
 @pytest.mark.parametrize("case", RUN_CASES, ids=[c[0] for c in RUN_CASES])
 def test_hostile_request_that_deserves_a_run(case, tmp_path):
     _, argv, code, expected = case
-    result = CliRunner().invoke(app, [a.format(out=tmp_path / "out") for a in argv])
+    result = invoke(*[a.format(out=tmp_path / "out") for a in argv])
     text = result.output
     assert result.exit_code == code, text
     assert "Traceback" not in text and "Unexpected error" not in text, text
@@ -549,7 +538,7 @@ PIPE_CASES = [  # stdout is not a terminal (a pipe): every column whole, no "Tes
 def test_tables_through_a_pipe_keep_every_column(case, tmp_path):
     _, setup, argv, headers = case
     names = {"tmp": tmp_path, **setup(tmp_path)}
-    result = CliRunner().invoke(app, [a.format(**names) for a in argv])
+    result = invoke(*[a.format(**names) for a in argv])
     assert result.exit_code == 0, result.output
     assert "…" not in result.output, result.output
     header = next(line for line in result.output.splitlines() if headers[0] in line and headers[-1] in line)
@@ -608,7 +597,7 @@ def test_full_and_read_only_disks_get_one_clear_line(case, small_fs):
     _, kind, argv, expected = case
     fs = small_fs(kind)
     before = sorted(p.name for p in fs.rglob("*"))
-    result = CliRunner().invoke(app, [a.format(fs=fs) for a in argv])
+    result = invoke(*[a.format(fs=fs) for a in argv])
     text = result.output
     assert result.exit_code != 0, text
     assert "Traceback" not in text and "Unexpected error" not in text, text

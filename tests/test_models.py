@@ -7,6 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
+from kit import pixels, run_model_test  # noqa: E402
 
 from zoo.errors import InvalidArgumentError  # noqa: E402
 from zoo.models.common import LOGITS, get_standardization, set_standardization  # noqa: E402
@@ -60,14 +61,18 @@ def input_for(spec, channels: int | None = None):
 
 
 # Models with tens of millions of weights even at 32x32 (FC heads or depth): seconds to build.
-HUGE = {"alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
-        "resnet50", "resnet101", "resnet152"}
-# Deeper copies of another registered model: the same builder with more blocks of the same kind
-# (resnet20 -> 32..110, vgg11(_bn) -> 13..19, resnet18 -> 34, resnet50 -> 101, 152). Running them
-# eagerly costs most of this file's time and tests no new code, so they get the graph checks
-# (test_deeper_sibling_graph) and the exact parameter counts instead of the full contract.
-DEEPER_SIBLINGS = {"resnet32", "resnet44", "resnet56", "resnet110",
-                   "vgg13", "vgg16", "vgg19", "vgg13_bn", "vgg16_bn", "vgg19_bn", "resnet34", "resnet101", "resnet152"}
+HUGE = {name for name, count in PUBLISHED_PARAMS.items() if count > 25_000_000}
+# Deeper copies of another registered model (the value): the same builder with more blocks of the
+# same kind. Running them eagerly costs most of this file's time and tests no new code, so they get
+# the graph checks (test_deeper_sibling_graph) and the exact parameter counts instead of the full
+# contract, which their shallower sibling runs.
+DEEPER_OF = {
+    "resnet32": "resnet20", "resnet44": "resnet20", "resnet56": "resnet20", "resnet110": "resnet20",
+    "vgg13": "vgg11", "vgg16": "vgg11", "vgg19": "vgg11",
+    "vgg13_bn": "vgg11_bn", "vgg16_bn": "vgg11_bn", "vgg19_bn": "vgg11_bn",
+    "resnet34": "resnet18", "resnet101": "resnet50", "resnet152": "resnet50",
+}
+DEEPER_SIBLINGS = set(DEEPER_OF)
 
 
 def round_trip_checked(spec) -> bool:
@@ -81,7 +86,7 @@ def round_trip_checked(spec) -> bool:
 
 
 def images(shape, batch=2, seed=0):
-    return np.random.default_rng(seed).uniform(0, 255, (batch, *shape)).astype("float32")
+    return pixels(batch, shape, seed=seed)
 
 
 def _bias_before_batchnorm(model) -> set[str]:
@@ -154,15 +159,17 @@ def test_model_contract(name, tmp_path):
     np.testing.assert_allclose(get_standardization(loaded)[0], [0.3] * shape[2])
 
 
+def test_each_deeper_sibling_is_a_deeper_copy_of_a_model_that_runs_the_full_contract():
+    for deeper, base in DEEPER_OF.items():
+        assert base not in DEEPER_OF and get_spec(deeper).family == get_spec(base).family, deeper
+        assert get_spec(deeper).small_input == get_spec(base).small_input, deeper
+        assert PUBLISHED_PARAMS[deeper] > PUBLISHED_PARAMS[base], deeper
+
+
 @pytest.mark.parametrize("name", sorted(DEEPER_SIBLINGS))
 def test_deeper_sibling_graph(name):
     spec = get_spec(name)
-    model = weightless_model(name, input_shape=input_for(spec), num_classes=3)
-    assert tuple(model.outputs[0].shape) == (None, 3)
-    assert [layer.name for layer in model.layers[1:3]] == ["rescale", "standardize"]
-    names = [layer.name for layer in model.layers]
-    assert len(model.get_layer(spec.last_conv).output.shape) == 4
-    assert not any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers[names.index(spec.last_conv) + 1:])
+    run_model_test(spec, input_shape=input_for(spec), num_classes=3)
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n not in DEEPER_SIBLINGS])

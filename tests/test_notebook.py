@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from kit import ROOT
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "notebooks" / "lab.ipynb"
+NOTEBOOK = ROOT / "docs" / "notebooks" / "lab.ipynb"
 KERNEL = "zoo-test-python"
 
 

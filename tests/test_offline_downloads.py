@@ -11,9 +11,8 @@ import threading
 import time
 
 import pytest
-from typer.testing import CliRunner
+from kit import invoke
 
-from zoo.cli.main import app
 from zoo.data import sources, tfds_source
 from zoo.errors import DataError
 
@@ -70,7 +69,7 @@ def test_offline_download_fails_in_seconds_with_one_line(spec, tmp_path, monkeyp
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     monkeypatch.setattr(tfds_source, "_child_command", lambda *a: pytest.fail("TFDS started offline"))
     start = time.monotonic()
-    result = CliRunner().invoke(app, ["data", "download", spec, "--data-dir", str(tmp_path / "tfds")])
+    result = invoke("data", "download", spec, "--data-dir", str(tmp_path / "tfds"))
     elapsed = time.monotonic() - start
     assert result.exit_code != 0
     text = " ".join(result.output.split())
@@ -87,8 +86,8 @@ def test_offline_train_download_for_real(tmp_path):
     if _online():
         pytest.skip("this machine reaches storage.googleapis.com")
     start = time.monotonic()
-    result = CliRunner().invoke(app, ["train", "simplenet", "--dataset", "tfds:mnist", "--download",
-                                      "--data-dir", str(tmp_path / "tfds"), "--out", str(tmp_path / "run")])
+    result = invoke("train", "simplenet", "--dataset", "tfds:mnist", "--download",
+                    "--data-dir", str(tmp_path / "tfds"), "--out", str(tmp_path / "run"))
     elapsed = time.monotonic() - start
     assert result.exit_code == 2 and "storage.googleapis.com" in result.output, result.output
     assert elapsed < 15, f"the offline failure took {elapsed:.1f} s"

@@ -17,20 +17,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import kit
 import numpy as np
 import pytest
+from kit import invoke
 
 from zoo.io import OUTPUT_MARKER
 
 
 def run_zoo(*args, fault=None, cwd=None, no_exchange=False):
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("ZOO_FAULT_AT", None)
-    if fault is not None:
-        env["ZOO_FAULT_AT"] = fault
     patch = "import zoo.io; zoo.io._exchange = lambda a, b: False; " if no_exchange else ""
-    cmd = [sys.executable, "-c", patch + "from zoo.cli.main import main; main()", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=cwd)
+    return kit.run_zoo(*args, fault=fault, cwd=cwd, prelude=patch)
 
 
 def snapshot(path: Path) -> dict:
@@ -326,14 +323,10 @@ DISK_CASES = [
 
 @pytest.mark.parametrize("case", DISK_CASES, ids=[c[0] for c in DISK_CASES])
 def test_a_full_disk_ends_in_one_clear_line_and_leaves_nothing(case, nearly_full):
-    from typer.testing import CliRunner
-
-    from zoo.cli.main import app
-
     _, argv = case
     for free in (8, 40):
         fs = nearly_full(free)
-        result = CliRunner().invoke(app, [a.format(fs=fs) for a in argv])
+        result = invoke(*[a.format(fs=fs) for a in argv])
         text = result.output
         assert result.exit_code == 1, text
         assert "Unexpected error" not in text and "No space left on the device" in text, text

@@ -4,11 +4,9 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from kit import ROOT, run_python
 
 
 @pytest.mark.slow
@@ -38,7 +36,7 @@ def test_wheel_carries_cli_and_weights(tmp_path):
 def test_cli_import_does_not_load_tensorflow():
     # `zoo --help` and shell completion must not pay for a TensorFlow import.
     code = "import sys, zoo.cli.main; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = run_python(code, check=True)
     assert out.stdout.split() == ["False", "False"]
 
 

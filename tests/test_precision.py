@@ -2,9 +2,8 @@
 
 import json
 
-from typer.testing import CliRunner
+from kit import invoke
 
-from zoo.cli.main import app
 from zoo.training import distributed
 
 
@@ -46,8 +45,8 @@ def test_auto_on_gpus_follows_compute_capability():
 
 def test_a_run_records_the_precision_it_used_apart_from_the_option(tmp_path):
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "128", "--epochs",
-                                      "1", "--out", str(out)])
+    result = invoke("train", "simplenet", "--input-shape", "16,16,1", "--limit", "128", "--epochs",
+                    "1", "--out", str(out))
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
     expected = distributed.auto_precision(False, _NoGPU)

@@ -7,11 +7,9 @@ import sys
 
 import numpy as np
 import pytest
-from kit import needs_real_fashion_mnist
-from typer.testing import CliRunner
+from kit import invoke, needs_real_fashion_mnist
 
 import zoo
-from zoo.cli.main import app
 from zoo.errors import ModelFileError, UnknownNameError
 from zoo.registry import get_spec, load_weights_manifest
 from zoo.run import load_classifier, read_run_config, resolve_model_file
@@ -66,7 +64,7 @@ def test_the_recipe_reproduces_the_shipped_run_settings(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_reproduces_its_recorded_test_accuracy(name, tmp_path):
     entry = MANIFEST[name]
-    result = CliRunner().invoke(app, ["eval", name, "--out", str(tmp_path), "--json"])
+    result = invoke("eval", name, "--out", str(tmp_path), "--json")
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["samples"] == 10_000
@@ -120,9 +118,9 @@ def test_one_changed_byte_makes_loading_fail_with_the_file_name(tmp_path, monkey
     with pytest.raises(ModelFileError, match="damaged") as info:
         zoo.create_model("simplenet", pretrained=True)
     assert str(copy) in str(info.value)
-    result = CliRunner().invoke(app, ["eval", "simplenet"])
+    result = invoke("eval", "simplenet")
     assert result.exit_code != 0 and "damaged" in result.output and "Traceback" not in result.output
-    result = CliRunner().invoke(app, ["weights", "verify"])
+    result = invoke("weights", "verify")
     assert result.exit_code != 0 and "FAILED  simplenet" in result.output
 
 
@@ -133,10 +131,10 @@ def test_a_missing_shipped_file_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_weights_verify_passes_and_lists_every_shipped_model():
-    result = CliRunner().invoke(app, ["weights", "verify"])
+    result = invoke("weights", "verify")
     assert result.exit_code == 0, result.output
     assert all(f"ok      {name}" in result.output for name in SHIPPED)
-    listing = CliRunner().invoke(app, ["weights"])
+    listing = invoke("weights")
     assert listing.exit_code == 0 and all(name in listing.output for name in SHIPPED)
 
 
@@ -186,7 +184,7 @@ def test_a_local_path_wins_over_a_shipped_name(tmp_path, monkeypatch):
 def test_shipped_tta_accuracy_is_what_the_manifest_says():
     """The TTA figures beside the single-view ones are measured, not written by hand (lenet5: the quickest)."""
     entry = MANIFEST["lenet5"]
-    result = CliRunner().invoke(app, ["eval", "lenet5", "--tta", "flip", "--json"])
+    result = invoke("eval", "lenet5", "--tta", "flip", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["tta"] == "flip" and report["single_view_accuracy"] == pytest.approx(

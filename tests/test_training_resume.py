@@ -3,13 +3,11 @@ uninterrupted one, and its history has every epoch exactly once (every point and
 tests/test_fault_injection.py)."""
 
 import csv
-import os
 import signal
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from kit import resolved_config, start_zoo
 
 ARGS = ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "1024", "--batch-size", "64",
         "--epochs", "3", "--seed", "5", "--deterministic", "--schedule", "step", "--step-size", "1",
@@ -17,12 +15,7 @@ ARGS = ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "1024", "--
 
 
 def zoo(*args, fault=None):
-    cmd = [sys.executable, "-c", "from zoo.cli.main import main; main()", *map(str, args)]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("ZOO_FAULT_AT", None)
-    if fault:
-        env["ZOO_FAULT_AT"] = fault  # zoo.io.fault_point: the process signals itself there (no race)
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return start_zoo(*args, fault=fault)  # zoo.io.fault_point: the process signals itself there (no race)
 
 
 def weights(run):
@@ -65,10 +58,9 @@ def test_resumed_run_matches_uninterrupted(tmp_path, sig):
 
 def _stream_setup(epochs):
     from zoo.data import load_dataset
-    from zoo.training.config import TrainConfig, resolve
 
-    config = resolve(TrainConfig(model="lenet5", epochs=epochs, batch_size=64, augment="flip,crop=2", limit=200,
-                                 input_shape=(28, 28, 1)))
+    config = resolved_config("lenet5", epochs=epochs, batch_size=64, augment="flip,crop=2", limit=200,
+                             input_shape=(28, 28, 1))
     return load_dataset("fashion_mnist", limit=200, val_fraction=0.1, seed=0), config
 
 
