@@ -16,6 +16,7 @@ from typing import Callable
 
 from zoo import checks
 from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
+from zoo.records import Registry
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,13 @@ class ModelSpec:
         return self.name in load_weights_manifest()
 
 
-_REGISTRY: dict[str, ModelSpec] = {}
+def _ensure_loaded() -> None:
+    # Importing the package imports every family file, which registers its models.
+    import zoo.models  # noqa: F401
+
+
+MODELS: Registry[ModelSpec] = Registry("model", load=_ensure_loaded, order=lambda s: (s.family, s.name),
+                                       hint=" Run `zoo models` for the full list.")
 
 
 def register_model(
@@ -61,10 +68,8 @@ def register_model(
     """
 
     def decorate(builder: Callable) -> Callable:
-        if name in _REGISTRY:
-            raise RuntimeError(f"model {name!r} is registered twice")
         doc = inspect.getdoc(builder) or ""
-        _REGISTRY[name] = ModelSpec(
+        MODELS.register(ModelSpec(
             name=name,
             family=family,
             builder=builder,
@@ -75,15 +80,10 @@ def register_model(
             last_conv=last_conv,
             description=doc.splitlines()[0] if doc else "",
             recipes={k: dict(v) for k, v in (recipes or {}).items()},
-        )
+        ))
         return builder
 
     return decorate
-
-
-def _ensure_loaded() -> None:
-    # Importing the package imports every family file, which registers its models.
-    import zoo.models  # noqa: F401
 
 
 def matches(pattern: str | None, name: str, family: str) -> bool:
@@ -96,24 +96,15 @@ def matches(pattern: str | None, name: str, family: str) -> bool:
 
 def list_models(pattern: str | None = None) -> list[ModelSpec]:
     """Specs sorted by family then name; ``pattern`` is a glob (``resnet*``) or a substring."""
-    _ensure_loaded()
-    specs = sorted(_REGISTRY.values(), key=lambda s: (s.family, s.name))
-    return [s for s in specs if matches(pattern, s.name, s.family)]
+    return [s for s in MODELS if matches(pattern, s.name, s.family)]
 
 
 def model_names() -> list[str]:
-    return [s.name for s in list_models()]
+    return list(MODELS.names())
 
 
 def get_spec(name: str) -> ModelSpec:
-    _ensure_loaded()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"Unknown model {name!r}." + close_matches_hint(name, _REGISTRY) +
-            " Run `zoo models` for the full list."
-        ) from None
+    return MODELS.get(name)
 
 
 def get_recipe(model: str, recipe: str) -> dict:

@@ -14,14 +14,13 @@ called).
 
 from __future__ import annotations
 
-import importlib
 import math
-import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
 from zoo import checks
 from zoo.errors import PARAM, InvalidArgumentError
+from zoo.records import Registry, import_package
 
 PIXEL_MAX = 255.0
 
@@ -56,23 +55,15 @@ class Attack:
     style: tuple[str, str] = ("black", "x")  # (matplotlib colour, marker) of its curve
 
 
-_ATTACKS: dict[str, Attack] = {}
-
-
-def register(attack: Attack) -> Attack:
-    if attack.name in _ATTACKS:
-        raise ValueError(f"attack {attack.name!r} is registered twice")
-    _ATTACKS[attack.name] = attack
-    return attack
+# weakest first; each file of zoo/attack/attacks/ registers its attack when imported
+ATTACKS: Registry[Attack] = Registry("attack method", load=import_package("zoo.attack.attacks"),
+                                     order=lambda a: a.strength)
+register = ATTACKS.register
 
 
 def attacks() -> dict[str, Attack]:
     """Name -> record, weakest first."""
-    import zoo.attack.attacks as package
-
-    for info in pkgutil.iter_modules(package.__path__):  # each file registers its attack when imported
-        importlib.import_module(f"{package.__name__}.{info.name}")
-    return dict(sorted(_ATTACKS.items(), key=lambda kv: (kv[1].strength, kv[0])))
+    return ATTACKS.records()
 
 
 def training_methods() -> tuple[str, ...]:

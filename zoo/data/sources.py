@@ -8,13 +8,12 @@ files on disk, or TFDS; ``idx_source.py``), ``tfds:NAME`` (``tfds_source.py``), 
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from zoo.errors import DataError, InvalidArgumentError, UnknownNameError, close_matches_hint
+from zoo.records import Registry, import_package
 
 if TYPE_CHECKING:
     from zoo.data.dataset import Dataset
@@ -35,23 +34,21 @@ class Source:
     tfds_names: tuple[str, ...] = ()  # TFDS datasets this source serves under its own names
     order: int = 100  # position in `zoo datasets`
 
+    @property
+    def name(self) -> str:
+        """"tfds", "folder", "npz"; "idx" for the named IDX datasets (the file is ``<name>_source.py``)."""
+        return self.prefix or "idx"
 
-_SOURCES: list[Source] = []
 
-
-def register(source: Source) -> Source:
-    _SOURCES.append(source)
-    return source
+# In `zoo datasets` order; each zoo/data/*_source.py registers its own when imported.
+SOURCES: Registry[Source] = Registry("dataset source", load=import_package("zoo.data", suffix="_source"),
+                                     order=lambda s: s.order)
+register = SOURCES.register
 
 
 def sources() -> list[Source]:
-    """Every registered source, in listing order (each ``zoo/data/*_source.py`` registers its own)."""
-    import zoo.data as package
-
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.endswith("_source"):
-            importlib.import_module(f"{package.__name__}.{info.name}")
-    return sorted(_SOURCES, key=lambda s: s.order)
+    """Every registered source, in listing order."""
+    return list(SOURCES)
 
 
 def load_dataset(
@@ -109,7 +106,7 @@ def resolve_spec(spec) -> tuple[Source, str]:
 def parse_spec(spec) -> tuple[str, str]:
     """(kind, argument): 'fashion_mnist' -> ('idx', 'fashion_mnist'); 'tfds:cifar10' -> ('tfds', 'cifar10')."""
     source, arg = resolve_spec(spec)
-    return source.prefix or "idx", arg
+    return source.name, arg
 
 
 def available_datasets(data_dir=None) -> list[dict]:

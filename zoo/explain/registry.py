@@ -12,12 +12,11 @@ registry is read for models.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
+from zoo.errors import InvalidArgumentError
+from zoo.records import Registry, import_package
 
 if TYPE_CHECKING:  # numpy is not imported to read the registry (the CLI builds its help from it)
     import numpy as np
@@ -59,29 +58,17 @@ class ExplainMethod:
     report: Callable | None = None  # Explanation.info -> (JSON-ready info, lines for the printed summary)
 
 
-_METHODS: dict[str, ExplainMethod] = {}
-
-
-def register(method: ExplainMethod) -> ExplainMethod:
-    if method.name in _METHODS:
-        raise ValueError(f"explain method {method.name!r} is registered twice")
-    _METHODS[method.name] = method
-    return method
-
-
-def _ensure_loaded() -> None:
-    # Every module of zoo.explain.methods registers its method(s) when imported: a new method is
-    # a new file there, nothing else to edit.
-    import zoo.explain.methods as package
-
-    for info in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{info.name}")
+# In the order the figures draw them. Every module of zoo.explain.methods registers its method(s)
+# when imported: a new method is a new file there, nothing else to edit.
+EXPLAIN_METHODS: Registry[ExplainMethod] = Registry(
+    "explanation method", load=import_package("zoo.explain.methods"), order=lambda m: m.order,
+    aliases=lambda m: m.aliases, extra=("all",))
+register = EXPLAIN_METHODS.register
 
 
 def explain_methods() -> dict[str, ExplainMethod]:
     """Name -> record, in the order the figures draw them."""
-    _ensure_loaded()
-    return dict(sorted(_METHODS.items(), key=lambda kv: (kv[1].order, kv[0])))
+    return EXPLAIN_METHODS.records()
 
 
 def settings() -> dict[str, Setting]:
@@ -100,12 +87,7 @@ def method_settings(name: str) -> dict[str, Setting]:
 
 
 def get_method(name: str) -> ExplainMethod:
-    methods = explain_methods()
-    key = str(name).strip().lower()
-    for m in methods.values():
-        if key == m.name or key in m.aliases:
-            return m
-    raise UnknownNameError(f"Unknown explanation method {name!r}." + close_matches_hint(key, (*methods, "all")))
+    return EXPLAIN_METHODS.get(name)
 
 
 def resolve_methods(method: str) -> list[str]:
