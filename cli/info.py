@@ -73,7 +73,7 @@ def _run_info(path: str) -> None:
     from rich.table import Table
 
     from zoo.errors import DataError
-    from zoo.run import summarize_run
+    from zoo.runs import summarize_run
 
     r = summarize_run(path)
     if r is None:

@@ -27,7 +27,7 @@ def runs_command(
     json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
 ) -> None:
     """A table of the runs under DIR: model, dataset, epochs, state, best val and test accuracy, time."""
-    from zoo.run import compare_runs, list_runs
+    from zoo.runs import compare_runs, list_runs
 
     if compare:
         # `zoo runs --compare A B C`: typer gives the first to --compare and the rest as arguments

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 from kit import cli, cli_json, fake_run, save_image, tiny_classifier
 
 
@@ -12,8 +13,6 @@ def images(tmp_path_factory):
     folder = tmp_path_factory.mktemp("images")
     data = load_dataset("fashion_mnist", limit=16)
     x, y = (t.numpy() for t in next(iter(data.split("test").batch(3))))
-    from PIL import Image
-
     Image.fromarray(x[0, :, :, 0]).resize((56, 84)).save(folder / "tall.png")  # non-square grey, resized
     Image.fromarray(np.repeat(x[1], 3, axis=-1)).resize((60, 40)).save(folder / "wide_rgb.jpg")
     rgba = np.concatenate([np.repeat(x[2], 3, -1), np.full((28, 28, 1), 255, "uint8")], -1)
@@ -80,7 +79,7 @@ def test_runs_tells_each_state(tmp_path):
     _fake_run(tmp_path / "never")
     _fake_run(tmp_path / "live", history=1, backup=1)
     (tmp_path / "not-a-run").mkdir()
-    from zoo.run import RunLock
+    from zoo.rundir import RunLock
 
     live = RunLock(tmp_path / "live", "test").__enter__()  # as a zoo train in progress holds it
     code, listing, text = cli_json("runs", tmp_path, "--json")

@@ -11,7 +11,7 @@ import pytest
 from kit import start_zoo
 
 from zoo.errors import TrainingError
-from zoo.run import RunLock, is_locked, lock_path
+from zoo.rundir import RunLock, is_locked, lock_path
 
 TRAIN = ["train", "simplenet", "--input-shape", "16,16,1", "--limit", "512", "--batch-size", "32", "--quiet"]
 
@@ -55,7 +55,7 @@ def test_second_train_refuses_then_takes_over_a_killed_owners_lock(tmp_path):
 
 HOLDER = """
 import sys, time
-from zoo.run import RunLock
+from zoo.rundir import RunLock
 with RunLock(sys.argv[1], "holder"):
     print("held", flush=True)
     time.sleep(120)
@@ -63,7 +63,7 @@ with RunLock(sys.argv[1], "holder"):
 
 
 def test_lock_is_released_refused_while_held_and_free_once_its_holder_is_killed(tmp_path):
-    from zoo.run import is_locked
+    from zoo.rundir import is_locked
 
     with RunLock(tmp_path / "a", "test"):
         assert lock_path(tmp_path / "a").is_file()

@@ -154,14 +154,15 @@ def _read_entry(path) -> dict:
 
 
 def _stored_info(source) -> dict:
-    """Metadata of a run directory, .keras file or shipped name: zoo.json in the file, else the run's
-    config.json, else the shipped manifest (``zoo.run.read_run_config`` reads both)."""
-    from zoo.run import read_run_config, resolve_model_file
+    """Metadata of a run directory, .keras file or shipped name (or its opened ``Run``): zoo.json in the
+    file, else the run's config.json, else the shipped manifest (``Run.config`` is either)."""
+    from zoo.run import Run
 
-    stored = _read_entry(resolve_model_file(source))
+    run = Run.open(source)
+    stored = _read_entry(run.model_file)
     if stored:
         return stored
-    cfg = read_run_config(source)
+    cfg = run.config
     keep = ("model", "dataset", "class_names", "recipe", "transfer_from", "transfer")
     return {("architecture" if k == "model" else k): cfg[k] for k in keep if cfg.get(k) is not None}
 
@@ -289,10 +290,11 @@ def load_model(path):
     """
     if _is_model(path):
         return path
-    from zoo.run import load_model as load
+    from zoo.run import Run
 
-    model = load(path)
-    info = _stored_info(path)
+    run = Run.open(path)
+    model = run.load_model()
+    info = _stored_info(run)
     return _remember(model, **info, source=str(path))
 
 

@@ -287,10 +287,12 @@ def member_names_for(paths) -> list[str]:
     """Short unique names: the run directory's name or the file's stem (suffixed when repeated)."""
     from pathlib import Path
 
+    from zoo.rundir import MODEL_FILE
+
     names = []
     for p in paths:
         p = Path(p)
-        base = p.name if p.is_dir() else (p.parent.name if p.name == "model.keras" else p.stem)
+        base = p.name if p.is_dir() else (p.parent.name if p.name == MODEL_FILE else p.stem)
         name, i = base, 2
         while name in names:
             name, i = f"{base}#{i}", i + 1

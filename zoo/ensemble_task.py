@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-# what an ensemble folder holds (zoo.io.output_dir replaces such a folder whole)
-ENSEMBLE_OUTPUTS = ("model.keras", "config.json", "report.json", "ensemble.png")
-EVAL_ENSEMBLE_OUTPUTS = ("report.json", "ensemble.png", "metrics.json", "confusion.png", "compare.json")  # `zoo eval`
+# what an ensemble folder holds (zoo.io.output_dir replaces such a folder whole): laid out like a run
+from zoo.rundir import ENSEMBLE_FIGURE, ENSEMBLE_OUTPUTS, EVAL_ENSEMBLE_OUTPUTS, MODEL_FILE, REPORT_FILE, RunDir
 
 
 def first_run(paths):
@@ -94,8 +93,8 @@ def write_report(report: dict, folder: Path) -> None:
     from zoo.io import write_json
     from zoo.plots.ensemble import plot_ensemble_report
 
-    write_json(Path(folder) / "report.json", report)
-    plot_ensemble_report(report, Path(folder) / "ensemble.png")
+    write_json(Path(folder) / REPORT_FILE, report)
+    plot_ensemble_report(report, Path(folder) / ENSEMBLE_FIGURE)
 
 
 def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True, dataset=None, split="test",
@@ -107,8 +106,8 @@ def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True,
     per output (a lock, as for `zoo train`); a failure leaves nothing of a new ``out`` behind.
     """
     from zoo.ensemble import check_method, load_ensemble
-    from zoo.io import atomic_path, check_output_dir, output_dir, write_json
-    from zoo.run import RunLock
+    from zoo.io import atomic_path, check_output_dir, output_dir
+    from zoo.rundir import RunLock
 
     check_method(method)
     out = Path(out)
@@ -116,7 +115,7 @@ def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True,
     if as_dir:
         check_output_dir(out, owns=ENSEMBLE_OUTPUTS, command="zoo ensemble")  # before the members load
     model, names, class_names, method = load_ensemble(paths, method, input_shape=input_shape)
-    model_path = out / "model.keras" if as_dir else out
+    model_path = out / MODEL_FILE if as_dir else out
     with RunLock(out, "zoo ensemble"):
         report = None
         if evaluate or select:
@@ -135,9 +134,8 @@ def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True,
                 model.save(tmp)
         else:
             with output_dir(out, "zoo ensemble", ENSEMBLE_OUTPUTS) as stage:  # published whole, or not at all
-                with atomic_path(stage / "model.keras") as tmp:
-                    model.save(tmp)
-                write_json(stage / "config.json", {
+                RunDir(stage).write_model(model)
+                RunDir(stage).write_config({
                     "model": "ensemble", "method": method, "members": [str(r) for r in paths], "member_names": names,
                     "input_shape": list(model.inputs[0].shape[1:]), "class_names": class_names,
                     "dataset": first_run(paths).data_options(dataset)[0],

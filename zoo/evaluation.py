@@ -14,9 +14,8 @@ import numpy as np
 
 from zoo import checks
 from zoo.errors import InvalidArgumentError
-
 # what an --out folder of `zoo eval` holds (zoo.io.output_dir replaces such a folder whole)
-EVAL_OUTPUTS = ("metrics.json", "confusion.png", "compare.json")
+from zoo.rundir import COMPARE_FILE, CONFUSION_FILE, EVAL_OUTPUTS, METRICS_FILE
 
 
 _PREDICT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -216,8 +215,8 @@ def evaluate_path(path, *, dataset: str | None = None, split: str = "test", data
         from zoo.plots.training import plot_confusion
 
         with output_dir(out, "zoo eval", EVAL_OUTPUTS) as stage:  # published whole, or not at all
-            write_json(stage / "metrics.json", report)
-            plot_confusion(metrics["confusion_matrix"], class_names, stage / "confusion.png",
+            write_json(stage / METRICS_FILE, report)
+            plot_confusion(metrics["confusion_matrix"], class_names, stage / CONFUSION_FILE,
                            title=f"{Path(path).name}: {split} accuracy {metrics['accuracy']:.2%}"
                                  + ("" if tta == "none" else f" (TTA {tta})"))
         report["out"] = str(out)
@@ -244,7 +243,7 @@ def compare_paths(paths, *, out=None, **kwargs) -> list[dict]:
         from zoo.io import output_dir, write_json
 
         with output_dir(out, "zoo eval", EVAL_OUTPUTS) as stage:
-            write_json(stage / "compare.json", [{k: v for k, v in r.items() if k != "confusion_matrix"}
+            write_json(stage / COMPARE_FILE, [{k: v for k, v in r.items() if k != "confusion_matrix"}
                                                 for r in reports])
         for r in reports:
             r["out"] = str(out)

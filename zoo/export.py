@@ -95,14 +95,15 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
 
     from zoo.precision import float32_copy
     from zoo.run import load_classifier
+    from zoo.rundir import MODEL_FILE
 
     # float32 whatever the training precision: exporters and runtimes choke on mixed bf16 graphs
     if in_memory:  # through a .keras file: the export is of exactly what Keras saves, and the caller's model stays untouched
         import keras
 
         with tempfile.TemporaryDirectory(prefix=".zoo-export-") as tmp:
-            keras.saving.save_model(model_path, Path(tmp) / "model.keras")
-            model = float32_copy(load_classifier(Path(tmp) / "model.keras")[0])
+            keras.saving.save_model(model_path, Path(tmp) / MODEL_FILE)
+            model = float32_copy(load_classifier(Path(tmp) / MODEL_FILE)[0])
     else:
         model = float32_copy(load_classifier(model_path)[0])
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])

@@ -127,15 +127,15 @@ def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None, n
 
     from zoo.io import atomic_path, write_json
     from zoo.training.config import TrainConfig
-    from zoo.run import load_model, read_run_config
+    from zoo.run import load_model
+    from zoo.rundir import METRICS_FILE, RunDir
     from zoo.version import __version__
 
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
-    config = read_run_config(run_dir)
-    try:
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-    except (OSError, ValueError):
-        raise ModelFileError(f"{run_dir} has no readable metrics.json: only a finished run can be shipped.") from None
+    config = RunDir(run_dir).read_config() or {}
+    metrics = RunDir(run_dir).read_metrics()
+    if metrics is None:
+        raise ModelFileError(f"{run_dir} has no readable {METRICS_FILE}: only a finished run can be shipped.")
     if metrics.get("split") != "test" or metrics.get("samples") != config.get("dataset_sizes", {}).get("test"):
         raise ModelFileError(f"{run_dir}'s metrics are not on its whole test split; ship a run without --limit.")
     recipe = recipe or config.get("recipe")

@@ -11,19 +11,15 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-
 # what an attack folder holds (zoo.io.output_dir replaces such a folder whole)
-ATTACK_OUTPUTS = ("accuracy_vs_eps.png", "examples.png", "transfer_*.png", "adversarial.npz", "images", "report.json")
+from zoo.rundir import (ADVERSARIAL_FILE, ATTACK_CURVE, ATTACK_DIR, ATTACK_EXAMPLES, ATTACK_IMAGES_DIR,
+                        ATTACK_OUTPUTS, ATTACK_TRANSFER, REPORT_FILE, default_out_dir)
 
 
 @dataclass
 class AttackResult:
     report: dict  # what report.json holds
     files: dict  # what -> path written
-
-
-def default_out_dir(model_path: Path) -> Path:
-    return model_path / "attack" if model_path.is_dir() else model_path.with_name(f"{model_path.stem}_attack")
 
 
 def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n=None, data_dir=None,
@@ -58,8 +54,8 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
     overlays = _read_overlays(overlay or [])
     from zoo.io import check_output_dir
 
-    check_output_dir(out if out else default_out_dir(model_path), owns=ATTACK_OUTPUTS,
-                     command="zoo attack")  # before any attack is computed
+    out_dir = Path(out) if out else default_out_dir(model_path, ATTACK_DIR)
+    check_output_dir(out_dir, owns=ATTACK_OUTPUTS, command="zoo attack")  # before any attack is computed
     from zoo.inputs import check_input_scale
 
     check_input_scale(input_scale)
@@ -67,11 +63,11 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
     from zoo.attack.report import resolve_target
     from zoo.run import Run, load_classifier
 
-    model, class_names = load_classifier(model_path)
+    run = Run.open(model_path)  # opened once: the model, its class names and its data
+    model, class_names = run.load_classifier()
     resolve_target(target, class_names)  # unknown class: fail before loading data
     others = [(str(p), load_classifier(p)[0]) for p in eval_on]
 
-    run = Run.open(model_path)
     spec = run.data_options(dataset)[0]
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     with status(f"Loading {spec} ({split})..."):
@@ -103,7 +99,6 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
         with status("Evaluating transferability..."):
             report["transfer"] = transfer_matrix(attacked, str(model_path), others, batch_size=batch_size)
 
-    out_dir = Path(out) if out else default_out_dir(model_path)
     from zoo.io import output_dir
 
     with output_dir(out_dir, "zoo attack", ATTACK_OUTPUTS) as stage:  # published whole, or not at all
@@ -142,7 +137,7 @@ def _read_overlays(paths) -> dict:
             rep["results"], rep["clean"]["accuracy"]  # noqa: B018  (the keys the curve reads)
         except (OSError, ValueError, KeyError, TypeError):
             raise InvalidArgumentError(
-                f"--overlay {path} is not a report.json written by `zoo attack`; pass such a file."
+                f"--overlay {path} is not a {REPORT_FILE} written by `zoo attack`; pass such a file."
             ) from None
         overlays[Path(rep.get("model", path)).name] = rep
     return overlays
@@ -165,7 +160,7 @@ def _write_outputs(run, out_dir: Path, final_dir: Path, *, png_count: int, grid_
     report = run.report
     names = report["class_names"]
     files = {}
-    curve = out_dir / "accuracy_vs_eps.png"
+    curve = out_dir / ATTACK_CURVE
     name = Path(report["model"]).name
     plot_accuracy_vs_eps(report, curve, title=f"{name}: accuracy under attack ({report['samples']} {report['split']} examples)",
                          extra_curves=overlays, main_label=name)
@@ -180,13 +175,13 @@ def _write_outputs(run, out_dir: Path, final_dir: Path, *, png_count: int, grid_
     # Show what the attack does: first the examples it turned from right to wrong, then others.
     fooled = (run.clean_logits.argmax(1) == run.labels) & (adv_logits.argmax(1) != run.labels)
     order = np.concatenate([np.flatnonzero(fooled), np.flatnonzero(~fooled)])[:6]
-    grid = out_dir / "examples.png"
+    grid = out_dir / ATTACK_EXAMPLES
     plot_examples(run.images[order], adv[order], run.labels[order], run.clean_logits[order], adv_logits[order],
                   names, eps=e, method=strongest, path=grid)
     files["grid"] = grid
 
     for method, transfer in report.get("transfer", {}).items():
-        path = out_dir / f"transfer_{method}.png"
+        path = out_dir / ATTACK_TRANSFER.format(method)
         plot_transfer(transfer, path, method)
         files[f"transfer_{method}"] = path
 
@@ -194,16 +189,16 @@ def _write_outputs(run, out_dir: Path, final_dir: Path, *, png_count: int, grid_
     for (method, eps), (adv, logits) in run.adversarial.items():
         arrays[f"{method}_eps{eps:g}"] = adv
         arrays[f"{method}_eps{eps:g}_pred"] = logits.argmax(axis=1)
-    npz = out_dir / "adversarial.npz"
+    npz = out_dir / ADVERSARIAL_FILE
     with atomic_path(npz) as tmp:
         np.savez_compressed(tmp, **arrays)
     files["arrays"] = npz
     if png_count:
-        files["pngs"] = _write_pngs(run, out_dir / "images", png_count)
-    files["report"] = out_dir / "report.json"
+        files["pngs"] = _write_pngs(run, out_dir / ATTACK_IMAGES_DIR, png_count)
+    files["report"] = out_dir / REPORT_FILE
     files = {k: final_dir / Path(v).relative_to(out_dir) for k, v in files.items()}
     report["files"] = {k: str(v) for k, v in files.items() if k != "report"}
-    write_json(out_dir / "report.json", report)
+    write_json(out_dir / REPORT_FILE, report)
     return files
 
 

@@ -9,38 +9,34 @@ import numpy as np
 
 from zoo.errors import DataError
 from zoo.io import atomic_path, write_json
-from zoo.run import load_classifier, read_run_config
+from zoo.run import Run
+# what an explain folder holds (zoo.io.output_dir replaces such a folder whole); filters_*.png: --filters
+from zoo.rundir import (EXPLAIN_ATTRIBUTIONS, EXPLAIN_FIGURE, EXPLAIN_FILE, EXPLAIN_FILTERS, EXPLAIN_MAPS,
+                        EXPLAIN_OUTPUTS, EXPLAIN_SANITY)
 
 MAX_FIGURE_IMAGES = 32  # rows of the side-by-side figure; more would not be readable
-# what an explain folder holds (zoo.io.output_dir replaces such a folder whole); filters_*.png: --filters
-EXPLAIN_OUTPUTS = ("maps_*.npy", "attributions_*.npy", "explain_*.png", "explain.json", "sanity.png",
-                   "filters_*.png")
 
 
-def registry_last_conv(model_path) -> str | None:
-    """The registry's Grad-CAM layer for the run's model (None for a plain .keras file)."""
-    name = read_run_config(model_path).get("model")
-    if not name:
-        return None
-    try:
-        from zoo.registry import get_spec
-
-        return get_spec(name).last_conv
-    except Exception:  # a model no longer in the registry: fall back to the last 4-D layer
-        return None
+def registry_last_conv(run) -> str | None:
+    """The registry's Grad-CAM layer for the run's model (None for a plain .keras file, or a model no
+    longer in the registry: Grad-CAM then falls back to the last 4-D layer). ``run``: a ``Run`` or a path."""
+    spec = Run.open(run).spec
+    return spec.last_conv if spec else None
 
 
-def load_inputs(model_path, model, *, files, dataset, split, n, data_dir, seed):
-    """(images (N,H,W,C) in [0,255], labels or None, source names, dataset class names or None)."""
+def load_inputs(run, model, *, files, dataset, split, n, data_dir, seed):
+    """(images (N,H,W,C) in [0,255], labels or None, source names, dataset class names or None).
+
+    ``run``: the ``Run`` the model came from (or its path), whose data the images are taken from.
+    """
     input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
     if files:
         from zoo.explain.images import load_image_files
 
         return load_image_files(files, input_shape), None, [Path(f).name for f in files], None
     from zoo.data import load_examples
-    from zoo.run import Run
 
-    run = Run.open(model_path)
+    run = Run.open(run)
     spec = run.data_options(dataset)[0]
     data = run.data(dataset, data_dir=data_dir, limit=n, num_classes=int(model.outputs[0].shape[-1]), seed=seed)
     images, labels, class_names = load_examples(data, split=split, n=n, input_shape=input_shape)
@@ -86,9 +82,10 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     say = say or (lambda text: None)
     # each method/model pair is one compiled function traced once; TF's "retracing" notice is noise here
     tf.get_logger().setLevel("ERROR")
-    model, class_names = load_classifier(model_path)
+    run = Run.open(model_path)  # opened once: the model, its class names, its data and its registry spec
+    model, class_names = run.load_classifier()
     images, labels, sources, data_classes = load_inputs(
-        model_path, model, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, seed=seed
+        run, model, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, seed=seed
     )
     if data_classes and len(data_classes) == len(class_names) and all(c.isdigit() for c in class_names):
         class_names = data_classes  # a bare .keras file: take readable names from the dataset
@@ -97,7 +94,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     model, notes = adapt_classifier(model, input_scale, stats=lambda: image_stats(images), source=str(model_path))
     for note in notes:
         say(note)
-    last_conv = registry_last_conv(model_path)
+    last_conv = registry_last_conv(run)
     explainer = Explainer(model, batch_size=batch_size, registry_last_conv=last_conv, seed=seed, **settings)
     explainer.prepare(methods)  # what each method needs from the model (a bad --layer) fails before any work
 
@@ -134,20 +131,20 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
             say(f"computing {TITLES[m]} for {len(images)} images ...")
             ex = explainer.explain(m, images, targets)
             heatmaps[m] = ex.heatmaps
-            _save_npy(stage / f"maps_{m}.npy", ex.heatmaps.astype("float32"))
+            _save_npy(stage / EXPLAIN_MAPS.format(m), ex.heatmaps.astype("float32"))
             if ex.attributions is not None:
-                _save_npy(stage / f"attributions_{m}.npy", ex.attributions.astype("float32"))
+                _save_npy(stage / EXPLAIN_ATTRIBUTIONS.format(m), ex.attributions.astype("float32"))
             record = get_method(m)
             info, lines = record.report(ex.info) if record.report else (dict(ex.info), [])
             summary_methods[m] = info
             result.notes[m] = list(lines)
             title = TITLES[m] + (record.describe(ex.info) if record.describe else "")
-            path = stage / f"explain_{m}.png"
+            path = stage / EXPLAIN_FIGURE.format(m)
             plot_method_grid(pictures[shown], ex.heatmaps[shown], captions[shown], path, title=title,
                              mistakes=None if mistakes is None else mistakes[shown])
             written.append(path)
         if len(methods) > 1:
-            path = stage / "explain_all.png"
+            path = stage / EXPLAIN_FIGURE.format("all")
             titles = {m: TITLES[m] for m in methods}
             plot_methods_side_by_side(pictures[shown], {m: h[shown] for m, h in heatmaps.items()}, captions[shown], path,
                                       titles=titles, mistakes=None if mistakes is None else mistakes[shown])
@@ -169,7 +166,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
         }
         if sanity:
             summary["sanity"] = _run_sanity(model, images, targets, methods, stage, explainer, say, written)
-        write_json(stage / "explain.json", summary)
+        write_json(stage / EXPLAIN_FILE, summary)
     result.summary = summary
     result.figures = [out_dir / p.relative_to(stage) for p in written]
     return result
@@ -190,7 +187,7 @@ def _run_sanity(model, images, targets, methods, out_dir, explainer, say, writte
         batch_size=explainer.batch_size, **{f"{m}.{k}": v for m, own in explainer.options.items() for k, v in own.items()},
         progress=lambda step: say(f"  randomised: {step}"),
     )
-    path = out_dir / "sanity.png"
+    path = out_dir / EXPLAIN_SANITY
     plot_sanity(results, path, titles={m: TITLES[m] for m in methods}, image=images[0])
     written.append(path)
     return {
@@ -209,10 +206,9 @@ def _save_npy(path, array) -> None:
 def run_filters(model_path, out_dir, *, layer=None) -> Path:
     from zoo.explain.filters import first_conv_kernels
     from zoo.plots.explain import plot_filters
-    from zoo.run import load_model
 
-    model = load_model(model_path)
+    model = Run.open(model_path).load_model()
     name, kernels = first_conv_kernels(model, layer)
-    path = Path(out_dir) / f"filters_{name}.png"
+    path = Path(out_dir) / EXPLAIN_FILTERS.format(name)
     plot_filters(name, kernels, path)
     return path

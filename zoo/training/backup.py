@@ -29,13 +29,12 @@ from pathlib import Path
 from zoo.errors import TrainingError
 from zoo.io import fault_point
 from zoo.io import sha256_of
+# the names live with the rest of the run directory's layout (zoo/rundir.py); what is in the files is this module's
+from zoo.rundir import (BACKUP_RNG_FILE as RNG_FILE, BACKUP_STATE_FILE as STATE_FILE,
+                        BACKUP_WEIGHTS_FILE as WEIGHTS_FILE, LEGACY_BACKUP_STATE_FILE as _LEGACY_META,
+                        LEGACY_BACKUP_WEIGHTS_FILE as _LEGACY_WEIGHTS)
 
-WEIGHTS_FILE = "model.weights.h5"
-RNG_FILE = "rng_state.npz"
-STATE_FILE = "state.json"
 _UNIT_DIR = re.compile(r"^(\d{6})$")
-# written by zoo 0.2 (Keras BackupAndRestore's names, renamed one after another): still resumable
-_LEGACY_WEIGHTS, _LEGACY_META = "latest.weights.h5", "training_metadata.json"
 
 
 class BackupError(TrainingError):

@@ -1,6 +1,6 @@
 """The trainer: config -> data -> model -> ``model.fit`` with callbacks -> a run directory.
 
-A run directory (see zoo/run.py) gets ``config.json`` as soon as training starts, then
+A run directory (its layout: zoo/rundir.py) gets ``config.json`` as soon as training starts, then
 ``history.csv``, ``logs/`` and ``checkpoints/`` while it runs, and ``model.keras``,
 ``metrics.json``, ``curves.png``, ``confusion.png`` (each written atomically) when it ends.
 Everything that can fail on bad input (options, data, model/data fit) is checked before the
@@ -19,13 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zoo.errors import InvalidArgumentError, ModelFileError, TrainingError
-from zoo.io import atomic_path, write_json
-from zoo.run import BACKUP_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, read_history
+from zoo.rundir import CONFIG_FILE, MODEL_FILE, RunDir
 from zoo.training.config import TrainConfig, resolve
-
-CURVES_FILE = "curves.png"
-CONFUSION_FILE = "confusion.png"
-BEST_FILE = "checkpoints/best.keras"
 
 
 class TrainingInterrupted(TrainingError):
@@ -114,25 +109,20 @@ def _noop(*_args, **_kwargs):
 # Run directory state
 
 
-def _is_finished(run_dir: Path) -> bool:
-    return (run_dir / MODEL_FILE).is_file() and (run_dir / METRICS_FILE).is_file()
-
-
 def _plan_run_dir(config: TrainConfig, *, resume: bool, overwrite: bool, say) -> tuple[TrainConfig, str]:
     """Decide what to do with the output directory: "new", "overwrite", "resume" or "finished".
 
     On resume the saved config.json wins (the run must continue as it started), except --epochs
     when given, which lets a finished schedule be extended.
     """
-    import json
-
     if resume and overwrite:
         raise InvalidArgumentError("--resume and --overwrite contradict each other; pass one of them.")
     run_dir = Path(config.out)
     if run_dir.exists() and not run_dir.is_dir():
         raise TrainingError(f"--out {run_dir} is a file, not a directory; pass another --out.")
-    if run_dir.is_dir() and not (run_dir / CONFIG_FILE).exists():
-        remove_partial_files(run_dir)  # a run killed before its config.json was in place left only these
+    files = RunDir(run_dir)
+    if run_dir.is_dir() and not files.config_file.exists():
+        files.remove_partial_files()  # a run killed before its config.json was in place left only these
     exists = run_dir.is_dir() and any(run_dir.iterdir())
     if not exists:
         if resume:
@@ -144,13 +134,11 @@ def _plan_run_dir(config: TrainConfig, *, resume: bool, overwrite: bool, say) ->
         raise TrainingError(
             f"Output directory {run_dir} already exists. Pass --resume to continue that run, "
             "--overwrite to replace it, or --out DIR for a new one.")
-    cfg_path = run_dir / CONFIG_FILE
-    try:
-        saved = json.loads(cfg_path.read_text())
-    except (OSError, ValueError):
+    saved = files.read_config()
+    if saved is None:
         raise TrainingError(
             f"Cannot resume {run_dir}: it has no readable {CONFIG_FILE}, so it is not a zoo run. "
-            "Pass --overwrite to replace it or --out DIR for a new run.") from None
+            "Pass --overwrite to replace it or --out DIR for a new run.")
     if saved.get("model") != config.model:
         raise TrainingError(
             f"Cannot resume {run_dir}: it trains {saved.get('model')!r}, not {config.model!r}. "
@@ -158,7 +146,7 @@ def _plan_run_dir(config: TrainConfig, *, resume: bool, overwrite: bool, say) ->
     resumed = TrainConfig.from_dict(saved)
     resumed.out = config.out
     _say_what_resume_keeps(config, resumed, say)
-    finished = _is_finished(run_dir)
+    finished = files.is_finished()
     if config.epochs is not None and config.epochs != resumed.epochs and not (finished and config.epochs < resumed.epochs):
         say(f"Changing the number of epochs from {resumed.epochs} to {config.epochs}.")
         resumed.epochs = config.epochs
@@ -394,22 +382,13 @@ def finalize_run(run_dir: Path, model, data, config: TrainConfig, input_shape, h
         metrics["final_train_accuracy"] = last.get("accuracy")
         metrics["final_val_accuracy"] = last.get("val_accuracy")
     mixed = " (train accuracy: the larger mixed label)" if mixes_labels(config) else ""
-    plot_curves(history, run_dir / CURVES_FILE, title=f"{config.model} on {config.dataset}{mixed}")
-    plot_confusion(metrics["confusion_matrix"], data.class_names, run_dir / CONFUSION_FILE,
+    files = RunDir(run_dir)
+    plot_curves(history, files.curves_file, title=f"{config.model} on {config.dataset}{mixed}")
+    plot_confusion(metrics["confusion_matrix"], data.class_names, files.confusion_file,
                    title=f"{config.model}: {split} accuracy {metrics['accuracy']:.2%}")
-    with atomic_path(run_dir / MODEL_FILE) as tmp:
-        model.save(tmp)
-    write_json(run_dir / METRICS_FILE, metrics)  # last: its presence marks a finished run
+    files.write_model(model)
+    files.write_metrics(metrics)  # last: its presence marks a finished run
     return metrics
-
-
-def _read_metrics(run_dir: Path) -> dict:
-    import json
-
-    try:
-        return json.loads((run_dir / METRICS_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -425,7 +404,7 @@ def train(config: TrainConfig, **kwargs) -> TrainResult:
     import keras
     from tensorflow.python.framework import config as tf_config
 
-    from zoo.run import RunLock
+    from zoo.rundir import RunLock
     from zoo.training.distributed import is_chief
 
     policy = keras.mixed_precision.global_policy()
@@ -461,9 +440,10 @@ def _train(asked: TrainConfig, checked: TrainConfig, *, resume: bool = False, ov
     config = checked if mode in ("new", "overwrite") else resolve(planned)  # a resumed run: its saved options
     run_dir = Path(config.out)
     if mode == "finished":
-        Backup(run_dir / BACKUP_DIR).remove()  # left if a kill came between metrics.json and its removal
+        files = RunDir(run_dir)
+        Backup(files.backup_dir).remove()  # left if a kill came between metrics.json and its removal
         say(f"{run_dir} already holds a finished run; nothing to do (pass --overwrite to train again).")
-        return TrainResult(run_dir, config, _read_metrics(run_dir), read_history(run_dir / HISTORY_FILE),
+        return TrainResult(run_dir, config, files.read_metrics() or {}, files.read_history(),
                            skipped=True, initial_epoch=config.epochs)
     # Only the chief writes the run; another worker of a multi-worker run writes the same files
     # into a temporary folder it deletes, and resumes from the chief's backup (TF's convention:
@@ -537,9 +517,7 @@ def _setup_hardware(config: TrainConfig, run_dir: Path, mode: str, say):
 
     recorded = None
     if mode in ("resume", "extend") and config.precision == "auto":
-        from zoo.run import read_run_config
-
-        recorded = read_run_config(run_dir).get("decisions", {}).get("precision")
+        recorded = (RunDir(run_dir).read_config() or {}).get("decisions", {}).get("precision")
     if recorded is None:
         return distributed.setup_hardware(config)
     hw = distributed.setup_hardware(replace(config, precision=recorded))
@@ -566,11 +544,12 @@ def _train_in(prep: PreparedRun) -> TrainResult:
     work_dir, run_dir, mode, config, hw, data, model = (prep.work_dir, prep.run_dir, prep.mode, prep.config, prep.hw,
                                                          prep.data, prep.model)
     input_shape, lr, say, chief = prep.input_shape, prep.effective_lr, prep.say, prep.chief
-    backup = Backup(work_dir / BACKUP_DIR)
+    files = RunDir(run_dir)
+    backup = Backup(RunDir(work_dir).backup_dir)
     with hw.scope():  # the optimizer's variables are built (then loaded) under the run's strategy
         if mode == "extend":
             _reopen_finished(run_dir, model, prep.steps_per_epoch, backup, say, chief=chief)
-        source = backup if mode == "extend" else Backup(run_dir / BACKUP_DIR)
+        source = backup if mode == "extend" else Backup(files.backup_dir)
         restored = source.restore(model) if mode in ("resume", "extend") else None
     initial_epoch = restored.epoch if restored else 0
     if hw.custom_loop:
@@ -587,10 +566,10 @@ def _train_in(prep: PreparedRun) -> TrainResult:
     if config.precision == "auto":  # said once, when the run really starts
         say(f"Precision: {hw.precision} ({hw.precision_reason}).")
     created = _create_run_dir(run_dir, mode) if chief else False
-    remove_partial_files(work_dir)
+    RunDir(work_dir).remove_partial_files()
     try:
         if chief:
-            write_json(run_dir / CONFIG_FILE, {
+            files.write_config({
                 **config.to_dict(), "input_shape": list(input_shape), "dataset_sizes": data.sizes,
                 "steps_per_epoch": prep.steps_per_epoch, **({} if lr is None else {"effective_lr": float(lr)}),
                 **({"workers": hw.strategy.num_replicas_in_sync} if hw.custom_loop else {}),
@@ -598,12 +577,12 @@ def _train_in(prep: PreparedRun) -> TrainResult:
                 "decisions": {**hw.decisions(), **prep.decisions, **({"train_accuracy": "a hit on the larger of "
                               "the two mixed labels (MixUp/CutMix)"} if mixes_labels(config) else {})}})
         if finishing:
-            history = read_history(run_dir / HISTORY_FILE, before_epoch=initial_epoch)
+            history = files.read_history(before_epoch=initial_epoch)
             stopped_early = bool(restored.info.get("stopped_early"))
             if config.ema is not None and not restored.final:  # killed between fit's end and its final backup:
                 model.optimizer.finalize_variable_values(model.trainable_variables)  # what fit did then
         else:
-            rows = read_history(run_dir / HISTORY_FILE, before_epoch=initial_epoch)  # the chief's, on every worker
+            rows = files.read_history(before_epoch=initial_epoch)  # the chief's, on every worker
             history, stopped_early = _fit(prep, rows, initial_epoch, backup)
             # the weights fit ended with (early stopping may have restored earlier ones): finishing can resume
             backup.save(model, len(history), final=True, info={"stopped_early": stopped_early})
@@ -648,7 +627,7 @@ def _resume_note(run_dir: Path, config: TrainConfig, initial_epoch: int, finishi
         return f"{run_dir} finished training its {initial_epoch} epochs; writing its results."
     if initial_epoch:
         return f"Resuming {run_dir} at epoch {initial_epoch + 1}/{config.epochs}."
-    listed = len(read_history(run_dir / HISTORY_FILE))
+    listed = len(RunDir(run_dir).read_history())
     if listed:  # the backup is gone (deleted by hand?): say so rather than pretend nothing ran
         return f"{run_dir} has no backup to resume from (its history lists {listed} epoch(s)): starting it over."
     return f"{run_dir} has no finished epoch to resume from: starting it from epoch 1."
@@ -657,15 +636,6 @@ def _resume_note(run_dir: Path, config: TrainConfig, initial_epoch: int, finishi
 def _interrupted(config: TrainConfig, run_dir: Path, done: int) -> TrainingInterrupted:
     return TrainingInterrupted(f"Interrupted after {done} finished epoch(s). Continue with: zoo train {config.model} "
                                f"--out {run_dir} --resume")
-
-
-def remove_partial_files(run_dir: Path) -> None:
-    """Delete the temporary files (``.NAME.xxxx.tmp...``) a killed process left next to the run's files."""
-    for folder in (run_dir, run_dir / "checkpoints"):
-        if folder.is_dir():
-            for f in folder.iterdir():
-                if f.is_file() and f.name.startswith(".") and ".tmp" in f.name:
-                    f.unlink(missing_ok=True)
 
 
 def chance_note(config: TrainConfig, history: list[dict], num_classes: int, val_size: int = 0) -> str | None:
@@ -733,18 +703,18 @@ def _create_run_dir(run_dir: Path, mode: str) -> bool:
 
 def _reopen_finished(run_dir: Path, model, steps_per_epoch: int, backup, say, *, chief: bool = True) -> None:
     """--resume --epochs N on a finished run: continue from its final weights and history."""
-
-    history = read_history(run_dir / HISTORY_FILE)
+    files = RunDir(run_dir)
+    history = files.read_history()
     model.optimizer.build(model.trainable_variables)  # built first, so its saved state loads too
     try:
-        model.load_weights(str(run_dir / MODEL_FILE))
+        model.load_weights(str(files.model_file))
     except Exception as exc:
         raise ModelFileError(f"Cannot extend {run_dir}: its {MODEL_FILE} does not load ({exc}).") from None
     # the step count drives the LR schedule: continue it where the run stopped
     model.optimizer.iterations.assign(len(history) * steps_per_epoch)
     backup.save(model, len(history))
     if chief:
-        (run_dir / METRICS_FILE).unlink(missing_ok=True)
+        files.metrics_file.unlink(missing_ok=True)
     say(f"Extending the finished run in {run_dir} from epoch {len(history)}.")
 
 
@@ -756,8 +726,8 @@ def _fit(prep: PreparedRun, rows: list[dict], initial_epoch: int, backup):
     from zoo.training.callbacks import (AtomicModelCheckpoint, EpochBackup, HistoryCSV, LearningRateLogger, NaNStop,
                                         RichProgress)
 
-    model, config, data, input_shape, run_dir, hw = (prep.model, prep.config, prep.data, prep.input_shape,
-                                                     prep.work_dir, prep.hw)
+    model, config, data, input_shape, hw = prep.model, prep.config, prep.data, prep.input_shape, prep.hw
+    files = RunDir(prep.work_dir)
     steps_per_epoch, progress_console = prep.steps_per_epoch, prep.progress_console
     nan_stop = NaNStop()
     callbacks = [LearningRateLogger(), nan_stop]
@@ -778,14 +748,14 @@ def _fit(prep: PreparedRun, rows: list[dict], initial_epoch: int, backup):
     if data.val is not None:  # --val-split 0 trains on everything: no best-on-validation model
         best_val = max([r.get("val_accuracy", float("-inf")) for r in rows], default=None)
         callbacks.append(AtomicModelCheckpoint(
-            run_dir / BEST_FILE, monitor="val_accuracy", mode="max", save_best_only=True,
+            files.best_file, monitor="val_accuracy", mode="max", save_best_only=True,
             initial_value_threshold=best_val if isinstance(best_val, float) and math.isfinite(best_val) else None))
     if importlib.util.find_spec("tensorboard") is not None:  # Keras' TensorBoard callback needs the package
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False, profile_batch=0,
+        callbacks.append(keras.callbacks.TensorBoard(str(files.logs_dir), write_graph=False, profile_batch=0,
                                                      histogram_freq=config.histograms))
     if ema_out is not None:
         callbacks.append(ema_out)  # raw weights back before the history row and the epoch's backup
-    history_cb = HistoryCSV(run_dir / HISTORY_FILE, rows)
+    history_cb = HistoryCSV(files.history_file, rows)
     callbacks.append(history_cb)
     callbacks.append(EpochBackup(backup))
     callbacks += list(prep.extra_callbacks)

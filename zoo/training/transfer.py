@@ -50,7 +50,7 @@ class TransferSetup:
 def load_source(source, model_name: str | None = None, *, download: bool = False):
     """(model, info) for a run directory, a .keras file or ``imagenet`` (needs ``model_name``;
     ``download`` lets Keras fetch a missing weight file)."""
-    from zoo.run import load_model, read_run_config
+    from zoo.run import Run
 
     if str(source).strip().lower() == "imagenet":
         if not model_name:
@@ -58,9 +58,8 @@ def load_source(source, model_name: str | None = None, *, download: bool = False
                 "--from imagenet needs a model name (one of " + ", ".join(IMAGENET_MODELS) + ")."
             )
         return imagenet_model(model_name, download=download), {"kind": "imagenet", "name": f"ImageNet {model_name}", "config": {}}
-    model = load_model(source)
-    cfg = read_run_config(source)
-    return model, {"kind": "run", "name": str(source), "config": cfg}
+    run = Run.open(source)
+    return run.load_model(), {"kind": "run", "name": str(source), "config": run.config}
 
 
 # ---------------------------------------------------------------------------------------------
