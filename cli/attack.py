@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from zoo.attack.registry import attacks
 from zoo.cli.common import complete_run_or_model, console, flag_of, friendly_errors, print_table
+from zoo.rundir import ATTACK_DIR, CONFIG_FILE, REPORT_FILE
 
 DEFAULT_EPS = "2,4,8,16,32"
 ATTACKS = attacks()  # the records of zoo/attack/attacks/, read without TensorFlow, weakest first
@@ -103,9 +104,9 @@ def attack_command(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
         "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
         "note when the model does not start with a Rescaling/Normalization layer."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: RUN/attack, or MODEL_attack/ next to a .keras file)."),
+    out: Optional[Path] = typer.Option(None, "--out", help=f"Output directory (default: RUN/{ATTACK_DIR}, or MODEL_{ATTACK_DIR}/ next to a .keras file)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random starts and the noise baseline (and of the val split "
-                                               "when the model has no run config.json; a run's own dataset uses its "
+                                               f"when the model has no run {CONFIG_FILE}; a run's own dataset uses its "
                                                "training seed and val split)."),
     eval_on: Optional[List[Path]] = typer.Option(
         None, "--eval-on", help="Runs/models to evaluate the crafted examples on (transferability): --eval-on RUN2 RUN3 ..."
@@ -113,7 +114,7 @@ def attack_command(
     png_count: int = typer.Option(16, "--png-count", help="Adversarial images saved as PNG per method and eps."),
     grid_eps: Optional[float] = typer.Option(None, "--grid-eps", help="eps shown in the example grid (default 8 if given, else the middle eps)."),
     overlay: Optional[List[Path]] = typer.Option(
-        None, "--overlay", help="report.json of an earlier `zoo attack` to draw in the curve too (e.g. a normally trained model)."
+        None, "--overlay", help=f"{REPORT_FILE} of an earlier `zoo attack` to draw in the curve too (e.g. a normally trained model)."
     ),
     extra_eval_on: Optional[List[Path]] = typer.Argument(None, metavar="EVAL_ON", hidden=True, help="More --eval-on models."),
 ) -> None:

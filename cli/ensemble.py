@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from zoo.cli.common import console, friendly_errors, parse_input_shape, print_table
+from zoo.rundir import ENSEMBLE_FIGURE, ENSEMBLE_OUTPUTS, REPORT_FILE
 from zoo.tta import TTA_HELP
 
 
@@ -22,8 +23,8 @@ def register(app: typer.Typer) -> None:
 def ensemble(
     runs: List[str] = typer.Argument(..., metavar="RUN_OR_MODEL...", help="Two or more run directories or .keras files."),
     out: Path = typer.Option(..., "--out", "-o",
-                             help="Where to save the ensemble: a .keras file, or a directory (model.keras, "
-                                  "config.json, report.json, ensemble.png)."),
+                             help="Where to save the ensemble: a .keras file, or a directory ("
+                                  + ", ".join(ENSEMBLE_OUTPUTS) + ")."),
     method: str = typer.Option("vote", "--method", "--ensemble", "-m",
                                help="vote: hard max-voting (ties broken by summed probabilities); soft: average probabilities."),
     input_shape: Optional[str] = typer.Option(None, "--input-shape",
@@ -126,4 +127,4 @@ def _print_report(report: dict, out) -> None:
            else ".")
     )
     if out is not None:
-        console.print(f"Report: [bold]{escape(str(Path(out) / 'report.json'))}[/], figure: [bold]{escape(str(Path(out) / 'ensemble.png'))}[/]")
+        console.print(f"Report: [bold]{escape(str(Path(out) / REPORT_FILE))}[/], figure: [bold]{escape(str(Path(out) / ENSEMBLE_FIGURE))}[/]")

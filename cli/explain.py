@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from zoo.cli.common import complete_run_or_model, console, friendly_errors
 from zoo.explain.registry import explain_methods, settings
+from zoo.rundir import EXPLAIN_DIR, default_out_dir
 
 # choices, defaults and help come from the method records (zoo/explain/methods/), read without TensorFlow
 SETTINGS = settings()
@@ -61,7 +62,7 @@ def explain(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
         "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
         "note when the model does not start with a Rescaling/Normalization layer."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: RUN/explain)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help=f"Output directory (default: RUN/{EXPLAIN_DIR})."),
     seed: int = typer.Option(0, "--seed", help="Seed of the dataset sample, the noise and the sanity check "
                                                "(a run's own dataset keeps its training seed and val split)."),
     sanity: bool = typer.Option(
@@ -94,7 +95,7 @@ def explain(
 
     from zoo.explain.report import run_explain, run_filters
 
-    out_dir = Path(out) if out is not None else default_out_dir(model)
+    out_dir = Path(out) if out is not None else default_out_dir(model, EXPLAIN_DIR)
     if filters:
         path = run_filters(model, out_dir, layer=layer)
         console.print(f"Kernels: [bold]{escape(str(path))}[/]")
@@ -142,9 +143,4 @@ def print_summary(result) -> None:
     console.print(f"Wrote {len(result.figures)} figure(s) and the raw maps (.npy) to [bold]{escape(str(result.out_dir))}[/]:")
     for p in result.figures:
         console.print(f"  {escape(str(p))}", highlight=False)
-
-
-def default_out_dir(model: str) -> Path:
-    p = Path(model)
-    return p / "explain" if p.is_dir() else p.parent / f"{p.stem}_explain"
 

@@ -244,35 +244,17 @@ e = {"logs": 1, "model": "model.kerasish", "note": "see the logs"}
     assert {"config.json", "history.csv", "metrics.json", "model.keras", "logs"} <= _layout_names()
 
 
-# Spelled in cli/ before zoo/rundir.py named them; each file switches to its names (help texts and
-# messages as f-strings, `zoo runs --compare`'s default --out as CURVES_FILE) and leaves this list.
-# An entry no longer needed fails too, so the list only shrinks.
-_CLI_NOT_YET = {
-    "cli/attack.py": {"config.json", "report.json"},
-    "cli/ensemble.py": {"config.json", "ensemble.png", "model.keras", "report.json"},
-    "cli/eval.py": {"compare.json", "confusion.png", "metrics.json"},
-    "cli/explain.py": {"explain"},
-    "cli/info.py": {"config.json"},
-    "cli/runs.py": {"curves.png"},
-    "cli/train.py": {"logs", "model.keras"},
-}
-
-
 def test_run_directory_names_are_spelled_only_in_zoo_rundir():
     """config.json, history.csv, the lock, the eval/explain/attack/ensemble folders' files: one owner."""
     names = _layout_names()
-    spelled, in_file = {}, {}
+    spelled = {}
     for path in sorted([*PACKAGE.rglob("*.py"), *(ROOT / "cli").glob("*.py")]):
         where = str(path.relative_to(ROOT))
         if where == "zoo/rundir.py":
             continue
         for line, name in spelled_layout_names(path.read_text(), names):
-            in_file.setdefault(where, set()).add(name)
-            if name not in _CLI_NOT_YET.get(where, ()):
-                spelled.setdefault(f"{where}:{line}", []).append(name)
+            spelled.setdefault(f"{where}:{line}", []).append(name)
     assert spelled == {}
-    stale = {where: sorted(allowed - in_file.get(where, set())) for where, allowed in _CLI_NOT_YET.items()}
-    assert {where: left for where, left in stale.items() if left} == {}
 
 
 def _change_table() -> dict[str, str]:
