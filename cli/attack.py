@@ -9,16 +9,16 @@ import typer
 
 from rich.markup import escape
 
-from zoo.attack.registry import attacks
+from zoo.attack.registry import ATTACKS
 from zoo.cli.common import complete_run_or_model, console, flag_of, friendly_errors, print_table
 from zoo.rundir import ATTACK_DIR, CONFIG_FILE, REPORT_FILE
 
 DEFAULT_EPS = "2,4,8,16,32"
-ATTACKS = attacks()  # the records of zoo/attack/attacks/, read without TensorFlow, weakest first
-WEAKEST, STRONGEST = next(iter(ATTACKS)), list(ATTACKS)[-1]
-METHOD_HELP = ", ".join(ATTACKS) + f"; several comma-separated ({WEAKEST},{STRONGEST})."
+# the records of zoo/attack/attacks/, read without TensorFlow, weakest first
+WEAKEST, STRONGEST = ATTACKS.names()[0], ATTACKS.names()[-1]
+METHOD_HELP = ", ".join(ATTACKS.names()) + f"; several comma-separated ({WEAKEST},{STRONGEST})."
 # what --steps, --step-size and --random-start say, from the records at eps 8
-_AT8 = {name: a.settings(8.0, None, None, None) for name, a in ATTACKS.items()}
+_AT8 = {a.name: a.settings(8.0, None, None, None) for a in ATTACKS}
 ITERATIVE = "/".join(name for name, s in _AT8.items() if s.steps > 1)
 STEPS_HELP = f"Iterations of {ITERATIVE} (default " + ", ".join(
     f"{name} {s.steps}" for name, s in _AT8.items() if s.steps > 1) + ")."
@@ -74,7 +74,7 @@ def parse_methods(text: str, compare: bool) -> list[str]:
     chosen = [check_method(m) for m in str(text).split(",") if m.strip()]
     if compare:
         chosen += [WEAKEST, STRONGEST]
-    return [m for m in ATTACKS if m in chosen]
+    return [m for m in ATTACKS.names() if m in chosen]
 
 
 @friendly_errors
@@ -130,7 +130,7 @@ def attack_command(
     eps_values = parse_eps_list(eps, eps_scale)
     methods = parse_methods(method, compare)
     if not methods:
-        raise InvalidArgumentError(f"--method needs {', '.join(ATTACKS)}; got {method!r}.")
+        raise InvalidArgumentError(f"--method needs {', '.join(ATTACKS.names())}; got {method!r}.")
     if steps is not None:
         checks.positive_int(steps, "steps")
     if not all_examples:
@@ -198,9 +198,9 @@ def _print_summary(report: dict, files: dict) -> None:
     for flag in report["red_flags"]:
         console.print(f"[bold yellow]Red flag:[/] {escape(flag)}", highlight=False)
     if not report["red_flags"]:
-        base = next((m for m in methods if ATTACKS[m].single_step), None)  # the red flags' baseline
-        top = max(methods, key=lambda m: ATTACKS[m].strength)
-        both = base is not None and ATTACKS[top].strength > ATTACKS[base].strength
+        base = next((m for m in methods if ATTACKS.get(m).single_step), None)  # the red flags' baseline
+        top = max(methods, key=lambda m: ATTACKS.get(m).strength)
+        both = base is not None and ATTACKS.get(top).strength > ATTACKS.get(base).strength
         if attack["targeted"]:
             checks = "targeted success does not fall with eps" + (
                 f", {top} hits the target at least as often as {base}" if both else "")

@@ -10,18 +10,18 @@ import typer
 from rich.markup import escape
 
 from zoo.cli.common import complete_run_or_model, console, friendly_errors
-from zoo.explain.registry import explain_methods, settings
+from zoo.explain.registry import EXPLAIN_METHODS, settings
 from zoo.rundir import EXPLAIN_DIR, default_out_dir
 
 # choices, defaults and help come from the method records (zoo/explain/methods/), read without TensorFlow
 SETTINGS = settings()
-METHOD_HELP = " | ".join([*explain_methods(), "all"]) + " (all: " + ", ".join(
-    m.name for m in explain_methods().values() if m.in_all) + ")"
+METHOD_HELP = " | ".join([*EXPLAIN_METHODS.names(), "all"]) + " (all: " + ", ".join(
+    m.name for m in EXPLAIN_METHODS if m.in_all) + ")"
 
 
 def _help(name: str) -> str:
     """A dedicated option's help: the setting's own, with the default of each method that has it."""
-    owners = [(m, s) for m, r in explain_methods().items() for s in r.settings if s.name == name]
+    owners = [(m, s) for m, r in EXPLAIN_METHODS.records().items() for s in r.settings if s.name == name]
     return owners[0][1].help + " [default: " + ", ".join(sorted({f"{s.default}" for _, s in owners})) + "]"
 
 
@@ -56,7 +56,7 @@ def explain(
     more_settings: Optional[List[str]] = typer.Option(
         None, "--set", metavar="NAME=VALUE", help="Any method setting: NAME=VALUE for every method that has it, "
         "METHOD.NAME=VALUE for one (e.g. --set integrated-gradients.max_steps=400; one per --set): " + "; ".join(
-            f"{m}: {', '.join(s.name for s in r.settings)}" for m, r in explain_methods().items() if r.settings) + "."),
+            f"{m}: {', '.join(s.name for s in r.settings)}" for m, r in EXPLAIN_METHODS.records().items() if r.settings) + "."),
     batch_size: int = typer.Option(64, "--batch-size", help="Gradient items per compiled chunk (bounds memory)."),
     input_scale: str = typer.Option(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
@@ -112,9 +112,9 @@ def print_summary(result) -> None:
     """What the methods' report hooks said, the sanity table, and the files written."""
     from rich.table import Table
 
-    from zoo.explain.registry import explain_methods
+    from zoo.explain.registry import EXPLAIN_METHODS
 
-    titles = {m: r.title for m, r in explain_methods().items()}
+    titles = {m: r.title for m, r in EXPLAIN_METHODS.records().items()}
     summary = result.summary
     for m, lines in result.notes.items():
         for line in lines:

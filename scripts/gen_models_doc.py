@@ -122,14 +122,14 @@ def shipped_section(rows) -> str:
 def main(argv: list[str]) -> int:
     from zoo.catalog import catalog_rows, markdown_table
     from zoo.io import write_text
-    from zoo.registry import get_spec
+    from zoo.registry import MODELS
 
     out = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent / "docs" / "models.md"
     rows = catalog_rows()  # checked against the live registry by tests/test_catalog.py
     parts = [INTRO, markdown_table(rows), shipped_section(rows), "\n## The models\n"]
     for row in rows:
         h, w, c = row["input_shape"]
-        doc = inspect.getdoc(get_spec(row["name"]).builder) or ""
+        doc = inspect.getdoc(MODELS.get(row["name"]).builder) or ""
         parts.append(
             f"\n### `{row['name']}`\n\n{row['paper']}. Default input {h}x{w}x{c}, {row['num_classes']} classes, "
             f"{row['trainable_params']:,} trainable parameters, Grad-CAM layer `{row['last_conv']}`.\n\n{doc}\n"

@@ -11,7 +11,7 @@ from kit import invoke, needs_real_fashion_mnist
 
 import zoo
 from zoo.errors import ModelFileError, UnknownNameError
-from zoo.registry import get_spec, load_weights_manifest
+from zoo.registry import MODELS, load_weights_manifest
 from zoo.run import load_classifier, read_run_config, resolve_model_file
 
 MANIFEST = load_weights_manifest()
@@ -26,7 +26,7 @@ SHORT_OF_THE_GOAL = {"googlenet_small"}
 
 
 def test_manifest_entries_resolve_by_name():
-    assert "simplenet" in MANIFEST and get_spec("simplenet").weights_shipped
+    assert "simplenet" in MANIFEST and MODELS.get("simplenet").weights_shipped
     for name, entry in MANIFEST.items():
         assert resolve_model_file(name).name == entry["file"]
         assert read_run_config(name)["class_names"] == entry["config"]["class_names"]

@@ -68,7 +68,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     records. ``say(text)`` receives progress notes (plain text); nothing is printed here.
     """
     from zoo.explain.explainer import TITLES, Explainer, resolve_targets
-    from zoo.explain.registry import get_method
+    from zoo.explain.registry import EXPLAIN_METHODS
     from zoo.plots.explain import image_caption, plot_method_grid, plot_methods_side_by_side
 
     import tensorflow as tf
@@ -134,7 +134,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
             _save_npy(stage / EXPLAIN_MAPS.format(m), ex.heatmaps.astype("float32"))
             if ex.attributions is not None:
                 _save_npy(stage / EXPLAIN_ATTRIBUTIONS.format(m), ex.attributions.astype("float32"))
-            record = get_method(m)
+            record = EXPLAIN_METHODS.get(m)
             info, lines = record.report(ex.info) if record.report else (dict(ex.info), [])
             summary_methods[m] = info
             result.notes[m] = list(lines)
