@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from zoo.attack.registry import ATTACKS
-from zoo.cli.common import complete_run_or_model, console, flag_of, friendly_errors, print_table
+from zoo.cli.common import complete_run_or_model, console, console_progress, friendly_errors, print_table
 from zoo.rundir import ATTACK_DIR, CONFIG_FILE, REPORT_FILE
 
 DEFAULT_EPS = "2,4,8,16,32"
@@ -146,16 +146,12 @@ def attack_command(
 
     from zoo.attack.task import run_attack
 
-    def say(note) -> None:  # a library note names Python parameters; here they are flags
-        text = note.worded(flag_of) if hasattr(note, "worded") else str(note)
-        console.print(f"[dim]{escape(text)}[/]", highlight=False)
-
     result = run_attack(
         model_path, methods=methods, eps_values=parse_eps_text(eps, eps_scale), dataset=dataset, split=split,
         n=None if all_examples else n, data_dir=data_dir, target=target, use_labels=not no_labels, steps=steps,
         step_size=step_size, random_start=random_start, batch_size=batch_size, seed=seed, input_scale=input_scale,
         eval_on=[*(eval_on or []), *(extra_eval_on or [])], out=out, png_count=png_count, grid_eps=grid_eps,
-        overlay=overlay or [], eps_scale=eps_scale.strip().lower(), say=say, status=console.status)
+        overlay=overlay or [], eps_scale=eps_scale.strip().lower(), progress=console_progress)
     _print_summary(result.report, result.files)
 
 

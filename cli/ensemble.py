@@ -10,7 +10,7 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import console, friendly_errors, parse_input_shape, print_table
+from zoo.cli.common import console, console_progress, friendly_errors, parse_input_shape, print_table
 from zoo.rundir import ENSEMBLE_FIGURE, ENSEMBLE_OUTPUTS, REPORT_FILE
 from zoo.tta import TTA_HELP
 
@@ -45,7 +45,7 @@ def ensemble(
 
     saved = save_ensemble(runs, out, method=method, input_shape=parse_input_shape(input_shape), evaluate=evaluate,
                           dataset=dataset, split=split, data_dir=data_dir, limit=limit, batch_size=batch_size,
-                          status=None if json_output else console.status, select=select, tta=tta)
+                          progress=None if json_output else console_progress, select=select, tta=tta)
     if saved["report"] is not None:
         _show(saved["report"], Path(out) if Path(out).suffix != ".keras" else None, json_output)
     if not json_output:  # said once everything is in place
@@ -67,7 +67,7 @@ def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch
 
     report = evaluate_ensemble(paths, ensemble=ensemble, dataset=dataset, split=split, data_dir=data_dir,
                                limit=limit, batch_size=batch_size, out=out, tta=tta, select=select,
-                               status=None if json_output else console.status)
+                               progress=None if json_output else console_progress)
     _show(report, out, json_output)
     return report
 

@@ -9,7 +9,7 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import complete_run_or_model, console, friendly_errors
+from zoo.cli.common import complete_run_or_model, console, console_progress, friendly_errors
 from zoo.explain.registry import EXPLAIN_METHODS, settings
 from zoo.rundir import EXPLAIN_DIR, default_out_dir
 
@@ -103,7 +103,7 @@ def explain(
     result = run_explain(
         model, out_dir, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, methods=methods,
         target=target, batch_size=batch_size, **given, seed=seed, sanity=sanity, input_scale=input_scale,
-        say=lambda text: console.print(f"[dim]{escape(text)}[/]", highlight=False),
+        progress=console_progress,
     )
     print_summary(result)
 
