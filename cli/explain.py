@@ -93,7 +93,7 @@ def explain(
             f"Pass either image files or --dataset, not both (got {len(files)} file(s) and --dataset {dataset})."
         )
 
-    from zoo.explain.report import run_explain, run_filters
+    from zoo.explain.task import run_explain, run_filters
 
     out_dir = Path(out) if out is not None else default_out_dir(model, EXPLAIN_DIR)
     if filters:

@@ -1,4 +1,5 @@
-"""What `zoo explain` does end to end: load, pick images and targets, compute, save, draw."""
+"""`zoo explain` as a library task: load, pick images and targets, compute, save, draw (``run_explain``,
+``run_filters``). Like zoo/attack/task.py: one call from the CLI, a result back, nothing printed."""
 
 from __future__ import annotations
 
