@@ -225,6 +225,17 @@ def epoch_probe(config, record: dict, save, tta: str, t_called: float):
     return EpochProbe()
 
 
+def _printed():
+    """The trainer's notes, printed indented under the run's header line."""
+    from zoo.progress import Progress
+
+    class Printed(Progress):
+        def note(self, text) -> None:
+            print(f"  {text}", flush=True)
+
+    return Printed()
+
+
 def train_run(results: dict, save, key: str, model: str, options: str, out: Path, *, tta: str, **overrides) -> dict:
     """Train one run into out/key and keep its record in ``results["runs"][key]`` (kept if already finished)."""
     from zoo.training.trainer import train
@@ -241,7 +252,7 @@ def train_run(results: dict, save, key: str, model: str, options: str, out: Path
                                      "finished": False}
     print(f"{key}: {command}", flush=True)
     probe = epoch_probe(config, record, save, tta, time.perf_counter())
-    result = train(config, overwrite=True, say=lambda msg: print(f"  {msg}", flush=True), extra_callbacks=[probe])
+    result = train(config, overwrite=True, progress=_printed(), extra_callbacks=[probe])
     record.update(finished=True, trainer_test_accuracy=result.metrics.get("accuracy"),
                   config={k: v for k, v in result.config.to_dict().items() if k not in ("class_names",)})
     save()

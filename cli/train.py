@@ -127,13 +127,12 @@ def train_command(
         config = recipe_config(model, recipe, **given)
         if resume and "epochs" not in given:
             config.epochs = None  # on resume the recipe's epochs are no request to change the run's
-    talk = not quiet and not json_output
-    say = (lambda msg: console.print(f"[dim]{escape(msg)}[/]", highlight=False)) if talk else (lambda msg: None)
-    if json_output and not quiet:
-        say = lambda msg: err_console.print(f"[dim]{escape(msg)}[/]", highlight=False)  # noqa: E731
+    from zoo.progress import SILENT, ConsoleProgress
+
+    # notes dim on the console with the epoch bar; with --json, notes only, on stderr
+    progress = SILENT if quiet else ConsoleProgress(err_console, live=False) if json_output else ConsoleProgress(console)
     _install_sigterm()
-    result = train(config, resume=resume, overwrite=overwrite, say=say,
-                   progress_console=console if talk else None)
+    result = train(config, resume=resume, overwrite=overwrite, progress=progress)
     if json_output:
         typer.echo(json.dumps({**result.summary(), "metrics": _short_metrics(result.metrics)}))
     elif not quiet:

@@ -106,7 +106,7 @@ def test_input_gradients_are_taken_in_one_module():
 # What a command may import besides its one task module: errors, checks, the CLI's own helpers,
 # registries (choices and help) and the training config (the options it fills in).
 def _helper(module: str) -> bool:
-    return (module in ("zoo", "zoo.errors", "zoo.checks", "zoo.training", "zoo.training.config")
+    return (module in ("zoo", "zoo.errors", "zoo.checks", "zoo.progress", "zoo.training", "zoo.training.config")
             or module.startswith("zoo.cli") or module.endswith(".registry"))
 
 

@@ -151,8 +151,11 @@ def test_resume_on_a_cpu_without_bf16_keeps_the_recorded_precision(tmp_path, mon
     train(config)
     assert json.loads((out / "config.json").read_text())["decisions"]["precision"] == "mixed_bfloat16"
     monkeypatch.setattr(distributed, "cpu_flags", lambda: {"avx2"})
-    said = []
-    result = train(TrainConfig(model="simplenet", epochs=2, limit=200, out=str(out)), resume=True, say=said.append)
+    from zoo.progress import Notes
+
+    told = Notes()
+    result = train(TrainConfig(model="simplenet", epochs=2, limit=200, out=str(out)), resume=True, progress=told)
+    said = told.notes
     saved = json.loads((out / "config.json").read_text())
     assert saved["decisions"]["precision"] == "mixed_bfloat16"  # config.json keeps the truth
     assert any("trained in mixed_bfloat16" in s and "continues in mixed_bfloat16" in s for s in said), said

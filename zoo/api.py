@@ -457,10 +457,11 @@ def train(model, data=None, *, epochs: int | None = None, out=None, overwrite: b
 
         raise InvalidArgumentError(f"{exc}. train() takes the options of TrainConfig: "
                                    f"{', '.join(sorted(defaults()))}.") from None
-    console = _console() if progress else None
-    say = (lambda text: console.print(text, markup=False, highlight=False)) if console else (lambda *a, **k: None)
+    from zoo.progress import SILENT, ConsoleProgress
+
+    shown = ConsoleProgress(_console(), dim=False) if progress else SILENT
     try:
-        result = run_trainer(config, resume=resume, overwrite=overwrite, say=say, progress_console=console)
+        result = run_trainer(config, resume=resume, overwrite=overwrite, progress=shown)
     except ZooError as exc:  # the trainer names CLI flags; a notebook user passes keywords
         raise type(exc)(_python_words(str(exc))) from None
     if result.model is None:  # a finished run left as it was (resume=True): load what it trained

@@ -58,10 +58,12 @@ class ConsoleProgress(Progress):
     """Prints to a rich Console: notes (dim, by default), phases as a spinner, steps as indented lines.
 
     ``words`` turns a note into its text (the CLI maps a library note's parameters to flags).
+    ``live=False`` prints notes only: no spinner, and no per-epoch bar from the trainer (``zoo train
+    --json`` keeps stdout for its JSON and tells its notes on stderr).
     """
 
-    def __init__(self, console, *, dim: bool = True, words: Callable[[object], str] = str):
-        self.console, self.dim, self.words = console, dim, words
+    def __init__(self, console, *, dim: bool = True, words: Callable[[object], str] = str, live: bool = True):
+        self.console, self.dim, self.words, self.live = console, dim, words, live
 
     def note(self, text) -> None:
         text = self.words(text)
@@ -73,7 +75,7 @@ class ConsoleProgress(Progress):
             self.console.print(text, markup=False, highlight=False)
 
     def phase(self, text: str) -> ContextManager:
-        return self.console.status(text)
+        return self.console.status(text) if self.live else contextlib.nullcontext()
 
     def step(self, done: int, total: int, what: str = "") -> None:
         self.note(f"  {what}" if what else f"  {done}/{total}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zoo.errors import InvalidArgumentError, ModelFileError, TrainingError
+from zoo.progress import SILENT, ConsoleProgress, Progress
 from zoo.rundir import CONFIG_FILE, MODEL_FILE, RunDir
 from zoo.training.config import TrainConfig, resolve
 
@@ -87,8 +88,7 @@ class PreparedRun:
     decisions: dict
     steps_per_epoch: int
     schedule_callbacks: list
-    say: object
-    progress_console: object
+    progress: Progress
     extra_callbacks: tuple
     t_start: float
 
@@ -99,10 +99,6 @@ class PreparedRun:
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return self.facts.input_shape
-
-
-def _noop(*_args, **_kwargs):
-    pass
 
 
 # ----------------------------------------------------------------------------------------------
@@ -417,7 +413,7 @@ def train(config: TrainConfig, **kwargs) -> TrainResult:
     try:
         with lock:
             if getattr(lock, "took_over", None):
-                kwargs.get("say", _noop)(f"{out} was left by pid {lock.took_over.get('pid')}, which ended "
+                kwargs.get("progress", SILENT).note(f"{out} was left by pid {lock.took_over.get('pid')}, which ended "
                                          "without finishing; this process holds it now.")
             return _train(config, checked, **kwargs)
     finally:
@@ -426,12 +422,13 @@ def train(config: TrainConfig, **kwargs) -> TrainResult:
             tf_config.disable_op_determinism()
 
 
-def _train(asked: TrainConfig, checked: TrainConfig, *, resume: bool = False, overwrite: bool = False, say=_noop,
-           progress_console=None, extra_callbacks=()) -> TrainResult:
-    """``asked`` as given (None = not asked), ``checked`` its resolved copy; ``say`` prints notes
-    (resizing, resuming ...); ``progress_console`` (a rich Console) shows the per-epoch progress,
-    None for none; ``extra_callbacks`` are Keras callbacks added last.
+def _train(asked: TrainConfig, checked: TrainConfig, *, resume: bool = False, overwrite: bool = False,
+           progress: Progress = SILENT, extra_callbacks=()) -> TrainResult:
+    """``asked`` as given (None = not asked), ``checked`` its resolved copy; ``progress`` is told the
+    notes (resizing, resuming ...) and, when it is a live ``ConsoleProgress``, draws the per-epoch
+    bar; ``extra_callbacks`` are Keras callbacks added last.
     """
+    say = progress.note
     from zoo.training import distributed
     from zoo.training.backup import Backup
 
@@ -450,17 +447,18 @@ def _train(asked: TrainConfig, checked: TrainConfig, *, resume: bool = False, ov
     # the run directory is on storage every worker sees).
     work_dir = run_dir if distributed.is_chief() else Path(tempfile.mkdtemp(prefix="zoo-worker-"))
     try:
-        prep = _prepare(config, mode, run_dir, work_dir, batch_asked=asked.batch_size is not None, say=say,
-                        progress_console=progress_console, extra_callbacks=tuple(extra_callbacks), t_start=t_start)
+        prep = _prepare(config, mode, run_dir, work_dir, batch_asked=asked.batch_size is not None,
+                        progress=progress, extra_callbacks=tuple(extra_callbacks), t_start=t_start)
         return _train_in(prep)
     finally:
         if work_dir != run_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _prepare(config: TrainConfig, mode: str, run_dir: Path, work_dir: Path, *, batch_asked: bool = True, say=_noop,
-             progress_console=None, extra_callbacks: tuple = (), t_start: float = 0.0) -> PreparedRun:
+def _prepare(config: TrainConfig, mode: str, run_dir: Path, work_dir: Path, *, batch_asked: bool = True,
+             progress: Progress = SILENT, extra_callbacks: tuple = (), t_start: float = 0.0) -> PreparedRun:
     """Hardware, data, what the data taught, model and compiled optimizer: one record for the loop."""
+    say = progress.note
     from zoo.registry import MODELS
     from zoo.run import Run
 
@@ -487,7 +485,7 @@ def _prepare(config: TrainConfig, mode: str, run_dir: Path, work_dir: Path, *, b
         schedule_callbacks = compile_model(model, config, steps_per_epoch, facts.num_classes, loss=loss, lr=lr,
                                            jit=hw.jit, steps_per_execution=hw.steps_per_execution(steps_per_epoch))
     return PreparedRun(config, mode, run_dir, work_dir, hw, data, facts, model, lr, chosen, steps_per_epoch,
-                       schedule_callbacks, say, progress_console, extra_callbacks, t_start)
+                       schedule_callbacks, progress, extra_callbacks, t_start)
 
 
 def _check_data(config: TrainConfig, data, run_dir: Path) -> None:
@@ -543,7 +541,7 @@ def _train_in(prep: PreparedRun) -> TrainResult:
 
     work_dir, run_dir, mode, config, hw, data, model = (prep.work_dir, prep.run_dir, prep.mode, prep.config, prep.hw,
                                                          prep.data, prep.model)
-    input_shape, lr, say, chief = prep.input_shape, prep.effective_lr, prep.say, prep.chief
+    input_shape, lr, say, chief = prep.input_shape, prep.effective_lr, prep.progress.note, prep.chief
     files = RunDir(run_dir)
     backup = Backup(RunDir(work_dir).backup_dir)
     with hw.scope():  # the optimizer's variables are built (then loaded) under the run's strategy
@@ -728,11 +726,11 @@ def _fit(prep: PreparedRun, rows: list[dict], initial_epoch: int, backup):
 
     model, config, data, input_shape, hw = prep.model, prep.config, prep.data, prep.input_shape, prep.hw
     files = RunDir(prep.work_dir)
-    steps_per_epoch, progress_console = prep.steps_per_epoch, prep.progress_console
+    steps_per_epoch, progress = prep.steps_per_epoch, prep.progress
     nan_stop = NaNStop()
     callbacks = [LearningRateLogger(), nan_stop]
-    if progress_console is not None:
-        callbacks.append(RichProgress(progress_console, config.epochs, steps_per_epoch))
+    if isinstance(progress, ConsoleProgress) and progress.live:
+        callbacks.append(RichProgress(progress.console, config.epochs, steps_per_epoch))
     callbacks += prep.schedule_callbacks
     early = None
     if config.early_stopping:
