@@ -9,15 +9,16 @@ import typer
 
 from rich.markup import escape
 
-from zoo.attack.registry import attacks
-from zoo.cli.common import complete_run_or_model, console, flag_of, friendly_errors, print_table
+from zoo.attack.registry import ATTACKS
+from zoo.cli.common import complete_run_or_model, console, console_progress, friendly_errors, print_table
+from zoo.rundir import ATTACK_DIR, CONFIG_FILE, REPORT_FILE
 
 DEFAULT_EPS = "2,4,8,16,32"
-ATTACKS = attacks()  # the records of zoo/attack/attacks/, read without TensorFlow, weakest first
-WEAKEST, STRONGEST = next(iter(ATTACKS)), list(ATTACKS)[-1]
-METHOD_HELP = ", ".join(ATTACKS) + f"; several comma-separated ({WEAKEST},{STRONGEST})."
+# the records of zoo/attack/attacks/, read without TensorFlow, weakest first
+WEAKEST, STRONGEST = ATTACKS.names()[0], ATTACKS.names()[-1]
+METHOD_HELP = ", ".join(ATTACKS.names()) + f"; several comma-separated ({WEAKEST},{STRONGEST})."
 # what --steps, --step-size and --random-start say, from the records at eps 8
-_AT8 = {name: a.settings(8.0, None, None, None) for name, a in ATTACKS.items()}
+_AT8 = {a.name: a.settings(8.0, None, None, None) for a in ATTACKS}
 ITERATIVE = "/".join(name for name, s in _AT8.items() if s.steps > 1)
 STEPS_HELP = f"Iterations of {ITERATIVE} (default " + ", ".join(
     f"{name} {s.steps}" for name, s in _AT8.items() if s.steps > 1) + ")."
@@ -73,7 +74,7 @@ def parse_methods(text: str, compare: bool) -> list[str]:
     chosen = [check_method(m) for m in str(text).split(",") if m.strip()]
     if compare:
         chosen += [WEAKEST, STRONGEST]
-    return [m for m in ATTACKS if m in chosen]
+    return [m for m in ATTACKS.names() if m in chosen]
 
 
 @friendly_errors
@@ -103,9 +104,9 @@ def attack_command(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
         "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
         "note when the model does not start with a Rescaling/Normalization layer."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: RUN/attack, or MODEL_attack/ next to a .keras file)."),
+    out: Optional[Path] = typer.Option(None, "--out", help=f"Output directory (default: RUN/{ATTACK_DIR}, or MODEL_{ATTACK_DIR}/ next to a .keras file)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random starts and the noise baseline (and of the val split "
-                                               "when the model has no run config.json; a run's own dataset uses its "
+                                               f"when the model has no run {CONFIG_FILE}; a run's own dataset uses its "
                                                "training seed and val split)."),
     eval_on: Optional[List[Path]] = typer.Option(
         None, "--eval-on", help="Runs/models to evaluate the crafted examples on (transferability): --eval-on RUN2 RUN3 ..."
@@ -113,7 +114,7 @@ def attack_command(
     png_count: int = typer.Option(16, "--png-count", help="Adversarial images saved as PNG per method and eps."),
     grid_eps: Optional[float] = typer.Option(None, "--grid-eps", help="eps shown in the example grid (default 8 if given, else the middle eps)."),
     overlay: Optional[List[Path]] = typer.Option(
-        None, "--overlay", help="report.json of an earlier `zoo attack` to draw in the curve too (e.g. a normally trained model)."
+        None, "--overlay", help=f"{REPORT_FILE} of an earlier `zoo attack` to draw in the curve too (e.g. a normally trained model)."
     ),
     extra_eval_on: Optional[List[Path]] = typer.Argument(None, metavar="EVAL_ON", hidden=True, help="More --eval-on models."),
 ) -> None:
@@ -129,7 +130,7 @@ def attack_command(
     eps_values = parse_eps_list(eps, eps_scale)
     methods = parse_methods(method, compare)
     if not methods:
-        raise InvalidArgumentError(f"--method needs {', '.join(ATTACKS)}; got {method!r}.")
+        raise InvalidArgumentError(f"--method needs {', '.join(ATTACKS.names())}; got {method!r}.")
     if steps is not None:
         checks.positive_int(steps, "steps")
     if not all_examples:
@@ -145,16 +146,12 @@ def attack_command(
 
     from zoo.attack.task import run_attack
 
-    def say(note) -> None:  # a library note names Python parameters; here they are flags
-        text = note.worded(flag_of) if hasattr(note, "worded") else str(note)
-        console.print(f"[dim]{escape(text)}[/]", highlight=False)
-
     result = run_attack(
         model_path, methods=methods, eps_values=parse_eps_text(eps, eps_scale), dataset=dataset, split=split,
         n=None if all_examples else n, data_dir=data_dir, target=target, use_labels=not no_labels, steps=steps,
         step_size=step_size, random_start=random_start, batch_size=batch_size, seed=seed, input_scale=input_scale,
         eval_on=[*(eval_on or []), *(extra_eval_on or [])], out=out, png_count=png_count, grid_eps=grid_eps,
-        overlay=overlay or [], eps_scale=eps_scale.strip().lower(), say=say, status=console.status)
+        overlay=overlay or [], eps_scale=eps_scale.strip().lower(), progress=console_progress)
     _print_summary(result.report, result.files)
 
 
@@ -197,9 +194,9 @@ def _print_summary(report: dict, files: dict) -> None:
     for flag in report["red_flags"]:
         console.print(f"[bold yellow]Red flag:[/] {escape(flag)}", highlight=False)
     if not report["red_flags"]:
-        base = next((m for m in methods if ATTACKS[m].single_step), None)  # the red flags' baseline
-        top = max(methods, key=lambda m: ATTACKS[m].strength)
-        both = base is not None and ATTACKS[top].strength > ATTACKS[base].strength
+        base = next((m for m in methods if ATTACKS.get(m).single_step), None)  # the red flags' baseline
+        top = max(methods, key=lambda m: ATTACKS.get(m).strength)
+        both = base is not None and ATTACKS.get(top).strength > ATTACKS.get(base).strength
         if attack["targeted"]:
             checks = "targeted success does not fall with eps" + (
                 f", {top} hits the target at least as often as {base}" if both else "")

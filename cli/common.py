@@ -11,6 +11,8 @@ import sys
 import typer
 from rich.console import Console
 
+from zoo.progress import ConsoleProgress
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -62,6 +64,15 @@ def friendly_errors(fn):
 def flag_of(param: str) -> str:
     """The command-line flag of a library parameter: batch_size -> --batch-size (prose stays prose)."""
     return "--" + param.replace("_", "-") if param.isidentifier() else param
+
+
+def _in_flags(note) -> str:
+    """A library note in the CLI's words: one that names Python parameters (``.worded``) names the flags."""
+    return note.worded(flag_of) if hasattr(note, "worded") else str(note)
+
+
+# What every command passes its library task as ``progress=`` (zoo/progress.py): dim notes, a spinner per phase.
+console_progress = ConsoleProgress(console, words=_in_flags)
 
 
 def _memory_gib() -> str:

@@ -10,7 +10,8 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import console, friendly_errors, parse_input_shape, print_table
+from zoo.cli.common import console, console_progress, friendly_errors, parse_input_shape, print_table
+from zoo.rundir import ENSEMBLE_FIGURE, ENSEMBLE_OUTPUTS, REPORT_FILE
 from zoo.tta import TTA_HELP
 
 
@@ -22,8 +23,8 @@ def register(app: typer.Typer) -> None:
 def ensemble(
     runs: List[str] = typer.Argument(..., metavar="RUN_OR_MODEL...", help="Two or more run directories or .keras files."),
     out: Path = typer.Option(..., "--out", "-o",
-                             help="Where to save the ensemble: a .keras file, or a directory (model.keras, "
-                                  "config.json, report.json, ensemble.png)."),
+                             help="Where to save the ensemble: a .keras file, or a directory ("
+                                  + ", ".join(ENSEMBLE_OUTPUTS) + ")."),
     method: str = typer.Option("vote", "--method", "--ensemble", "-m",
                                help="vote: hard max-voting (ties broken by summed probabilities); soft: average probabilities."),
     input_shape: Optional[str] = typer.Option(None, "--input-shape",
@@ -44,7 +45,7 @@ def ensemble(
 
     saved = save_ensemble(runs, out, method=method, input_shape=parse_input_shape(input_shape), evaluate=evaluate,
                           dataset=dataset, split=split, data_dir=data_dir, limit=limit, batch_size=batch_size,
-                          status=None if json_output else console.status, select=select, tta=tta)
+                          progress=None if json_output else console_progress, select=select, tta=tta)
     if saved["report"] is not None:
         _show(saved["report"], Path(out) if Path(out).suffix != ".keras" else None, json_output)
     if not json_output:  # said once everything is in place
@@ -66,7 +67,7 @@ def run_ensemble_eval(paths, *, ensemble, dataset, split, data_dir, limit, batch
 
     report = evaluate_ensemble(paths, ensemble=ensemble, dataset=dataset, split=split, data_dir=data_dir,
                                limit=limit, batch_size=batch_size, out=out, tta=tta, select=select,
-                               status=None if json_output else console.status)
+                               progress=None if json_output else console_progress)
     _show(report, out, json_output)
     return report
 
@@ -126,4 +127,4 @@ def _print_report(report: dict, out) -> None:
            else ".")
     )
     if out is not None:
-        console.print(f"Report: [bold]{escape(str(Path(out) / 'report.json'))}[/], figure: [bold]{escape(str(Path(out) / 'ensemble.png'))}[/]")
+        console.print(f"Report: [bold]{escape(str(Path(out) / REPORT_FILE))}[/], figure: [bold]{escape(str(Path(out) / ENSEMBLE_FIGURE))}[/]")

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from zoo.cli.common import complete_run_or_model, console, friendly_errors, print_table
+from zoo.rundir import COMPARE_FILE, CONFUSION_FILE, METRICS_FILE
 from zoo.tta import TTA_HELP
 
 
@@ -27,7 +28,7 @@ def eval_command(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the dataset files are."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate at most this many examples."),
     batch_size: int = typer.Option(256, "--batch-size", "-b", help="Batch size for inference."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write metrics.json and confusion.png here."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help=f"Write {METRICS_FILE} and {CONFUSION_FILE} here."),
     ensemble: Optional[str] = typer.Option(None, "--ensemble", help="Combine several models: vote or soft."),
     compare: bool = typer.Option(False, "--compare", help="Evaluate each model on its own: one table, one row each."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object only."),
@@ -88,7 +89,7 @@ def _print_comparison(reports: list[dict]) -> None:
                       "-" if r.get("top5") is None else f"{r['top5']:.2%}", f"{r['params']:,}")
     print_table(table, drop=("params", "top-5"))
     if first.get("out"):
-        console.print(f"Wrote {first['out']}/compare.json", highlight=False, markup=False)
+        console.print(f"Wrote {first['out']}/{COMPARE_FILE}", highlight=False, markup=False)
 
 
 def _print_eval(report: dict) -> None:
@@ -112,4 +113,4 @@ def _print_eval(report: dict) -> None:
         table.add_row("[bold]top-5", f"[bold]{report['top5']:.2%}")
     console.print(table)
     if report.get("out"):
-        console.print(f"Wrote {report['out']}/metrics.json and confusion.png", highlight=False, markup=False)
+        console.print(f"Wrote {report['out']}/{METRICS_FILE} and {CONFUSION_FILE}", highlight=False, markup=False)

@@ -9,18 +9,19 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import complete_run_or_model, console, friendly_errors
-from zoo.explain.registry import explain_methods, settings
+from zoo.cli.common import complete_run_or_model, console, console_progress, friendly_errors
+from zoo.explain.registry import EXPLAIN_METHODS, settings
+from zoo.rundir import EXPLAIN_DIR, default_out_dir
 
 # choices, defaults and help come from the method records (zoo/explain/methods/), read without TensorFlow
 SETTINGS = settings()
-METHOD_HELP = " | ".join([*explain_methods(), "all"]) + " (all: " + ", ".join(
-    m.name for m in explain_methods().values() if m.in_all) + ")"
+METHOD_HELP = " | ".join([*EXPLAIN_METHODS.names(), "all"]) + " (all: " + ", ".join(
+    m.name for m in EXPLAIN_METHODS if m.in_all) + ")"
 
 
 def _help(name: str) -> str:
     """A dedicated option's help: the setting's own, with the default of each method that has it."""
-    owners = [(m, s) for m, r in explain_methods().items() for s in r.settings if s.name == name]
+    owners = [(m, s) for m, r in EXPLAIN_METHODS.records().items() for s in r.settings if s.name == name]
     return owners[0][1].help + " [default: " + ", ".join(sorted({f"{s.default}" for _, s in owners})) + "]"
 
 
@@ -55,13 +56,13 @@ def explain(
     more_settings: Optional[List[str]] = typer.Option(
         None, "--set", metavar="NAME=VALUE", help="Any method setting: NAME=VALUE for every method that has it, "
         "METHOD.NAME=VALUE for one (e.g. --set integrated-gradients.max_steps=400; one per --set): " + "; ".join(
-            f"{m}: {', '.join(s.name for s in r.settings)}" for m, r in explain_methods().items() if r.settings) + "."),
+            f"{m}: {', '.join(s.name for s in r.settings)}" for m, r in EXPLAIN_METHODS.records().items() if r.settings) + "."),
     batch_size: int = typer.Option(64, "--batch-size", help="Gradient items per compiled chunk (bounds memory)."),
     input_scale: str = typer.Option(
         "auto", "--input-scale", help="What a model the zoo did not make expects: 255 (pixels as they are), 1 "
         "(divided by 255) or standardize (then per-channel mean/std of the images given); auto: 255, with a "
         "note when the model does not start with a Rescaling/Normalization layer."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: RUN/explain)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help=f"Output directory (default: RUN/{EXPLAIN_DIR})."),
     seed: int = typer.Option(0, "--seed", help="Seed of the dataset sample, the noise and the sanity check "
                                                "(a run's own dataset keeps its training seed and val split)."),
     sanity: bool = typer.Option(
@@ -92,9 +93,9 @@ def explain(
             f"Pass either image files or --dataset, not both (got {len(files)} file(s) and --dataset {dataset})."
         )
 
-    from zoo.explain.report import run_explain, run_filters
+    from zoo.explain.task import run_explain, run_filters
 
-    out_dir = Path(out) if out is not None else default_out_dir(model)
+    out_dir = Path(out) if out is not None else default_out_dir(model, EXPLAIN_DIR)
     if filters:
         path = run_filters(model, out_dir, layer=layer)
         console.print(f"Kernels: [bold]{escape(str(path))}[/]")
@@ -102,7 +103,7 @@ def explain(
     result = run_explain(
         model, out_dir, files=files, dataset=dataset, split=split, n=n, data_dir=data_dir, methods=methods,
         target=target, batch_size=batch_size, **given, seed=seed, sanity=sanity, input_scale=input_scale,
-        say=lambda text: console.print(f"[dim]{escape(text)}[/]", highlight=False),
+        progress=console_progress,
     )
     print_summary(result)
 
@@ -111,9 +112,9 @@ def print_summary(result) -> None:
     """What the methods' report hooks said, the sanity table, and the files written."""
     from rich.table import Table
 
-    from zoo.explain.registry import explain_methods
+    from zoo.explain.registry import EXPLAIN_METHODS
 
-    titles = {m: r.title for m, r in explain_methods().items()}
+    titles = {m: r.title for m, r in EXPLAIN_METHODS.records().items()}
     summary = result.summary
     for m, lines in result.notes.items():
         for line in lines:
@@ -142,9 +143,4 @@ def print_summary(result) -> None:
     console.print(f"Wrote {len(result.figures)} figure(s) and the raw maps (.npy) to [bold]{escape(str(result.out_dir))}[/]:")
     for p in result.figures:
         console.print(f"  {escape(str(p))}", highlight=False)
-
-
-def default_out_dir(model: str) -> Path:
-    p = Path(model)
-    return p / "explain" if p.is_dir() else p.parent / f"{p.stem}_explain"
 

@@ -9,7 +9,7 @@ import typer
 
 from rich.markup import escape
 
-from zoo.cli.common import console, friendly_errors
+from zoo.cli.common import console, console_progress, friendly_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -33,5 +33,5 @@ def features(
     from zoo.features import export_run_features
 
     summary = export_run_features(run, out, dataset=dataset, split=split, data_dir=data_dir, limit=limit,
-                                  batch_size=batch_size, layer=layer, status=console.status)
+                                  batch_size=batch_size, layer=layer, progress=console_progress)
     console.print(f"Wrote {summary['num_examples']} x {summary['dim']} features with labels to [bold]{escape(str(out))}[/]")

@@ -80,11 +80,12 @@ def _run_info(path: str) -> None:
     from rich.table import Table
 
     from zoo.errors import DataError
+    from zoo.rundir import CONFIG_FILE
     from zoo.runs import summarize_run
 
     r = summarize_run(path)
     if r is None:
-        raise DataError(f"{path} is a folder but not a zoo run (no readable config.json); pass a model name "
+        raise DataError(f"{path} is a folder but not a zoo run (no readable {CONFIG_FILE}); pass a model name "
                         "(`zoo models`) or a run directory.")
     table = Table(show_header=False, box=None, title=f"[bold]{escape(path)}[/]", title_justify="left")
     table.add_column(style="bold")

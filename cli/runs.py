@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape as _escape
 
 from zoo.cli.common import console, friendly_errors, print_table
+from zoo.rundir import CURVES_FILE
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +24,7 @@ def runs_command(
     compare: Optional[List[Path]] = typer.Option(
         None, "--compare", help="Runs whose curves to overlay (repeat, or list them after it)."),
     more: Optional[List[Path]] = typer.Argument(None, hidden=True, metavar="RUNS", help="More --compare runs."),
-    out: Path = typer.Option(Path("curves.png"), "--out", "-o", help="With --compare: the figure to write."),
+    out: Path = typer.Option(Path(CURVES_FILE), "--out", "-o", help="With --compare: the figure to write."),
     json_output: bool = typer.Option(False, "--json", help="Print the table as JSON."),
 ) -> None:
     """A table of the runs under DIR: model, dataset, epochs, state, best val and test accuracy, time."""

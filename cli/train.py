@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from zoo.cli.common import complete_model_names, console, err_console, friendly_errors, parse_input_shape
+from zoo.rundir import LOGS_DIR, MODEL_FILE
 from zoo.training import config as C
 
 # Every default of `zoo train` is TrainConfig's (zoo/training/config.py says why each is what it is).
@@ -61,7 +62,7 @@ def train_command(
     label_smoothing: float = typer.Option(D["label_smoothing"], "--label-smoothing", help="Label smoothing in [0, 1)."),
     ema: Optional[float] = typer.Option(D["ema"], "--ema", metavar="DECAY",
                                         help="Average the weights with this decay (0.999 is common); validation, the "
-                                        "best checkpoint, the test metrics and model.keras use the average."),
+                                        f"best checkpoint, the test metrics and {MODEL_FILE} use the average."),
     mixup: float = typer.Option(D["mixup"], "--mixup", metavar="ALPHA", help="MixUp with Beta(ALPHA, ALPHA) "
                                 "mixing weights (0: off; 0.2 is common). The training accuracy column then "
                                 "counts the larger of the two mixed labels."),
@@ -168,7 +169,7 @@ def _print_summary(result) -> None:
         table.add_row("top-5 accuracy", f"{m['top5']:.2%}")
     if not result.skipped:
         table.add_row("time", f"{result.seconds:.1f} s")
-    table.add_row("TensorBoard", escape(f"tensorboard --logdir {result.run_dir / 'logs'}"))
+    table.add_row("TensorBoard", escape(f"tensorboard --logdir {result.run_dir / LOGS_DIR}"))
     if m.get("learned_nothing"):
         table.add_row("[bold red]warning[/]", "[red]learned nothing[/]: " + escape(m["learned_nothing"].split("learned nothing: ", 1)[-1]))
     console.print(table)

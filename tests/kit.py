@@ -351,44 +351,31 @@ def resolved_config(model: str = "simplenet", **options):
     return resolve(TrainConfig(model=model, **options))
 
 
+_REGISTRIES = {"model": ("zoo.registry", "MODELS"), "attack": ("zoo.attack.registry", "ATTACKS"),
+               "explain": ("zoo.explain.registry", "EXPLAIN_METHODS"), "source": ("zoo.data.sources", "SOURCES")}
+
+
+def registry_of(registry: str):
+    """The ``zoo.records.Registry`` named "model" (ModelSpec), "attack", "explain" (methods) or "source"."""
+    import importlib
+
+    if registry not in _REGISTRIES:
+        raise ValueError(f"no registry {registry!r}: {', '.join(_REGISTRIES)}")
+    module, name = _REGISTRIES[registry]
+    return getattr(importlib.import_module(module), name)
+
+
 def records(registry: str) -> list:
-    """The records of ``registry``: "model" (ModelSpec), "attack", "explain" (methods) or "source"."""
-    if registry == "model":
-        from zoo.registry import list_models
-
-        return list_models()
-    if registry == "attack":
-        from zoo.attack.registry import attacks
-
-        return list(attacks().values())
-    if registry == "explain":
-        from zoo.explain.registry import explain_methods
-
-        return list(explain_methods().values())
-    if registry == "source":
-        from zoo.data.sources import sources
-
-        return sources()
-    raise ValueError(f"no registry {registry!r}: model, attack, explain or source")
+    """The records of ``registry`` ("model", "attack", "explain" or "source"), in listing order."""
+    return list(registry_of(registry))
 
 
 def add_record(monkeypatch, registry: str, record):
     """Register ``record`` in ``registry`` for one test, as a contributor's new file would; undone after it."""
-    import importlib
-
-    records(registry)  # every real record registered first, so the copy below holds them all
-    module = importlib.import_module(_MODULES[registry])
-    holder = next((v for v in vars(module).values() if hasattr(v, "_records") and hasattr(v, "register")), None)
-    if holder is not None:  # a zoo.records.Registry
-        monkeypatch.setattr(holder, "_records", dict(holder._records))
-        return holder.register(record)
-    private = next(name for name in ("_METHODS", "_SOURCES", "_ATTACKS", "_REGISTRY") if hasattr(module, name))
-    monkeypatch.setattr(module, private, type(getattr(module, private))(getattr(module, private)))
-    return module.register(record)
-
-
-_MODULES = {"model": "zoo.registry", "attack": "zoo.attack.registry", "explain": "zoo.explain.registry",
-            "source": "zoo.data.sources"}
+    holder = registry_of(registry)
+    holder.records()  # every real record registered first, so the copy below holds them all
+    monkeypatch.setattr(holder, "_records", dict(holder._records))
+    return holder.register(record)
 
 
 def record_id(record) -> str:
@@ -442,13 +429,13 @@ def run_attack_test(attack):
     """What every attack record promises: its algorithm and figure style, a place in the strength
     order, settings inside the budget, and examples in the eps-ball and in [0, 255]."""
     from zoo.attack import methods
-    from zoo.attack.registry import attacks, resolve_settings, strongest, training_methods
+    from zoo.attack.registry import ATTACKS, resolve_settings, strongest, training_methods
     from zoo.training.config import ADVERSARIAL
 
     name = attack.name
     assert callable(attack.craft) and attack.title and attack.summary and len(attack.style) == 2
     assert (name in training_methods()) == (attack.train_steps is not None) == (name in ADVERSARIAL)
-    weaker = [m for m, a in attacks().items() if a.strength < attack.strength]
+    weaker = [a.name for a in ATTACKS if a.strength < attack.strength]
     assert all(strongest([m, name]) == name for m in weaker)
     s = resolve_settings(name, 8)
     assert s.method == name and s.eps == 8.0 and s.steps >= 1 and 0 < s.step_size <= 2 * 8.0

@@ -244,35 +244,17 @@ e = {"logs": 1, "model": "model.kerasish", "note": "see the logs"}
     assert {"config.json", "history.csv", "metrics.json", "model.keras", "logs"} <= _layout_names()
 
 
-# Spelled in cli/ before zoo/rundir.py named them; each file switches to its names (help texts and
-# messages as f-strings, `zoo runs --compare`'s default --out as CURVES_FILE) and leaves this list.
-# An entry no longer needed fails too, so the list only shrinks.
-_CLI_NOT_YET = {
-    "cli/attack.py": {"config.json", "report.json"},
-    "cli/ensemble.py": {"config.json", "ensemble.png", "model.keras", "report.json"},
-    "cli/eval.py": {"compare.json", "confusion.png", "metrics.json"},
-    "cli/explain.py": {"explain"},
-    "cli/info.py": {"config.json"},
-    "cli/runs.py": {"curves.png"},
-    "cli/train.py": {"logs", "model.keras"},
-}
-
-
 def test_run_directory_names_are_spelled_only_in_zoo_rundir():
     """config.json, history.csv, the lock, the eval/explain/attack/ensemble folders' files: one owner."""
     names = _layout_names()
-    spelled, in_file = {}, {}
+    spelled = {}
     for path in sorted([*PACKAGE.rglob("*.py"), *(ROOT / "cli").glob("*.py")]):
         where = str(path.relative_to(ROOT))
         if where == "zoo/rundir.py":
             continue
         for line, name in spelled_layout_names(path.read_text(), names):
-            in_file.setdefault(where, set()).add(name)
-            if name not in _CLI_NOT_YET.get(where, ()):
-                spelled.setdefault(f"{where}:{line}", []).append(name)
+            spelled.setdefault(f"{where}:{line}", []).append(name)
     assert spelled == {}
-    stale = {where: sorted(allowed - in_file.get(where, set())) for where, allowed in _CLI_NOT_YET.items()}
-    assert {where: left for where, left in stale.items() if left} == {}
 
 
 def _change_table() -> dict[str, str]:
@@ -396,3 +378,44 @@ def test_no_registry_names_are_listed_by_hand_in_tests_or_cli():
         found += [f"{rel}:{line} {registry} {strings}"
                   for line, registry, strings in hand_listed_names(path.read_text(), names, own, allowed)]
     assert found == [], "read these names from the registry instead:\n" + "\n".join(found)
+
+
+# ---------------------------------------------------------------- one registry vocabulary
+
+# The functions that wrapped MODELS, ATTACKS, EXPLAIN_METHODS and SOURCES before zoo.records.Registry
+# gave the four one vocabulary (``.get(name)``, ``.names()``, ``.records()``, iteration, ``in``).
+RETIRED_WRAPPERS = {"get_spec", "model_names", "attacks", "get_method", "explain_methods", "sources"}
+REGISTRY_MODULES = {"zoo.registry", "zoo.attack.registry", "zoo.explain.registry", "zoo.data.sources"}
+
+
+def retired_wrapper_uses(source: str) -> list[tuple[int, str]]:
+    """(line, name) of each definition, call or import (from a registry module) of a retired wrapper.
+    The names stay free otherwise: ``zoo/attack/attacks/`` is a package, ``sources`` a variable."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in RETIRED_WRAPPERS:
+            found.append((node.lineno, node.name))
+        elif isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in RETIRED_WRAPPERS:
+                found.append((node.lineno, name))
+        elif isinstance(node, ast.ImportFrom) and node.module in REGISTRY_MODULES:
+            found += [(node.lineno, a.name) for a in node.names if a.name in RETIRED_WRAPPERS]
+    return found
+
+
+def test_the_wrapper_finder_finds_planted_wrappers():
+    planted = ("from zoo.attack.registry import attacks\nfrom zoo.data import sources\n"
+               "def get_spec(name):\n    return MODELS.get(name)\n"
+               "x = [s for s in sources.SOURCES]\ny = registry.explain_methods()\nsources = get_method('ig')\n")
+    assert retired_wrapper_uses(planted) == [(1, "attacks"), (3, "get_spec"), (6, "explain_methods"),
+                                             (7, "get_method")]
+
+
+def test_the_registries_speak_one_vocabulary():
+    """MODELS.get(name), ATTACKS.names(), EXPLAIN_METHODS.records(), list(SOURCES): no second set of words."""
+    found = []
+    for folder in ("zoo", "cli", "tests", "scripts", "benchmarks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            found += [f"{path.relative_to(ROOT)}:{line} {name}" for line, name in retired_wrapper_uses(path.read_text())]
+    assert found == [], "use the registry's own words (.get, .names, .records, iteration):\n" + "\n".join(found)

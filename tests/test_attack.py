@@ -11,7 +11,7 @@ from kit import fashion_mnist_arrays, linear_classifier, pixels, real_fashion_mn
 
 from zoo.attack import methods  # noqa: E402
 from zoo.attack.adversarial_training import mix_adversarial  # noqa: E402
-from zoo.attack.registry import attacks, strongest, training_methods  # noqa: E402
+from zoo.attack.registry import ATTACKS, strongest, training_methods  # noqa: E402
 from zoo.errors import InvalidArgumentError, UnknownNameError  # noqa: E402
 from zoo.evaluation import predict_logits  # noqa: E402
 
@@ -212,10 +212,10 @@ def test_masked_gradients_raise_red_flags(trained):
     from zoo.attack.report import evaluate_robustness
 
     model, x, y = trained
-    single = next(a.name for a in attacks().values() if a.single_step)  # one signed-gradient step
+    single = next(a.name for a in ATTACKS if a.single_step)  # one signed-gradient step
     inp = keras.Input((28, 28, 1), name="image")  # the masking wrapper is what this test is about
     masked = keras.Model(inp, model(_StopGradient(name="mask")(inp)))
-    run = evaluate_robustness(masked, x, y, [str(i) for i in range(10)], methods=[single, strongest(attacks())],
+    run = evaluate_robustness(masked, x, y, [str(i) for i in range(10)], methods=[single, strongest(ATTACKS.names())],
                               eps_list=[8, 64])
     single_at_64 = run.report["results"][single][1]
     assert single_at_64["robust_accuracy"] == run.report["clean"]["accuracy"]  # sign(0) = 0: nothing moves

@@ -11,11 +11,11 @@ keras = pytest.importorskip("keras")
 from kit import (FASHION_CLASSES as CLASSES, fake_run, invoke, needs_real_fashion_mnist, pixels,  # noqa: E402
                  tiny_classifier, write_npz)
 
-from zoo.attack.registry import attacks  # noqa: E402
+from zoo.attack.registry import ATTACKS  # noqa: E402
 from zoo.attack.report import evaluate_robustness, red_flags, resolve_target, transfer_matrix  # noqa: E402
 from zoo.errors import InvalidArgumentError, UnknownNameError  # noqa: E402
 
-WEAKEST, STRONGEST = list(attacks())[0], list(attacks())[-1]  # what --compare adds
+WEAKEST, STRONGEST = ATTACKS.names()[0], ATTACKS.names()[-1]  # what --compare adds
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_evaluate_robustness_targeted_and_transfer():
     model, other = tiny_classifier(seed=0), tiny_classifier(seed=1)
     x = pixels(12, (28, 28, 1), whole=True)
     y = np.arange(12) % 10
-    every = list(attacks())
+    every = list(ATTACKS.names())
     run = evaluate_robustness(model, x, y, CLASSES, methods=every, eps_list=[0, 16], target="least-likely",
                               steps=3, batch_size=5)
     assert run.report["attack"]["targeted"] and run.report["attack"]["labels"] == "target"

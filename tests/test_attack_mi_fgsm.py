@@ -10,7 +10,7 @@ keras = pytest.importorskip("keras")
 from kit import linear_classifier  # noqa: E402
 
 from zoo.attack import methods  # noqa: E402
-from zoo.attack.registry import attacks, resolve_settings  # noqa: E402
+from zoo.attack.registry import ATTACKS, resolve_settings  # noqa: E402
 
 _DRAW = np.random.default_rng(3)
 W = _DRAW.normal(0.0, 0.005, (16, 3))  # 4x4x1 pixels -> 3 logits of a few units: the softmax never saturates
@@ -54,7 +54,7 @@ def test_defaults_are_the_papers():
     s = resolve_settings("mi-fgsm", 16)
     assert (s.steps, s.step_size, s.random_start) == (10, 1.6, False)  # T = 10, alpha = eps / T
     assert resolve_settings("mi-fgsm", 16, steps=4).step_size == 4.0
-    record = attacks()["mi-fgsm"]
+    record = ATTACKS.get("mi-fgsm")
     assert record.craft_multi is None and not record.single_step and record.train_steps is None
 
 
@@ -85,4 +85,4 @@ def test_the_report_runs_it_beside_fgsm_and_draws_it():
     rows = run.report["results"]["mi-fgsm"]
     assert [r["steps"] for r in rows] == [10, 10] and rows[1]["step_size"] == 1.6
     assert all(r["mean_linf"] <= r["eps"] + 1e-4 for r in rows)
-    assert _style("mi-fgsm") == attacks()["mi-fgsm"].style != _style("fgsm")
+    assert _style("mi-fgsm") == ATTACKS.get("mi-fgsm").style != _style("fgsm")

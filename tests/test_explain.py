@@ -6,7 +6,7 @@ from kit import linear_classifier, pixels, tiny_classifier
 
 from zoo.errors import InvalidArgumentError, UnknownNameError
 from zoo.explain import Explainer, GradientEngine, default_layer, resolve_methods, resolve_targets
-from zoo.explain.registry import explain_methods
+from zoo.explain.registry import EXPLAIN_METHODS
 from zoo.explain.gradcam import GradCam
 from zoo.explain.saliency import to_heatmap
 
@@ -88,7 +88,7 @@ def test_smoothgrad_noise_changes_the_map_and_is_seeded():
     assert not np.allclose(a, engine.gradient(images, targets))
 
 
-@pytest.mark.parametrize("method", list(explain_methods()))
+@pytest.mark.parametrize("method", EXPLAIN_METHODS.names())
 def test_maps_do_not_depend_on_batch_size(method):
     # same noise per (image, sample) whatever the chunking; only float summation order may differ
     model = small_convnet()
@@ -129,7 +129,7 @@ def test_heatmap_is_abs_max_over_channels():
 
 
 def test_resolve_methods_and_targets():
-    assert resolve_methods("all") == [name for name, m in explain_methods().items() if m.in_all]
+    assert resolve_methods("all") == [name for name, m in EXPLAIN_METHODS.records().items() if m.in_all]
     assert resolve_methods("IG") == ["integrated-gradients"]
     with pytest.raises(UnknownNameError, match="smoothgrad"):
         resolve_methods("smoothgrd")

@@ -8,6 +8,7 @@ from kit import fake_run, invoke as zoo, pixels, save_image, tiny_classifier
 
 from zoo.explain.registry import resolve_methods
 from zoo.explain.sanity import cascading_randomisation, rank_correlation
+from zoo.progress import Notes
 
 CLASSES = ["circle", "square", "cross"]
 
@@ -93,9 +94,12 @@ def test_cascade_leaves_the_callers_model_untouched():
     set_standardization(model, 0.3, 0.09)  # the clone must carry the statistics over too
     before = [w.copy() for w in model.get_weights()]
     images = pixels(4, (12, 12, 1), seed=1)
-    results = cascading_randomisation(model, images, [0, 1, 2, 0], ["gradient"], seed=1)
+    progress = Notes()
+    results = cascading_randomisation(model, images, [0, 1, 2, 0], ["gradient"], seed=1, progress=progress)
     r = results["gradient"]
     assert r.correlations.shape == (5, 4)
+    layers = r.steps[1:]  # each step is heard before it runs, with the layers randomised so far
+    assert progress.notes == ["0/4 randomised: original", *(f"{i}/4 randomised: {s}" for i, s in enumerate(layers))]
     np.testing.assert_allclose(r.correlations[0], 1.0)
     # step 0 is the caller's model exactly
     original = Explainer(model).explain("gradient", images, [0, 1, 2, 0]).heatmaps

@@ -12,7 +12,7 @@ from kit import pixels, run_model_test  # noqa: E402
 from zoo.errors import InvalidArgumentError  # noqa: E402
 from zoo.models.common import LOGITS, get_standardization, set_standardization  # noqa: E402
 from zoo.flops import count_params, weightless_model  # noqa: E402
-from zoo.registry import create_model, get_spec, list_models  # noqa: E402
+from zoo.registry import MODELS, create_model, list_models  # noqa: E402
 
 SPECS = list_models()
 NAMES = [s.name for s in SPECS]
@@ -114,7 +114,7 @@ def test_registry_metadata_complete():
 )
 def test_model_contract(name, tmp_path):
     """Built once (they are big): forward, one training step, .keras round trip."""
-    spec = get_spec(name)
+    spec = MODELS.get(name)
     shape = input_for(spec)
     keras.utils.set_random_seed(1)
     model = create_model(name, input_shape=shape, num_classes=3)
@@ -161,21 +161,21 @@ def test_model_contract(name, tmp_path):
 
 def test_each_deeper_sibling_is_a_deeper_copy_of_a_model_that_runs_the_full_contract():
     for deeper, base in DEEPER_OF.items():
-        assert base not in DEEPER_OF and get_spec(deeper).family == get_spec(base).family, deeper
-        assert get_spec(deeper).small_input == get_spec(base).small_input, deeper
+        assert base not in DEEPER_OF and MODELS.get(deeper).family == MODELS.get(base).family, deeper
+        assert MODELS.get(deeper).small_input == MODELS.get(base).small_input, deeper
         assert PUBLISHED_PARAMS[deeper] > PUBLISHED_PARAMS[base], deeper
 
 
 @pytest.mark.parametrize("name", sorted(DEEPER_SIBLINGS))
 def test_deeper_sibling_graph(name):
-    spec = get_spec(name)
+    spec = MODELS.get(name)
     run_model_test(spec, input_shape=input_for(spec), num_classes=3)
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n not in DEEPER_SIBLINGS])
 def test_other_channel_count(name):
     """The contract ran at the default channels (1 for Fashion-MNIST models, 3 for the others)."""
-    spec = get_spec(name)
+    spec = MODELS.get(name)
     channels = 4 - input_for(spec)[2]  # 1 <-> 3
     # the graph is what depends on the channels (stem conv, standardization), not weight values
     model = weightless_model(name, input_shape=input_for(spec, channels), num_classes=5)

@@ -6,19 +6,19 @@ import pytest
 from kit import (add_record, each, invoke, linear_classifier, run_attack_test, run_explain_method_test, run_model_test,
                  run_source_test, write_npz)
 
-from zoo.attack.registry import AttackSettings, attacks, resolve_settings
+from zoo.attack.registry import ATTACKS, AttackSettings, resolve_settings
 from zoo.errors import UnknownNameError
-from zoo.explain.registry import ExplainMethod, Explanation, Setting, explain_methods, resolve_methods
+from zoo.explain.registry import EXPLAIN_METHODS, ExplainMethod, Explanation, Setting, resolve_methods
 
 # (alias as written, the method it names): every alias of every record, as given and in capitals
-ALIASES = [(spelled, m.name) for m in explain_methods().values() for alias in m.aliases
+ALIASES = [(spelled, m.name) for m in EXPLAIN_METHODS for alias in m.aliases
            for spelled in (alias, alias.upper())]
 
 
 def test_the_registries_list_in_their_order():
-    assert [m.order for m in explain_methods().values()] == sorted(m.order for m in explain_methods().values())
-    assert resolve_methods("all") == [name for name, m in explain_methods().items() if m.in_all]
-    assert [a.strength for a in attacks().values()] == sorted(a.strength for a in attacks().values())  # weakest first
+    assert [m.order for m in EXPLAIN_METHODS] == sorted(m.order for m in EXPLAIN_METHODS)
+    assert resolve_methods("all") == [name for name, m in EXPLAIN_METHODS.records().items() if m.in_all]
+    assert [a.strength for a in ATTACKS] == sorted(a.strength for a in ATTACKS)  # weakest first
 
 
 @each("attack")
@@ -79,12 +79,12 @@ def test_settings_are_checked_by_their_record():
         check_settings(sample=5)
 
 
-@pytest.mark.parametrize("name", list(attacks()))
+@pytest.mark.parametrize("name", ATTACKS.names())
 def test_every_attack_resolves_settings_inside_the_budget(name):
     s = resolve_settings(name, 8)
     assert isinstance(s, AttackSettings) and s.method == name and s.eps == 8.0
     assert s.steps >= 1 and 0 < s.step_size <= 2 * 8.0
-    assert attacks()[name].single_step == (s.steps == 1)
+    assert ATTACKS.get(name).single_step == (s.steps == 1)
     assert resolve_settings(name.upper().replace("-", "_"), 8).method == name  # any case, _ for -
 
 
@@ -105,8 +105,8 @@ def test_settings_are_namespaced_per_method(monkeypatch):
 def test_the_cli_help_lists_the_registered_methods():
     explain_help = invoke("explain", "--help", terminal_width=200).output
     attack_help = invoke("attack", "--help", terminal_width=200).output
-    assert all(name in explain_help for name in explain_methods())
-    assert all(name in attack_help for name in attacks())
+    assert all(name in explain_help for name in EXPLAIN_METHODS.names())
+    assert all(name in attack_help for name in ATTACKS.names())
 
 
 def test_a_new_data_source_is_one_record(monkeypatch, tmp_path):
@@ -130,10 +130,10 @@ def test_a_new_data_source_is_one_record(monkeypatch, tmp_path):
 
 
 def test_the_sources_answer_their_specs():
-    from zoo.data.sources import resolve_spec, sources
+    from zoo.data.sources import SOURCES, resolve_spec
 
     for key in ("usage", "prefix"):  # no two sources claim the same spec
-        claimed = [getattr(s, key) for s in sources() if getattr(s, key)]
+        claimed = [getattr(s, key) for s in SOURCES if getattr(s, key)]
         assert len(claimed) == len(set(claimed)), claimed
     assert resolve_spec("Fashion-MNIST")[1] == "fashion_mnist" and resolve_spec("fmnist")[1] == "fashion_mnist"
     assert resolve_spec("tfds:cifar10")[0].prefix == "tfds" and resolve_spec("tfds:cifar10")[1] == "cifar10"

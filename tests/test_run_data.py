@@ -68,7 +68,7 @@ def test_load_examples_val_is_the_runs_val_split(tmp_path):
 
 
 def test_explain_loads_the_runs_val_split(tmp_path):
-    from zoo.explain.report import load_inputs
+    from zoo.explain.task import load_inputs
 
     spec = _npz(tmp_path)
     run = _run_dir(tmp_path, spec)

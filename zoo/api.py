@@ -133,9 +133,9 @@ def _is_model(value) -> bool:
 
 
 def _architecture(model) -> str | None:
-    from zoo.registry import model_names
+    from zoo.registry import MODELS
 
-    names = set(model_names())
+    names = set(MODELS.names())
     for candidate in (model.name, model.name.removesuffix("_transfer"), model.name.removesuffix("_logits")):
         if candidate in names:
             return candidate
@@ -193,7 +193,7 @@ def model_info(model) -> ModelInfo:
 def _info_for(model, stored: dict) -> ModelInfo:
     from zoo.explain.gradcam import default_layer
     from zoo.inputs import handles_its_own_scaling
-    from zoo.registry import get_spec
+    from zoo.registry import MODELS
 
     k = int(model.outputs[0].shape[-1])
     names = stored.get("class_names")
@@ -202,7 +202,7 @@ def _info_for(model, stored: dict) -> ModelInfo:
     last_conv = None
     if arch:
         try:
-            last_conv = get_spec(arch).last_conv
+            last_conv = MODELS.get(arch).last_conv
         except ZooError:
             pass
     try:

@@ -163,10 +163,10 @@ if __name__ == "__main__":
 def model_info(model: str, *, input_shape=None, num_classes=None) -> dict:
     """`zoo info`: the catalogue row of ``model`` (an unknown name lists close matches), its summary
     lines and counts at ``input_shape`` / ``num_classes``, and whether its weights ship."""
-    from zoo.registry import get_spec, load_weights_manifest
+    from zoo.registry import MODELS, load_weights_manifest
 
-    name = model if model in load_catalog() else get_spec(model).name
+    name = model if model in load_catalog() else MODELS.get(model).name
     lines, counts = model_summary(name, input_shape=input_shape, num_classes=num_classes)
-    row = load_catalog().get(name) or get_spec(name).__dict__
+    row = load_catalog().get(name) or MODELS.get(name).__dict__
     return {"name": name, "row": row, "summary": lines, "counts": counts,
             "weights_shipped": name in load_weights_manifest()}

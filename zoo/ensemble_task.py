@@ -2,14 +2,15 @@
 
 ``save_ensemble`` combines trained models into one saved model that votes (and evaluates it);
 ``evaluate_ensemble`` measures members, vote, soft average and the independence baseline on the
-data of the first member that is a run. ``status`` wraps each long phase (the CLI passes rich's
-spinner).
+data of the first member that is a run. ``progress`` (a ``zoo.progress.Progress``) hears each long
+phase (the CLI shows a spinner).
 """
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
+
+from zoo.progress import SILENT
 
 # what an ensemble folder holds (zoo.io.output_dir replaces such a folder whole): laid out like a run
 from zoo.rundir import ENSEMBLE_FIGURE, ENSEMBLE_OUTPUTS, EVAL_ENSEMBLE_OUTPUTS, MODEL_FILE, REPORT_FILE, RunDir
@@ -24,7 +25,7 @@ def first_run(paths):
 
 
 def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_dir=None, limit=None,
-                      batch_size=256, out=None, loaded=None, status=None, tta="none", select=False) -> dict:
+                      batch_size=256, out=None, loaded=None, progress=None, tta="none", select=False) -> dict:
     """The ensemble report of several models (or of one saved ensemble).
 
     ``select``: ensemble selection (``zoo.ensemble.select_members``) on the validation split the
@@ -43,7 +44,7 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
 
     from zoo.tta import check_tta
 
-    status = status or (lambda text: contextlib.nullcontext())
+    progress = progress or SILENT
     tta = check_tta(tta)  # each member's logits averaged over the views, then combined
     checks.positive_int(batch_size, "batch_size")
     check_output_dir(out, owns=EVAL_ENSEMBLE_OUTPUTS, command="zoo eval")
@@ -54,7 +55,7 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
     data = run.data(dataset, data_dir=data_dir, limit=limit, num_classes=len(class_names))
     input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=int(batch_size), training=False)
-    with status(f"Evaluating {len(names)} members on {spec} {split}..."):
+    with progress.phase(f"Evaluating {len(names)} members on {spec} {split}..."):
         member_logits, labels = predict_members(model, ds, tta=tta)
     report = ensemble_report(labels, member_logits, names, method, class_names)
     report.update({"dataset": spec, "split": split, "members_paths": [str(p) for p in paths], "tta": tta})
@@ -67,7 +68,7 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
                                        "evaluate on a run's own dataset (its val split) or drop select.",
                                        param="select")
         val = make_pipeline(data.split("val"), input_shape=input_shape, batch_size=int(batch_size), training=False)
-        with status(f"Choosing members on {data.sizes.get('val', '?')} validation images..."):
+        with progress.phase(f"Choosing members on {data.sizes.get('val', '?')} validation images..."):
             val_logits, val_labels = predict_members(model, val, tta=tta)
         report["selection"] = _selection(names, method, val_logits, val_labels, member_logits, labels)
     if out is not None:
@@ -98,7 +99,7 @@ def write_report(report: dict, folder: Path) -> None:
 
 
 def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True, dataset=None, split="test",
-                  data_dir=None, limit=None, batch_size=256, status=None, select=False, tta="none") -> dict:
+                  data_dir=None, limit=None, batch_size=256, progress=None, select=False, tta="none") -> dict:
     """Save the ensemble of ``paths`` at ``out`` (a .keras file, or a directory with model.keras,
     config.json and, when evaluated, report.json and ensemble.png).
 
@@ -121,7 +122,7 @@ def save_ensemble(paths, out, *, method="vote", input_shape=None, evaluate=True,
         if evaluate or select:
             report = evaluate_ensemble(paths, ensemble=method, dataset=dataset, split=split, data_dir=data_dir,
                                        limit=limit, batch_size=batch_size, loaded=(model, names, class_names, method),
-                                       status=status, select=select, tta=tta)
+                                       progress=progress, select=select, tta=tta)
         if select:  # the saved model votes with the chosen counts; members given no vote are left out
             from zoo.ensemble import build_ensemble_model, ensemble_members
 

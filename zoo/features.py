@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo.io import atomic_path
+from zoo.progress import SILENT
 
 
 def extract_features(model, ds_batched, *, layer: str | None = None):
@@ -33,10 +34,8 @@ def export_features(path, model, ds_batched, *, class_names=None, layer: str | N
 
 
 def export_run_features(source, out, *, dataset=None, split="test", data_dir=None, limit=None, batch_size=256,
-                        layer: str | None = None, status=None) -> dict:
+                        layer: str | None = None, progress=None) -> dict:
     """`zoo features`: the features of ``source`` (a run, .keras file or shipped name) on its data."""
-    import contextlib
-
     from zoo import checks
     from zoo.data import make_pipeline
     from zoo.run import Run
@@ -45,12 +44,12 @@ def export_run_features(source, out, *, dataset=None, split="test", data_dir=Non
 
     checks.positive_int(batch_size, "batch_size")
     check_output_file(out, ".npz", example="features.npz")  # before the model and data load
-    status = status or (lambda text: contextlib.nullcontext())
+    progress = progress or SILENT
     run = Run.open(source)
     model = run.load_model()
     spec = run.data_options(dataset)[0]
     data = run.data(dataset, data_dir=data_dir, limit=limit)
     input_shape = tuple(int(v) for v in model.inputs[0].shape[1:])
     ds = make_pipeline(data.split(split), input_shape=input_shape, batch_size=batch_size, training=False)
-    with status(f"Extracting features of {spec} {split}..."):
+    with progress.phase(f"Extracting features of {spec} {split}..."):
         return export_features(out, model, ds, class_names=data.class_names, layer=layer)

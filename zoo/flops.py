@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.registry import check_input_shape, create_model, get_spec
+from zoo.registry import MODELS, check_input_shape, create_model
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def count_flops(model) -> int:
 
 def model_stats(name: str, input_shape=None, num_classes: int | None = None, **overrides) -> ModelStats:
     """Params and FLOPs of a registry model (defaults: its registered input shape and classes)."""
-    spec = get_spec(name)
+    spec = MODELS.get(name)
     shape = check_input_shape(spec.input_shape if input_shape is None else input_shape)
     classes = spec.num_classes if num_classes is None else num_classes
     with weightless():

@@ -99,17 +99,9 @@ def list_models(pattern: str | None = None) -> list[ModelSpec]:
     return [s for s in MODELS if matches(pattern, s.name, s.family)]
 
 
-def model_names() -> list[str]:
-    return list(MODELS.names())
-
-
-def get_spec(name: str) -> ModelSpec:
-    return MODELS.get(name)
-
-
 def get_recipe(model: str, recipe: str) -> dict:
     """The ``zoo train`` options of ``model``'s recipe ``recipe`` (a copy), or a ZooError listing them."""
-    spec = get_spec(model)
+    spec = MODELS.get(model)
     if recipe not in spec.recipes:
         hint = (close_matches_hint(recipe, spec.recipes) if spec.recipes else
                 " It has no recipes yet: pass the training options yourself.")
@@ -137,7 +129,7 @@ def create_model(name: str, input_shape=None, num_classes: int | None = None, **
     ``None`` means the model's own default. ``overrides`` are passed to the builder
     (e.g. ``dropout=0.3``); an argument the builder does not take is a ZooError.
     """
-    spec = get_spec(name)
+    spec = MODELS.get(name)
     shape = check_input_shape(spec.input_shape if input_shape is None else input_shape)
     classes = spec.num_classes if num_classes is None else num_classes
     classes = checks.positive_int(classes, "num_classes", note=f" for {name}")

@@ -86,10 +86,10 @@ class Run:
         name = self.config.get("model")
         if not name:
             return None
-        from zoo.registry import get_spec
+        from zoo.registry import MODELS
 
         try:
-            return get_spec(name)
+            return MODELS.get(name)
         except ZooError:
             return None
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from zoo import checks
 from zoo.attack.methods import check_eps, random_start_tensor
-from zoo.attack.registry import attacks, training_methods
+from zoo.attack.registry import ATTACKS, training_methods
 from zoo.errors import InvalidArgumentError
 
 
@@ -36,7 +36,7 @@ def mix_adversarial(model, images, labels, *, method: str = "fgsm", eps: float =
         raise InvalidArgumentError(
             f"Adversarial training supports {' and '.join(offered)}; got {method!r}."
         )
-    record = attacks()[method]
+    record = ATTACKS.get(method)
     eps = check_eps(eps, "adv_eps")
     ratio = checks.fraction(ratio, "adv_ratio", include_one=True)
     steps = checks.positive_int(record.train_steps if steps is None else steps, "steps",

@@ -29,9 +29,9 @@ from keras import ops
 from zoo import checks
 from zoo.backend import compiled, to_numpy
 from zoo.attack.registry import (  # noqa: F401  (re-exported: the checks every attack shares)
+    ATTACKS,
     PIXEL_MAX,
     AttackSettings,
-    attacks,
     check_eps,
     check_method,
     resolve_settings,
@@ -41,7 +41,7 @@ from zoo.attack.registry import (  # noqa: F401  (re-exported: the checks every 
 from zoo.errors import InvalidArgumentError
 from zoo.gradients import score_gradient
 
-METHODS = tuple(attacks())  # weakest first (one file each in zoo/attack/attacks/)
+METHODS = ATTACKS.names()  # weakest first (one file each in zoo/attack/attacks/)
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ class _Graphs:
     def craft_and_predict(self, method: str):
         """(x, y, start, eps, step_size, steps, targeted) -> (adversarial images, their logits)."""
         if method not in self.crafts:
-            ref, craft = self.ref, attacks()[method].craft
+            ref, craft = self.ref, ATTACKS.get(method).craft
 
             def run(x, y, start, eps, step_size, steps, targeted):
                 adv = craft(ref(), x, y, start, eps=eps, steps=steps, step_size=step_size, targeted=targeted)
@@ -159,7 +159,7 @@ class _Graphs:
     def multi_and_predict(self, method: str):
         """(x, y, eps_values, targeted) -> (clean logits, adversarial [E, B, ...], their logits [E, B, K])."""
         if method not in self.multis:
-            ref, multi = self.ref, attacks()[method].craft_multi
+            ref, multi = self.ref, ATTACKS.get(method).craft_multi
             self.multis[method] = compiled(
                 lambda x, y, eps_values, targeted: multi(ref(), x, y, eps_values, targeted), model=ref(),
                 signature=[self.x_spec, ((None,), "int32"), ((None,), "float32"), ((), "bool")])
@@ -213,7 +213,7 @@ def attack_multi(model, images, labels, method: str, eps_values, *, targeted: bo
     Returns (clean logits [N, K], {eps: (adversarial images [N, ...], logits [N, K])}).
     """
     method = check_method(method)
-    if attacks()[method].craft_multi is None:
+    if ATTACKS.get(method).craft_multi is None:
         raise InvalidArgumentError(f"{method} has no several-eps fast path; call attack_and_predict per eps.")
     eps_values = [check_eps(e) for e in eps_values]
     images, labels = _check_arrays(model, images, labels)
@@ -248,7 +248,7 @@ def attack_and_predict(
     """
     settings = resolve_settings(method, eps, steps=steps, step_size=step_size, random_start=random_start)
     images, labels = _check_arrays(model, images, labels)
-    if attacks()[settings.method].craft_multi is not None:
+    if ATTACKS.get(settings.method).craft_multi is not None:
         _, results = attack_multi(model, images, labels, settings.method, [settings.eps], targeted=targeted,
                                   batch_size=batch_size)
         adv, logits = results[settings.eps]

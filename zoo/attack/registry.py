@@ -61,24 +61,19 @@ ATTACKS: Registry[Attack] = Registry("attack method", load=import_package("zoo.a
 register = ATTACKS.register
 
 
-def attacks() -> dict[str, Attack]:
-    """Name -> record, weakest first."""
-    return ATTACKS.records()
-
-
 def training_methods() -> tuple[str, ...]:
     """The attacks ``zoo train --adversarial`` offers (those with ``train_steps``), weakest first."""
-    return tuple(name for name, a in attacks().items() if a.train_steps is not None)
+    return tuple(a.name for a in ATTACKS if a.train_steps is not None)
 
 
 def strongest(methods) -> str:
     """The strongest of ``methods`` by the registry's strength order (ties: the later name)."""
-    registry = attacks()
+    registry = ATTACKS.records()
     return max(methods, key=lambda m: (registry[m].strength, m))
 
 
 def check_method(method: str) -> str:
-    return checks.choice(str(method).strip(), "method", tuple(attacks()), what="attack method")
+    return checks.choice(str(method).strip(), "method", ATTACKS.names(), what="attack method")
 
 
 def check_eps(eps, param: str = "eps") -> float:
@@ -136,7 +131,7 @@ def small_eps_warning(eps_values) -> SmallEpsWarning | None:
 
 def resolve_settings(method: str, eps: float, *, steps=None, step_size=None, random_start=None) -> AttackSettings:
     """Fill ``None`` with the method's defaults and check the values."""
-    attack = attacks()[check_method(method)]
+    attack = ATTACKS.get(check_method(method))
     return attack.settings(check_eps(eps), steps, step_size, random_start)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from zoo.attack import methods as M
-from zoo.attack.registry import attacks, strongest
+from zoo.attack.registry import ATTACKS, strongest
 from zoo import checks
 from zoo.errors import InvalidArgumentError
 from zoo.evaluation import predict_logits
@@ -92,7 +92,7 @@ def evaluate_robustness(
     """
     methods_ = [M.check_method(m) for m in methods]
     if not methods_:
-        raise InvalidArgumentError(f"Give at least one attack method ({', '.join(attacks())}).")
+        raise InvalidArgumentError(f"Give at least one attack method ({', '.join(ATTACKS.names())}).")
     eps_values = sorted({M.check_eps(e) for e in eps_list})
     if not eps_values:
         raise InvalidArgumentError("Give at least one eps value, e.g. --eps 2,4,8.")
@@ -121,7 +121,7 @@ def evaluate_robustness(
     for method in methods_:
         rows = []
         every_eps = None
-        if attacks()[method].craft_multi is not None:  # every eps from one pass (FGSM: one gradient)
+        if ATTACKS.get(method).craft_multi is not None:  # every eps from one pass (FGSM: one gradient)
             _, every_eps = M.attack_multi(model, images, attack_labels, method, eps_values, targeted=targeted,
                                           batch_size=batch_size)
         for eps in eps_values:
@@ -251,7 +251,7 @@ def red_flags(report: dict) -> list[str]:
 def _compare_with_fgsm(results, key, weaker, what, flags) -> None:
     """Flag eps where an attack is weaker by ``key`` than a single-step one (FGSM) it should beat
     (stronger in the registry's order)."""
-    registry = attacks()
+    registry = ATTACKS.records()
     for base in (m for m in results if registry[m].single_step):
         baseline = {r["eps"]: r[key] for r in results[base] if r.get(key) is not None}
         for method in (m for m in results if registry[m].strength > registry[base].strength):

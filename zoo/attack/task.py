@@ -1,17 +1,17 @@
 """`zoo attack` as a library task: load the model and its data, attack, evaluate transfer, write.
 
 ``run_attack`` is what the CLI calls once; it returns an ``AttackResult`` (the report and the files
-it wrote) and never prints: ``say`` receives the notes a user should see, ``status`` wraps each
-long phase (the CLI passes rich's spinner).
+it wrote) and never prints: ``progress`` (a ``zoo.progress.Progress``) hears the notes a user should
+see and each long phase (the CLI shows them with rich).
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
 # what an attack folder holds (zoo.io.output_dir replaces such a folder whole)
+from zoo.progress import SILENT
 from zoo.rundir import (ADVERSARIAL_FILE, ATTACK_CURVE, ATTACK_DIR, ATTACK_EXAMPLES, ATTACK_IMAGES_DIR,
                         ATTACK_OUTPUTS, ATTACK_TRANSFER, REPORT_FILE, default_out_dir)
 
@@ -25,12 +25,12 @@ class AttackResult:
 def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n=None, data_dir=None,
                target=None, use_labels=True, steps=None, step_size=None, random_start=None, batch_size=256,
                seed=0, input_scale="auto", eval_on=(), out=None, png_count=16, grid_eps=None, overlay=(),
-               eps_scale="pixel", say=None, status=None) -> AttackResult:
+               eps_scale="pixel", progress=None) -> AttackResult:
     """Attack the classifier at ``model_path`` on ``n`` examples of its data (None: the whole split).
 
     ``methods`` are registered attack names; ``eps_values`` are pixel levels out of 255, or fractions
     of the range with ``eps_scale="unit"`` (an eps under one pixel level gets a note: most likely a
-    fraction given in pixel units; ``say`` receives it, else it is a warning); ``overlay`` are
+    fraction given in pixel units; ``progress`` hears it, else it is a warning); ``overlay`` are
     report.json files of earlier attacks drawn in the curve too; ``eval_on`` models are evaluated on
     the crafted examples (transferability). Output goes to ``out`` (default: beside the model).
     """
@@ -41,14 +41,13 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
     eps_values = sorted({to_pixels(e, eps_scale) for e in eps_values})
     note = small_eps_warning(eps_values) if eps_scale == "pixel" else None
     if note is not None:
-        if say is None:
+        if progress is None:
             import warnings
 
             warnings.warn(note, stacklevel=2)
         else:
-            say(note)  # a SmallEpsWarning: str() names the Python parameters, .worded(flag_of) the flags
-    say = say or (lambda text: None)
-    status = status or (lambda text: contextlib.nullcontext())
+            progress.note(note)  # a SmallEpsWarning: str() names the Python parameters, .worded(flag_of) the flags
+    progress = progress or SILENT
     model_path = Path(model_path)
     all_examples = n is None
     overlays = _read_overlays(overlay or [])
@@ -70,7 +69,7 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
 
     spec = run.data_options(dataset)[0]
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    with status(f"Loading {spec} ({split})..."):
+    with progress.phase(f"Loading {spec} ({split})..."):
         data = run.data(dataset, data_dir=data_dir, limit=None if all_examples else n, num_classes=len(class_names),
                         seed=seed)
         images, labels = _load_examples(data, spec, split, None if all_examples else n, input_shape)
@@ -79,11 +78,11 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
 
     model, notes = adapt_classifier(model, input_scale, stats=lambda: image_stats(images), source=str(model_path))
     for note in notes:
-        say(note)
+        progress.note(note)
 
     from zoo.attack.report import evaluate_robustness, transfer_matrix
 
-    with status(f"Attacking {len(images)} examples with {', '.join(methods)} at eps "
+    with progress.phase(f"Attacking {len(images)} examples with {', '.join(methods)} at eps "
                 f"{', '.join(f'{e:g}' for e in eps_values)}..."):
         attacked = evaluate_robustness(
             model, images, labels, class_names, methods=methods, eps_list=eps_values, target=target,
@@ -96,7 +95,7 @@ def run_attack(model_path, *, methods, eps_values, dataset=None, split="test", n
     report["split"] = split
     report["eps_scale_given"] = eps_scale
     if others:
-        with status("Evaluating transferability..."):
+        with progress.phase("Evaluating transferability..."):
             report["transfer"] = transfer_matrix(attacked, str(model_path), others, batch_size=batch_size)
 
     from zoo.io import output_dir

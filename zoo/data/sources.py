@@ -46,11 +46,6 @@ SOURCES: Registry[Source] = Registry("dataset source", load=import_package("zoo.
 register = SOURCES.register
 
 
-def sources() -> list[Source]:
-    """Every registered source, in listing order."""
-    return list(SOURCES)
-
-
 def load_dataset(
     spec: str = "fashion_mnist",
     *,
@@ -83,7 +78,7 @@ def resolve_spec(spec) -> tuple[Source, str]:
     if not isinstance(spec, str) or not spec.strip():
         raise InvalidArgumentError(f"A dataset spec must be a non-empty string; got {spec!r}.")
     spec = spec.strip()
-    table = sources()
+    table = list(SOURCES)
     for source in table:
         if source.prefix and spec.lower().startswith(source.prefix + ":"):
             arg = spec[len(source.prefix) + 1:].strip()
@@ -111,7 +106,7 @@ def parse_spec(spec) -> tuple[str, str]:
 
 def available_datasets(data_dir=None) -> list[dict]:
     """What `zoo datasets` shows: each source, where it was found or how to get it, classes, sizes."""
-    table = sources()
+    table = list(SOURCES)
     served = {f"tfds:{name}" for s in table for name in s.tfds_names}  # listed under their own names
     rows = [row for s in table if s.rows for row in s.rows(data_dir) if row["name"] not in served]
     return rows + [s.template for s in table if s.template]
@@ -124,7 +119,7 @@ def download(spec: str, data_dir=None) -> str:
     """
     source, arg = resolve_spec(spec)
     if source.download is None:
-        can = ", ".join(s.usage for s in sources() if s.download)
+        can = ", ".join(s.usage for s in SOURCES if s.download)
         raise DataError(f"Only these datasets can be downloaded: {can}; got {spec!r}.")
     return source.download(arg, data_dir)
 

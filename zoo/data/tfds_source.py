@@ -113,9 +113,9 @@ def _mocked(builder) -> bool:
 
 
 def _offline_alternative(name: str) -> str:
-    from zoo.data.sources import sources
+    from zoo.data.sources import SOURCES
 
-    if any(name in s.tfds_names for s in sources()):  # mnist, fashion_mnist: the IDX files will do
+    if any(name in s.tfds_names for s in SOURCES):  # mnist, fashion_mnist: the IDX files will do
         files = "the four IDX files (train-images-idx3-ubyte.gz ...)"
     else:
         files = "the prepared TFDS dataset"

@@ -10,14 +10,14 @@ import numpy as np
 
 from zoo import checks
 from zoo.errors import InvalidArgumentError
-from zoo.explain.registry import Explanation, check_settings, explain_methods, get_method, resolve_methods
+from zoo.explain.registry import EXPLAIN_METHODS, Explanation, check_settings, resolve_methods
 from zoo.explain.saliency import DEFAULT_BATCH_SIZE, GradientEngine
 
 __all__ = ["ALL_METHODS", "METHODS", "TITLES", "Explainer", "Explanation", "resolve_methods", "resolve_targets"]
 
-METHODS = tuple(explain_methods())
+METHODS = EXPLAIN_METHODS.names()
 ALL_METHODS = tuple(resolve_methods("all"))  # what `--method all` draws
-TITLES = {name: m.title for name, m in explain_methods().items()}
+TITLES = {name: m.title for name, m in EXPLAIN_METHODS.records().items()}
 
 
 def resolve_targets(target, predicted, labels, class_names) -> np.ndarray:
@@ -60,7 +60,7 @@ class Explainer:
 
     def settings_of(self, method: str) -> dict:
         """One method's settings, checked, its own defaults filled in."""
-        return dict(self.options[get_method(method).name])
+        return dict(self.options[EXPLAIN_METHODS.get(method).name])
 
     @property
     def gradcam_layer(self) -> str:
@@ -72,12 +72,12 @@ class Explainer:
     def prepare(self, methods) -> None:
         """Each method's check of what it needs from the model (Grad-CAM's layer), before any work."""
         for name in methods:
-            record = get_method(name)
+            record = EXPLAIN_METHODS.get(name)
             if record.prepare is not None:
                 record.prepare(self, self.options[record.name])
 
     def explain(self, method: str, images, targets) -> Explanation:
         if str(method).strip().lower() == "all":
             raise InvalidArgumentError("explain() takes one method; loop over resolve_methods('all').")
-        record = get_method(method)
+        record = EXPLAIN_METHODS.get(method)
         return record.compute(self, images, targets, self.settings_of(record.name))

@@ -36,10 +36,10 @@ def default_layer(model, registry_last_conv: str | None = None) -> str:
     names = {layer.name for layer in model.layers}
     if registry_last_conv is None:
         from zoo.errors import ZooError
-        from zoo.registry import get_spec
+        from zoo.registry import MODELS
 
         try:
-            registry_last_conv = get_spec(model.name).last_conv
+            registry_last_conv = MODELS.get(model.name).last_conv
         except ZooError:  # not a zoo model: the last 4-D layer
             pass
     if registry_last_conv and registry_last_conv in names:

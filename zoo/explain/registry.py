@@ -66,16 +66,11 @@ EXPLAIN_METHODS: Registry[ExplainMethod] = Registry(
 register = EXPLAIN_METHODS.register
 
 
-def explain_methods() -> dict[str, ExplainMethod]:
-    """Name -> record, in the order the figures draw them."""
-    return EXPLAIN_METHODS.records()
-
-
 def settings() -> dict[str, Setting]:
     """Every setting name the methods take, for ``--set`` and the help (the first method's record
     describes a shared name; each method still checks and defaults its own)."""
     found: dict[str, Setting] = {}
-    for method in explain_methods().values():
+    for method in EXPLAIN_METHODS:
         for s in method.settings:
             found.setdefault(s.name, s)
     return found
@@ -83,18 +78,14 @@ def settings() -> dict[str, Setting]:
 
 def method_settings(name: str) -> dict[str, Setting]:
     """One method's own settings, by name."""
-    return {s.name: s for s in explain_methods()[name].settings}
-
-
-def get_method(name: str) -> ExplainMethod:
-    return EXPLAIN_METHODS.get(name)
+    return {s.name: s for s in EXPLAIN_METHODS.get(name).settings}
 
 
 def resolve_methods(method: str) -> list[str]:
     """'all' -> the methods `--method all` draws; a name or alias -> [name]; else close matches."""
     if str(method).strip().lower() == "all":
-        return [m.name for m in explain_methods().values() if m.in_all]
-    return [get_method(method).name]
+        return [m.name for m in EXPLAIN_METHODS if m.in_all]
+    return [EXPLAIN_METHODS.get(method).name]
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -106,7 +97,7 @@ def parse_setting(text: str) -> tuple[str, object]:
     method, dot, name = key.rpartition(".")
     name = name.strip().replace("-", "_")
     if dot:
-        record = get_method(method)
+        record = EXPLAIN_METHODS.get(method)
         known = method_settings(record.name)
         key = f"{record.name}.{name}"
     else:
@@ -130,14 +121,14 @@ def check_settings(**given) -> dict:
     (``**{"integrated-gradients.steps": 20}``, or ``occlusion={"patch": 4}``). Returns
     {method: {setting: value}} for every registered method.
     """
-    methods = explain_methods()
+    methods = EXPLAIN_METHODS.records()
     flat, scoped = {}, {}
     for key, value in given.items():
         method, dot, name = str(key).rpartition(".")
         if dot:
-            scoped.setdefault(get_method(method).name, {})[name.replace("-", "_")] = value
+            scoped.setdefault(EXPLAIN_METHODS.get(method).name, {})[name.replace("-", "_")] = value
         elif isinstance(value, dict) and any(key == m or key in r.aliases for m, r in methods.items()):
-            scoped.setdefault(get_method(key).name, {}).update(value)
+            scoped.setdefault(EXPLAIN_METHODS.get(key).name, {}).update(value)
         else:
             flat[key] = value
     known = settings()

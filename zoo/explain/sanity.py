@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zoo.progress import SILENT
+
 SURVIVAL_THRESHOLD = 0.5  # mean Spearman rho after full randomisation at or above this: warn
 
 
@@ -83,7 +85,7 @@ def cascading_randomisation(model, images, targets, methods, *, seed: int = 0, r
 
     ``settings`` are the methods' (``samples``, ``steps``, ``layer`` ..., as ``Explainer`` takes them).
 
-    ``progress(step_name)`` is called before each step (for a CLI status line).
+    ``progress`` (a ``zoo.progress.Progress``) hears each step before it runs: "randomised: NAME".
     """
     import keras
 
@@ -105,13 +107,12 @@ def cascading_randomisation(model, images, targets, methods, *, seed: int = 0, r
     def all_maps():
         return {m: explainer.explain(m, images, targets).heatmaps for m in methods}
 
-    if progress:
-        progress("original")
+    progress = progress or SILENT
+    progress.step(0, len(order), "randomised: original")
     original = all_maps()
     history = {m: [original[m]] for m in methods}
-    for name in order:
-        if progress:
-            progress(name)
+    for done, name in enumerate(order):
+        progress.step(done, len(order), f"randomised: {name}")
         _copy_weights(work.get_layer(name), fresh.get_layer(name))
         for m, maps in all_maps().items():
             history[m].append(maps)

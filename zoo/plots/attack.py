@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.attack.registry import attacks
+from zoo.attack.registry import ATTACKS
 from zoo.plots.common import new_figure, save_figure, show_image
 
 
 def _style(method: str) -> tuple[str, str]:
     """(colour, marker) of an attack's curve, from its record (an unknown name: black crosses)."""
-    record = attacks().get(method)
+    record = ATTACKS.records().get(method)
     return record.style if record is not None else ("black", "x")
 
 

@@ -46,7 +46,7 @@ def heatmaps(saliency, n: int = 8, *, title: str | None = None):
     >>> x, y, _ = zoo.load_data("fashion_mnist", "test", n=4)
     >>> fig = zoo.plots.heatmaps(zoo.explain("simplenet", x, "gradcam", y=y))
     """
-    from zoo.explain.registry import get_method
+    from zoo.explain.registry import EXPLAIN_METHODS
     from zoo.plots.explain import image_caption, plot_method_grid
 
     s = saliency
@@ -55,7 +55,7 @@ def heatmaps(saliency, n: int = 8, *, title: str | None = None):
     captions = [image_caption(None if s.labels is None else names[s.labels[i]], names[s.predicted[i]],
                               float(s.confidence[i]), names[s.targets[i]]) for i in range(k)]
     mistakes = None if s.labels is None else list(np.asarray(s.predicted[:k]) != np.asarray(s.labels[:k]))
-    method = get_method(s.method)
+    method = EXPLAIN_METHODS.get(s.method)
     heading = title or method.title + (method.describe(s.info) if method.describe else "")
     return _inline(plot_method_grid(s.images[:k], s.heatmaps[:k], captions, None, title=heading, mistakes=mistakes))
 

@@ -138,9 +138,9 @@ def default_out(model: str, dataset: str) -> str:
 
 def resolve(config: TrainConfig) -> TrainConfig:
     """A copy with every None replaced by the model's default and every value checked."""
-    from zoo.registry import get_spec
+    from zoo.registry import MODELS
 
-    spec = get_spec(config.model)  # unknown model -> close matches
+    spec = MODELS.get(config.model)  # unknown model -> close matches
     fam = FAMILY_DEFAULTS.get(spec.family, _GENERIC)
     c = replace(config)
     if c.epochs is None and c.recipe:  # `--recipe R --resume` starting a new run: the recipe's epochs

@@ -461,11 +461,11 @@ def _train(asked: TrainConfig, checked: TrainConfig, *, resume: bool = False, ov
 def _prepare(config: TrainConfig, mode: str, run_dir: Path, work_dir: Path, *, batch_asked: bool = True, say=_noop,
              progress_console=None, extra_callbacks: tuple = (), t_start: float = 0.0) -> PreparedRun:
     """Hardware, data, what the data taught, model and compiled optimizer: one record for the loop."""
-    from zoo.registry import get_spec
+    from zoo.registry import MODELS
     from zoo.run import Run
 
     hw = _setup_hardware(config, run_dir, mode, say)  # device, precision, seeds, strategy: before any model
-    spec = get_spec(config.model)
+    spec = MODELS.get(config.model)
     # the same rule every later command uses to find this run's data again
     data = Run(str(run_dir), config.to_dict()).data(limit=config.limit, download=config.download)
     _check_data(config, data, run_dir)

@@ -1,4 +1,5 @@
-"""What `zoo explain` does end to end: load, pick images and targets, compute, save, draw."""
+"""`zoo explain` as a library task: load, pick images and targets, compute, save, draw (``run_explain``,
+``run_filters``). Like zoo/attack/task.py: one call from the CLI, a result back, nothing printed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from zoo.errors import DataError
 from zoo.io import atomic_path, write_json
+from zoo.progress import SILENT
 from zoo.run import Run
 # what an explain folder holds (zoo.io.output_dir replaces such a folder whole); filters_*.png: --filters
 from zoo.rundir import (EXPLAIN_ATTRIBUTIONS, EXPLAIN_FIGURE, EXPLAIN_FILE, EXPLAIN_FILTERS, EXPLAIN_MAPS,
@@ -59,16 +61,16 @@ class ExplainResult:
 
 
 def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=16, data_dir=None,
-                methods=("gradient",), target="predicted", batch_size=64, seed=0, sanity=False, say=None,
+                methods=("gradient",), target="predicted", batch_size=64, seed=0, sanity=False, progress=None,
                 input_scale: str = "auto", **settings) -> ExplainResult:
     """Compute, save and draw the maps; returns an ``ExplainResult`` (``.summary`` is explain.json).
 
     ``settings`` are the methods' own (``samples``, ``noise``, ``steps``, ``layer`` ... for every
     method that has one, or ``**{"integrated-gradients.steps": 20}`` for one), defaults from their
-    records. ``say(text)`` receives progress notes (plain text); nothing is printed here.
+    records. ``progress`` (a ``zoo.progress.Progress``) hears what is being done; nothing is printed here.
     """
     from zoo.explain.explainer import TITLES, Explainer, resolve_targets
-    from zoo.explain.registry import get_method
+    from zoo.explain.registry import EXPLAIN_METHODS
     from zoo.plots.explain import image_caption, plot_method_grid, plot_methods_side_by_side
 
     from zoo.io import check_output_dir
@@ -77,7 +79,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
     check_output_dir(out_dir, owns=EXPLAIN_OUTPUTS, command="zoo explain")  # before any computing
     check_input_scale(input_scale)
-    say = say or (lambda text: None)
+    progress = progress or SILENT
     from zoo.backend import name as backend_name
 
     if backend_name() == "tensorflow":
@@ -96,7 +98,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
     model, notes = adapt_classifier(model, input_scale, stats=lambda: image_stats(images), source=str(model_path))
     for note in notes:
-        say(note)
+        progress.note(note)
     last_conv = registry_last_conv(run)
     explainer = Explainer(model, batch_size=batch_size, registry_last_conv=last_conv, seed=seed, **settings)
     explainer.prepare(methods)  # what each method needs from the model (a bad --layer) fails before any work
@@ -127,17 +129,17 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
 
             pictures = display_images(list(files)[shown], images.shape[-1])
         if len(images) > MAX_FIGURE_IMAGES:
-            say(f"figures show the first {MAX_FIGURE_IMAGES} of {len(images)} images (all maps are in the .npy files)")
+            progress.note(f"figures show the first {MAX_FIGURE_IMAGES} of {len(images)} images (all maps are in the .npy files)")
 
         heatmaps, summary_methods, written = {}, {}, []
         for m in methods:
-            say(f"computing {TITLES[m]} for {len(images)} images ...")
+            progress.note(f"computing {TITLES[m]} for {len(images)} images ...")
             ex = explainer.explain(m, images, targets)
             heatmaps[m] = ex.heatmaps
             _save_npy(stage / EXPLAIN_MAPS.format(m), ex.heatmaps.astype("float32"))
             if ex.attributions is not None:
                 _save_npy(stage / EXPLAIN_ATTRIBUTIONS.format(m), ex.attributions.astype("float32"))
-            record = get_method(m)
+            record = EXPLAIN_METHODS.get(m)
             info, lines = record.report(ex.info) if record.report else (dict(ex.info), [])
             summary_methods[m] = info
             result.notes[m] = list(lines)
@@ -168,7 +170,7 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
             "seed": seed,
         }
         if sanity:
-            summary["sanity"] = _run_sanity(model, images, targets, methods, stage, explainer, say, written)
+            summary["sanity"] = _run_sanity(model, images, targets, methods, stage, explainer, progress, written)
         write_json(stage / EXPLAIN_FILE, summary)
     result.summary = summary
     result.figures = [out_dir / p.relative_to(stage) for p in written]
@@ -179,16 +181,16 @@ def _jsonable(values: dict) -> dict:
     return {k: v if v is None or isinstance(v, (bool, int, float, str)) else str(v) for k, v in values.items()}
 
 
-def _run_sanity(model, images, targets, methods, out_dir, explainer, say, written) -> dict:
+def _run_sanity(model, images, targets, methods, out_dir, explainer, progress, written) -> dict:
     from zoo.explain.explainer import TITLES
     from zoo.explain.sanity import cascading_randomisation
     from zoo.plots.explain import plot_sanity
 
-    say("sanity check: re-initialising layers from the top ...")
+    progress.note("sanity check: re-initialising layers from the top ...")
     results = cascading_randomisation(
         model, images, targets, methods, seed=explainer.seed, registry_last_conv=explainer.registry_last_conv,
         batch_size=explainer.batch_size, **{f"{m}.{k}": v for m, own in explainer.options.items() for k, v in own.items()},
-        progress=lambda step: say(f"  randomised: {step}"),
+        progress=progress,
     )
     path = out_dir / EXPLAIN_SANITY
     plot_sanity(results, path, titles={m: TITLES[m] for m in methods}, image=images[0])
