@@ -58,7 +58,14 @@ def info_command(
     table.add_row("Grad-CAM layer", spec["last_conv"])
     table.add_row("Small-input variant", "yes" if spec["small_input"] else "no (ImageNet-shaped)")
     table.add_row("Weights shipped", "yes" if info["weights_shipped"] else "no")
+    table.add_row("Keras backend", _backend())
     console.print(table)
+
+
+def _backend() -> str:
+    from zoo.backend import name
+
+    return f"{name()} (set KERAS_BACKEND=tensorflow, jax or torch to choose)"
 
 
 def _short(n: int) -> str:
@@ -88,6 +95,7 @@ def _run_info(path: str) -> None:
     table.add_row("Precision", escape(r.precision or "unknown (an older run)"))
     table.add_row("Epochs", f"{r.epochs_done}/{r.epochs_planned if r.epochs_planned is not None else '?'}")
     table.add_row("State", r.state)
+    table.add_row("Keras backend", _backend())
     if r.best_val_accuracy is not None:
         table.add_row("Best val accuracy", f"{r.best_val_accuracy:.2%}")
     if r.test_accuracy is not None:

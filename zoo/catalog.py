@@ -105,6 +105,18 @@ def _cache_file(name: str) -> Path:
     return root / f"{name}-{h.hexdigest()[:16]}.txt"
 
 
+def _flops(net) -> int:
+    """FLOPs by TensorFlow's profiler, which needs the TensorFlow backend."""
+    from zoo.backend import name
+    from zoo.errors import InvalidArgumentError
+    from zoo.flops import count_flops
+
+    if name() != "tensorflow":
+        raise InvalidArgumentError(f"FLOPs at a non-default input shape or class count are counted by TensorFlow's "
+                                   f"profiler; the Keras backend is {name()}: run with KERAS_BACKEND=tensorflow.")
+    return count_flops(net)
+
+
 def model_summary(name: str, input_shape=None, num_classes=None) -> tuple[list[str], dict]:
     """(Keras summary lines, counts) of a registry model, like ``zoo info`` prints them.
 
@@ -116,14 +128,15 @@ def model_summary(name: str, input_shape=None, num_classes=None) -> tuple[list[s
     cache = _cache_file(name) if default else None
     if cache is not None and cache.is_file():
         return cache.read_text().splitlines(), dict(row)
-    from zoo.flops import count_flops, count_params, weightless_model
+    from zoo.flops import count_params, weightless_model
 
     net = weightless_model(name, input_shape=input_shape, num_classes=num_classes)
     lines: list[str] = []
     net.summary(print_fn=lambda line, **_: lines.append(line), line_length=SUMMARY_WIDTH)
     trainable, non_trainable = count_params(net)
     counts = {"input_shape": list(net.inputs[0].shape[1:]), "num_classes": int(net.outputs[0].shape[-1]),
-              "trainable_params": trainable, "non_trainable_params": non_trainable, "flops": count_flops(net)}
+              "trainable_params": trainable, "non_trainable_params": non_trainable,
+              "flops": row["flops"] if default else _flops(net)}
     if cache is not None:
         try:
             from zoo.io import write_text

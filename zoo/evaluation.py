@@ -22,7 +22,8 @@ _PREDICT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def compiled_predict(model, *, key: str = "logits", build=None, tta: str = "none", keep_single: bool = False):
-    """One cached ``tf.function`` per model (and ``key``), so repeated calls reuse its traces.
+    """One cached compiled function per model (and ``key``), so repeated calls reuse its traces
+    (``zoo.backend.compiled``: ``tf.function``, ``jax.jit`` or eager PyTorch).
 
     Default: images -> float32 logits of ``model``. A new tf.function per call would retrace the
     model every time (the multi-worker loop evaluates every epoch). ``build(model)`` returns
@@ -31,8 +32,9 @@ def compiled_predict(model, *, key: str = "logits", build=None, tta: str = "none
     averages the function's output over test-time views of the images (zoo/tta.py); with
     ``keep_single`` the function returns ``[TTA output, single-view output]`` stacked, from one pass.
     """
-    import tensorflow as tf
+    from keras import ops
 
+    from zoo.backend import compiled
     from zoo.tta import averaged, check_tta
 
     tta = check_tta(tta)
@@ -44,10 +46,10 @@ def compiled_predict(model, *, key: str = "logits", build=None, tta: str = "none
             ref = weakref.ref(model)
 
             def python_fn(images):
-                return tf.cast(ref()(images, training=False), tf.float32)
+                return ops.cast(ref()(images, training=False), "float32")
         else:
             python_fn = build(model)
-        fn = per_model[key] = tf.function(averaged(python_fn, tta, keep_single=keep_single), reduce_retracing=True)
+        fn = per_model[key] = compiled(averaged(python_fn, tta, keep_single=keep_single), model=model)
     return fn
 
 
@@ -68,11 +70,14 @@ def tta_logits_and_labels(model, ds_batched, tta: str):
 
 
 def _run(step, model, ds_batched, steps, axis: int = 0):
+    from zoo.backend import name, to_numpy
+
+    native = name() == "tensorflow"  # tf.data batches go in as they are; other backends take NumPy
     outputs, labels = [], []
     for i, (images, y) in enumerate(ds_batched):
         if steps is not None and i >= steps:
             break
-        outputs.append(step(images).numpy())
+        outputs.append(to_numpy(step(images if native else np.asarray(images))))
         labels.append(np.asarray(y).reshape(-1))
     if not outputs:
         k = int(model.outputs[0].shape[-1])
@@ -84,12 +89,12 @@ def _run(step, model, ds_batched, steps, axis: int = 0):
 def predict_logits(model, images, *, batch_size: int = 256, tta: str = "none") -> np.ndarray:
     """Logits [N, K] for an array of images, batch by batch, through the same compiled forward pass
     (averaged over test-time views with ``tta``)."""
-    import tensorflow as tf
+    from zoo.backend import to_numpy
 
     images = np.asarray(images, dtype="float32")
     batch_size = checks.positive_int(batch_size, "batch_size")
     predict = compiled_predict(model, tta=tta)
-    out = [predict(tf.constant(images[s:s + batch_size])).numpy() for s in range(0, len(images), batch_size)]
+    out = [to_numpy(predict(images[s:s + batch_size])) for s in range(0, len(images), batch_size)]
     classes = int(model.outputs[0].shape[-1])
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, classes), np.float32)
 

@@ -8,13 +8,14 @@ batch do not interact), and keeps the result inside the eps-ball around the inpu
 
 Two layers:
 
-* tensor functions (``loss_gradient``, ``project``, ``fgsm_tensor``, ``iterative_tensor``) are pure
-  TensorFlow with no Python side effects, so they run inside ``tf.function`` and inside a Keras
-  train step. Each attack's record (``zoo/attack/attacks/<name>.py``) crafts with them, or with a
+* tensor functions (``loss_gradient``, ``project``, ``fgsm_tensor``, ``iterative_tensor``) are Keras
+  ops with no Python side effects, so they run on any backend, inside its compiled form
+  (``tf.function``, ``jax.jit``) and inside a Keras train step. Each attack's record
+  (``zoo/attack/attacks/<name>.py``) crafts with them, or with a
   loop of its own (MI-FGSM);
 * array functions (``attack``, ``attack_and_predict``, ``attack_multi`` and the shorthands
   ``fgsm``, ``bim``, ``pgd``, ``mi_fgsm``) take NumPy arrays of any length, run a record's crafting
-  function batch by batch through graphs compiled once per model and method, and return NumPy arrays.
+  function batch by batch through functions compiled once per model and method (``zoo.backend``), and return NumPy arrays.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ import warnings
 import weakref
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from zoo import checks
+from zoo.backend import compiled, to_numpy
 from zoo.attack.registry import (  # noqa: F401  (re-exported: the checks every attack shares)
     ATTACKS,
     PIXEL_MAX,
@@ -49,69 +51,72 @@ METHODS = ATTACKS.names()  # weakest first (one file each in zoo/attack/attacks/
 
 def _sparse_labels(labels):
     """Integer class indices from sparse or one-hot labels."""
-    labels = tf.convert_to_tensor(labels)
-    if labels.shape.rank == 2:
-        labels = tf.argmax(labels, axis=-1)
-    return tf.cast(labels, tf.int32)
+    labels = ops.convert_to_tensor(labels)
+    if len(labels.shape) == 2:
+        labels = ops.argmax(labels, axis=-1)
+    return ops.cast(labels, "int32")
 
 
 def loss_gradient(model, images, labels):
     """(logits, d loss / d images) of the per-example cross-entropy from logits, model in inference mode."""
-    images = tf.convert_to_tensor(images, tf.float32)
+    images = ops.cast(images, "float32")
     labels = _sparse_labels(labels)
 
     def loss(x):
-        logits = tf.cast(model(x, training=False), tf.float32)
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits), logits
+        logits = ops.cast(model(x, training=False), "float32")
+        return ops.sparse_categorical_crossentropy(labels, logits, from_logits=True), logits
 
     # A model that blocks gradients (e.g. stop_gradient, quantisation) gets zeros: the attack then
     # does nothing and the report's red flags say so.
     return score_gradient(loss, images)
 
 
-def direction(targeted) -> tf.Tensor:
+def direction(targeted):
     # Untargeted attacks climb the loss of the true class; targeted ones descend the target's loss.
-    return tf.where(tf.cast(targeted, tf.bool), -1.0, 1.0)
+    return ops.where(ops.cast(targeted, "bool"), -1.0, 1.0)
 
 
 def project(images_adv, images, eps):
     """Clip into the L-inf ball of radius eps around ``images`` and into [0, 255]."""
-    lo = tf.maximum(images - eps, 0.0)
-    hi = tf.minimum(images + eps, PIXEL_MAX)
-    return tf.minimum(tf.maximum(images_adv, lo), hi)
+    lo = ops.maximum(images - eps, 0.0)
+    hi = ops.minimum(images + eps, PIXEL_MAX)
+    return ops.minimum(ops.maximum(images_adv, lo), hi)
 
 
 def fgsm_tensor(model, images, labels, eps, targeted=False):
     """One signed-gradient step of size eps (Goodfellow et al. 2015), clipped to [0, 255]."""
-    images = tf.convert_to_tensor(images, tf.float32)
+    images = ops.cast(images, "float32")
     _, grad = loss_gradient(model, images, labels)
-    adv = images + direction(targeted) * tf.cast(eps, tf.float32) * tf.sign(grad)
-    return tf.stop_gradient(project(adv, images, eps))
+    adv = images + direction(targeted) * ops.cast(eps, "float32") * ops.sign(grad)
+    return ops.stop_gradient(project(adv, images, eps))
 
 
 def iterative_tensor(model, images, labels, eps, *, steps, step_size, start=None, targeted=False):
     """BIM / PGD: ``steps`` signed-gradient steps, projected to the eps-ball and [0, 255] after each.
 
     ``start`` is the first iterate (e.g. ``images`` plus uniform noise for PGD's random start); it
-    is projected first. A ``tf.while_loop`` keeps the graph small whatever ``steps`` is.
+    is projected first. ``keras.ops.fori_loop`` (a ``tf.while_loop``, a ``lax`` loop) keeps the
+    graph small whatever ``steps`` is.
     """
-    images = tf.convert_to_tensor(images, tf.float32)
-    eps = tf.cast(eps, tf.float32)
-    step_size = tf.cast(step_size, tf.float32)
+    images = ops.cast(images, "float32")
+    eps = ops.cast(eps, "float32")
+    step_size = ops.cast(step_size, "float32")
     sign = direction(targeted)
     labels = _sparse_labels(labels)
-    x = images if start is None else project(tf.convert_to_tensor(start, tf.float32), images, eps)
+    x = images if start is None else project(ops.cast(start, "float32"), images, eps)
 
     def body(i, x):
         _, grad = loss_gradient(model, x, labels)
-        return i + 1, project(x + sign * step_size * tf.sign(grad), images, eps)
+        return project(x + sign * step_size * ops.sign(grad), images, eps)
 
-    _, x = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0), x))
-    return tf.stop_gradient(x)
+    return ops.stop_gradient(ops.fori_loop(0, steps, body, x))
 
 
 def random_start_tensor(images, eps, seed=None):
-    """``images`` plus uniform noise in [-eps, eps] (PGD's random start), projected."""
+    """``images`` plus uniform noise in [-eps, eps] (PGD's random start), projected (TensorFlow: the
+    trainer's adversarial train step; the array API draws its start with NumPy)."""
+    import tensorflow as tf
+
     if seed is None:
         noise = tf.random.uniform(tf.shape(images), -1.0, 1.0)
     else:
@@ -127,37 +132,37 @@ _GRAPHS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class _Graphs:
-    """The tf.functions of one model, traced once per method for a (None, H, W, C) batch."""
+    """The compiled functions of one model (``zoo.backend.compiled``), one per method, for a
+    (None, H, W, C) batch on TensorFlow (one trace); JAX specialises on the batch size itself."""
 
     def __init__(self, model):
         self.ref = weakref.ref(model)  # the graphs must not keep the model alive
         shape = (None,) + tuple(int(d) for d in model.inputs[0].shape[1:])
-        self.x_spec = tf.TensorSpec(shape, tf.float32)
+        self.x_spec = (shape, "float32")
         self.crafts: dict = {}
         self.multis: dict = {}
 
     def craft_and_predict(self, method: str):
         """(x, y, start, eps, step_size, steps, targeted) -> (adversarial images, their logits)."""
         if method not in self.crafts:
-            ref, craft, scalar = self.ref, ATTACKS.get(method).craft, tf.TensorSpec((), tf.float32)
+            ref, craft = self.ref, ATTACKS.get(method).craft
 
-            @tf.function(input_signature=[self.x_spec, tf.TensorSpec((None,), tf.int32), self.x_spec, scalar, scalar,
-                                          tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.bool)])
             def run(x, y, start, eps, step_size, steps, targeted):
                 adv = craft(ref(), x, y, start, eps=eps, steps=steps, step_size=step_size, targeted=targeted)
-                return adv, tf.cast(ref()(adv, training=False), tf.float32)
+                return adv, ops.cast(ref()(adv, training=False), "float32")
 
-            self.crafts[method] = run
+            self.crafts[method] = compiled(run, model=ref(), signature=[
+                self.x_spec, ((None,), "int32"), self.x_spec, ((), "float32"), ((), "float32"), ((), "int32"),
+                ((), "bool")])
         return self.crafts[method]
 
     def multi_and_predict(self, method: str):
         """(x, y, eps_values, targeted) -> (clean logits, adversarial [E, B, ...], their logits [E, B, K])."""
         if method not in self.multis:
             ref, multi = self.ref, ATTACKS.get(method).craft_multi
-            self.multis[method] = tf.function(
-                lambda x, y, eps_values, targeted: multi(ref(), x, y, eps_values, targeted),
-                input_signature=[self.x_spec, tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32),
-                                 tf.TensorSpec((), tf.bool)])
+            self.multis[method] = compiled(
+                lambda x, y, eps_values, targeted: multi(ref(), x, y, eps_values, targeted), model=ref(),
+                signature=[self.x_spec, ((None,), "int32"), ((None,), "float32"), ((), "bool")])
         return self.multis[method]
 
 
@@ -213,13 +218,13 @@ def attack_multi(model, images, labels, method: str, eps_values, *, targeted: bo
     eps_values = [check_eps(e) for e in eps_values]
     images, labels = _check_arrays(model, images, labels)
     run = graphs(model).multi_and_predict(method)
-    eps_t = tf.constant(eps_values, tf.float32)
+    eps_t = np.asarray(eps_values, "float32")
     clean, advs, logits = [], [], []
     for s in _batches(len(images), batch_size):
-        c, a, lo = run(tf.constant(images[s]), tf.constant(labels[s]), eps_t, tf.constant(bool(targeted)))
-        clean.append(c.numpy())
-        advs.append(a.numpy())
-        logits.append(lo.numpy())
+        c, a, lo = to_numpy(run(images[s], labels[s], eps_t, np.bool_(targeted)))
+        clean.append(c)
+        advs.append(a)
+        logits.append(lo)
     k = int(model.outputs[0].shape[-1])
     if not clean:
         return np.zeros((0, k), "float32"), {e: (np.zeros_like(images), np.zeros((0, k), "float32")) for e in eps_values}
@@ -257,13 +262,10 @@ def attack_and_predict(
         if settings.random_start:
             noise = rng.uniform(-settings.eps, settings.eps, size=x.shape).astype("float32")
             start = np.clip(x + noise, 0.0, PIXEL_MAX)
-        a, lo = run(
-            tf.constant(x), tf.constant(labels[s]), tf.constant(start),
-            tf.constant(settings.eps, tf.float32), tf.constant(settings.step_size, tf.float32),
-            tf.constant(settings.steps, tf.int32), tf.constant(bool(targeted)),
-        )
-        advs.append(a.numpy())
-        logits.append(lo.numpy())
+        a, lo = to_numpy(run(x, labels[s], np.asarray(start, "float32"), np.float32(settings.eps),
+                             np.float32(settings.step_size), int(settings.steps), np.bool_(targeted)))
+        advs.append(a)
+        logits.append(lo)
     if not advs:
         return np.zeros_like(images), np.zeros((0, int(model.outputs[0].shape[-1])), "float32"), settings
     return np.concatenate(advs), np.concatenate(logits), settings

@@ -1,14 +1,13 @@
 """Grad-CAM (Selvaraju et al. 2017): class-weighted sum of a conv layer's feature maps.
 
 weights_k = spatial mean of d logit[target] / d A_k; map = ReLU(sum_k weights_k * A_k), resized
-bilinearly to the input size. Images are walked in chunks of ``batch_size`` inside one
-``tf.function``.
+bilinearly to the input size. Images are walked in chunks of ``batch_size``, each through one
+function compiled for the running Keras backend (``zoo.backend.compiled``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 from zoo.errors import InvalidArgumentError, UnknownNameError, close_matches_hint
 from zoo.explain.saliency import DEFAULT_BATCH_SIZE, check_batch_size
@@ -83,8 +82,7 @@ class GradCam:
     """Compiled Grad-CAM for one model and layer (reusable across weight changes)."""
 
     def __init__(self, model, layer: str, batch_size: int = DEFAULT_BATCH_SIZE):
-        import keras
-
+        from zoo.backend import compiled
         from zoo.inputs import unwrap
 
         inner, scaled = unwrap(model)  # a model given an input scale: its layers are the inner model's
@@ -92,35 +90,58 @@ class GradCam:
         self.batch_size = check_batch_size(batch_size)
         shape = tuple(model.inputs[0].shape[1:])
         self.input_shape = shape
-        # One forward pass gives both the feature maps and the logits.
-        net = keras.Model(inner.inputs, [inner.get_layer(layer).output, inner.outputs[0]], name=f"{inner.name}_gradcam")
-        self._features_and_logits = net if scaled is None else keras.Model(model.inputs, net(scaled))
-        self._run = tf.function(
-            self._loop,
-            input_signature=(tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int32)),
-        )
+        chunk = self.batch_size
+        self._step = compiled(self._make_step(model, inner, scaled, layer), model=model,
+                              signature=[((chunk, *shape), "float32"), ((chunk,), "int32")])
 
-    def _loop(self, images, targets):
-        chunk, net = self.batch_size, self._features_and_logits
+    def _make_step(self, model, inner, scaled, layer):
+        """``(images, targets) -> maps`` for one chunk: d logit[target] / d feature maps, averaged
+        spatially, weighs the maps. Where the part of the model after the layer is a model of its
+        own (the zoo's models: the layer feeds the head only) the gradient is that part's input
+        gradient, on every backend; otherwise (TensorFlow, PyTorch) it is taken against the tensor."""
+        import keras
+        from keras import ops
+
+        from zoo.gradients import score_gradient
+
         height, width = self.input_shape[0], self.input_shape[1]
-        n = tf.shape(images)[0]
-        out = tf.zeros((n, height, width), tf.float32)
-        for c in tf.range((n + chunk - 1) // chunk):
-            idx = tf.minimum(c * chunk + tf.range(chunk), n - 1)  # padded with repeats of the last image
-            x = tf.gather(images, idx)
+        features_out = inner.get_layer(layer).output
+        classes = int(inner.outputs[0].shape[-1])
+        try:
+            head = keras.Model(features_out, inner.outputs[0], name=f"{inner.name}_gradcam_head")
+        except ValueError:  # the logits also read tensors computed before the layer
+            head = None
+        outputs = [features_out] if head is not None else [features_out, inner.outputs[0]]
+        net = keras.Model(inner.inputs, outputs, name=f"{inner.name}_gradcam")
+        if scaled is not None:
+            net = keras.Model(model.inputs, net(scaled))
 
-            def class_score(x):
-                features, logits = net(x, training=False)
-                return tf.gather(logits, tf.gather(targets, idx), batch_dims=1), features
+        def step(images, targets):
+            picked = ops.one_hot(targets, classes, dtype="float32")
 
-            features, grads = score_gradient(class_score, x, wrt=lambda features: features)  # d score / d maps
-            weights = tf.reduce_mean(grads, axis=[1, 2], keepdims=True)
-            cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1, keepdims=True))
-            cam = tf.image.resize(cam, (height, width), method="bilinear")[..., 0]
-            out = tf.tensor_scatter_nd_update(out, idx[:, None], cam)
-        return out
+            def class_score(logits):
+                return ops.sum(ops.cast(logits, "float32") * picked, axis=-1)
+
+            if head is not None:
+                features = net(images, training=False)
+                features = features[0] if isinstance(features, (list, tuple)) else features
+                _, grads = score_gradient(lambda f: (class_score(head(f, training=False)), None), features)
+            else:
+                def score(x):
+                    features, logits = net(x, training=False)
+                    return class_score(logits), features
+
+                features, grads = score_gradient(score, images, wrt=lambda features: features)
+            features = ops.cast(features, "float32")
+            weights = ops.mean(ops.cast(grads, "float32"), axis=(1, 2), keepdims=True)
+            cam = ops.relu(ops.sum(weights * features, axis=-1, keepdims=True))
+            return ops.image.resize(cam, (height, width), interpolation="bilinear")[..., 0]
+
+        return step
 
     def __call__(self, images, targets) -> np.ndarray:
+        from zoo.backend import to_numpy
+
         images = np.asarray(images, dtype="float32")
         if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
             raise InvalidArgumentError(
@@ -129,4 +150,10 @@ class GradCam:
         if len(images) == 0:
             return np.zeros((0, *self.input_shape[:2]), "float32")
         targets = np.asarray(targets, dtype="int32").reshape(-1)
-        return self._run(tf.constant(images), tf.constant(targets)).numpy()
+        n, chunk = len(images), self.batch_size
+        out = []
+        for start in range(0, n, chunk):
+            idx = np.minimum(np.arange(start, start + chunk), n - 1)  # padded with repeats of the last image
+            maps = to_numpy(self._step(np.ascontiguousarray(images[idx]), targets[idx]))
+            out.append(maps[:min(chunk, n - start)])
+        return np.concatenate(out).astype("float32")

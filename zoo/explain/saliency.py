@@ -7,11 +7,11 @@ All three are "average the gradient of the target logit over some inputs derived
 - Integrated Gradients (Sundararajan et al. 2017): ``steps`` points on the straight path from a
   baseline to the image (midpoint rule), times ``(image - baseline)``.
 
-So one compiled loop does them all: the (image x sample x step) items are flattened and walked in
-chunks of ``batch_size`` inside one ``tf.function`` (a ``tf.while_loop``), gradients summed per
-image with a segment sum. Memory is bounded by the batch size, not by ``n``. The noise of item
-(image i, sample j) comes from a stateless generator seeded with (seed, i, j), so the maps do not
-depend on the batch size.
+So one compiled step does them all: the (image x sample x step) items are flattened and walked in
+chunks of ``batch_size``, each chunk's gradients taken by one function compiled for the running
+Keras backend (``zoo.backend.compiled``) and summed per image. Memory is bounded by the batch size,
+not by ``n``. The noise of item (image i, sample j) comes from a NumPy generator seeded with
+(seed, i, j), so the maps depend neither on the batch size nor on the backend.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from zoo import checks
 from zoo.errors import InvalidArgumentError
@@ -31,82 +30,71 @@ DEFAULT_BATCH_SIZE = 64  # the methods' defaults (samples, noise, steps) live in
 
 @dataclass(frozen=True)
 class _Plan:
-    """How the items of one image are derived (Python constants: one trace per plan)."""
+    """How the items of one image are derived."""
 
     path: bool  # Integrated Gradients: interpolate from the baseline
     noise: bool  # SmoothGrad: add Gaussian noise
     squared: bool  # SmoothGrad-squared: average g*g instead of g
+    samples: int = 1  # noisy copies per image
+    steps: int = 1  # path points per image
+    sigma: float = 0.0  # noise std in pixels
+    seed: int = 0  # of the noise
 
 
 class GradientEngine:
     """Compiled, chunked averages of input gradients of one model's target logits.
 
-    Build once per model and reuse: the compiled functions read the model's variables, so
+    Build once per model and reuse: the compiled step reads the model's variables, so
     re-assigned weights (the sanity check's cascade) are picked up without re-tracing.
     """
 
     def __init__(self, model, batch_size: int = DEFAULT_BATCH_SIZE):
+        from zoo.backend import compiled
+
         self.model = model
         self.batch_size = check_batch_size(batch_size)
-        self._functions: dict[_Plan, object] = {}
         shape = tuple(model.inputs[0].shape[1:])
         self.input_shape = shape
-        self._signature = (
-            tf.TensorSpec((None, *shape), tf.float32),  # images
-            tf.TensorSpec((None, *shape), tf.float32),  # baselines
-            tf.TensorSpec((None,), tf.int32),  # targets
-            tf.TensorSpec((), tf.int32),  # samples per image
-            tf.TensorSpec((), tf.int32),  # path steps per image
-            tf.TensorSpec((), tf.float32),  # noise std in pixels
-            tf.TensorSpec((), tf.int64),  # seed
-        )
+        chunk = self.batch_size
+        # one compiled step for a full chunk (the last one is padded): one trace per model
+        self._step = compiled(_target_gradient(model), model=model,
+                              signature=[((chunk, *shape), "float32"), ((chunk,), "int32")])
 
-    def _function(self, plan: _Plan):
-        if plan not in self._functions:
-            self._functions[plan] = tf.function(self._make_loop(plan), input_signature=self._signature)
-        return self._functions[plan]
+    def _items(self, plan: _Plan, images, baselines, k):
+        """The inputs of items ``k`` (NumPy): image, path point and noise of each."""
+        steps = plan.steps
+        per_image = plan.samples * steps
+        i, r = k // per_image, k % per_image
+        x = images[i]
+        if plan.path:
+            alpha = ((r % steps).astype("float32") + 0.5) / np.float32(steps)
+            b0 = baselines[i]
+            x = b0 + alpha[:, None, None, None] * (x - b0)
+        if plan.noise:
+            # one stream per (seed, image, sample): independent of the chunking and of the backend
+            key = int(plan.seed) % 2**63
+            noise = np.stack([np.random.default_rng([key, int(a), int(b)]).standard_normal(self.input_shape)
+                              for a, b in zip(i, r // steps)]).astype("float32")
+            x = x + np.float32(plan.sigma) * noise
+        return np.ascontiguousarray(x, dtype="float32")
 
-    def _make_loop(self, plan: _Plan):
-        model, chunk = self.model, self.batch_size
-        item_shape = self.input_shape
+    def _average(self, plan: _Plan, images, baselines, targets):
+        from zoo.backend import to_numpy
 
-        def loop(images, baselines, targets, samples, steps, sigma, seed):
-            n_images = tf.shape(images)[0]
-            per_image = samples * steps
-            total = n_images * per_image
-            n_chunks = (total + chunk - 1) // chunk
-            acc = tf.zeros_like(images)
-            for c in tf.range(n_chunks):
-                k = c * chunk + tf.range(chunk)
-                valid = tf.cast(k < total, tf.float32)[:, None, None, None]
-                k = tf.minimum(k, total - 1)  # the last chunk is padded with repeats, masked out
-                i = k // per_image
-                r = k % per_image
-                x0 = tf.gather(images, i)
-                if plan.path:
-                    b0 = tf.gather(baselines, i)
-                    alpha = (tf.cast(r % steps, tf.float32) + 0.5) / tf.cast(steps, tf.float32)
-                    x = b0 + alpha[:, None, None, None] * (x0 - b0)
-                else:
-                    x = x0
-                if plan.noise:
-                    # one stateless stream per (image, sample): independent of the chunking
-                    key = tf.stack([seed * 1_000_003 + tf.cast(i, tf.int64), tf.cast(r // steps, tf.int64)], 1)
-                    noise = tf.map_fn(
-                        lambda s: tf.random.stateless_normal(item_shape, seed=s),
-                        key,
-                        fn_output_signature=tf.TensorSpec(item_shape, tf.float32),
-                    )
-                    x = x + sigma * noise
-                # items are independent (inference mode), so d(sum)/dx_k = d(picked_k)/dx_k
-                _, g = score_gradient(
-                    lambda x: (tf.gather(model(x, training=False), tf.gather(targets, i), batch_dims=1), None), x)
-                if plan.squared:
-                    g = g * g
-                acc += tf.math.unsorted_segment_sum(g * valid, i, n_images)
-            return acc / tf.cast(per_image, tf.float32)
-
-        return loop
+        chunk = self.batch_size
+        per_image = plan.samples * plan.steps
+        total = len(images) * per_image
+        acc = np.zeros(images.shape, "float64")
+        for start in range(0, total, chunk):
+            k = np.minimum(np.arange(start, start + chunk), total - 1)  # the last chunk is padded with repeats
+            valid = np.arange(start, start + chunk) < total
+            x = self._items(plan, images, baselines, k)
+            # items are independent (inference mode), so d(sum)/dx_k = d(picked_k)/dx_k
+            g = to_numpy(self._step(x, targets[k // per_image]))
+            if plan.squared:
+                g = g * g
+            np.add.at(acc, k[valid] // per_image, g[valid])
+        return (acc / per_image).astype("float32")
 
     def average_gradient(self, images, targets, *, samples=1, steps=1, sigma=0.0, baselines=None,
                          squared=False, seed=0):
@@ -117,14 +105,10 @@ class GradientEngine:
             raise InvalidArgumentError(f"Need one target per image; got {len(targets)} for {len(images)} images.")
         if len(images) == 0:
             return np.zeros_like(images)
-        plan = _Plan(path=baselines is not None, noise=sigma > 0, squared=squared)
+        plan = _Plan(path=baselines is not None, noise=sigma > 0, squared=squared, samples=int(samples),
+                     steps=int(steps), sigma=float(sigma), seed=int(seed))
         base = images if baselines is None else self._images(baselines, like=images)
-        out = self._function(plan)(
-            tf.constant(images), tf.constant(base), tf.constant(targets),
-            tf.constant(int(samples), tf.int32), tf.constant(int(steps), tf.int32),
-            tf.constant(float(sigma), tf.float32), tf.constant(int(seed), tf.int64),
-        )
-        return out.numpy()
+        return self._average(plan, images, base, targets)
 
     def _images(self, images, like=None) -> np.ndarray:
         arr = np.asarray(images, dtype="float32")
@@ -171,12 +155,34 @@ class GradientEngine:
 
     def logits(self, images) -> np.ndarray:
         images = self._images(images)
-        out = [self.model(images[s:s + self.batch_size], training=False) for s in range(0, len(images), self.batch_size)]
-        return np.concatenate([np.asarray(o) for o in out]) if out else np.zeros((0, 0), "float32")
+        from zoo.backend import to_numpy
+
+        out = [to_numpy(self.model(images[s:s + self.batch_size], training=False))
+               for s in range(0, len(images), self.batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, 0), "float32")
 
     def target_logits(self, images, targets) -> np.ndarray:
         logits = self.logits(images).astype("float64")
         return logits[np.arange(len(logits)), np.asarray(targets, dtype="int64")]
+
+
+def _target_gradient(model):
+    """``(x, targets) -> d logit[target] / d x`` for a chunk of items (Keras ops: any backend)."""
+    from keras import ops
+
+    from zoo.gradients import score_gradient
+
+    classes = int(model.outputs[0].shape[-1])
+
+    def step(x, targets):
+        picked = ops.one_hot(targets, classes, dtype="float32")
+
+        def score(x):
+            return ops.sum(ops.cast(model(x, training=False), "float32") * picked, axis=-1), None
+
+        return score_gradient(score, x)[1]
+
+    return step
 
 
 def to_heatmap(gradients) -> np.ndarray:

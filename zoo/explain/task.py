@@ -73,8 +73,6 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     from zoo.explain.registry import EXPLAIN_METHODS
     from zoo.plots.explain import image_caption, plot_method_grid, plot_methods_side_by_side
 
-    import tensorflow as tf
-
     from zoo.io import check_output_dir
 
     from zoo.inputs import check_input_scale
@@ -82,8 +80,13 @@ def run_explain(model_path, out_dir, *, files=(), dataset=None, split="test", n=
     check_output_dir(out_dir, owns=EXPLAIN_OUTPUTS, command="zoo explain")  # before any computing
     check_input_scale(input_scale)
     progress = progress or SILENT
-    # each method/model pair is one compiled function traced once; TF's "retracing" notice is noise here
-    tf.get_logger().setLevel("ERROR")
+    from zoo.backend import name as backend_name
+
+    if backend_name() == "tensorflow":
+        import tensorflow as tf
+
+        # each method/model pair is one compiled function traced once; TF's "retracing" notice is noise here
+        tf.get_logger().setLevel("ERROR")
     run = Run.open(model_path)  # opened once: the model, its class names, its data and its registry spec
     model, class_names = run.load_classifier()
     images, labels, sources, data_classes = load_inputs(

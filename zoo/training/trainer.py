@@ -561,6 +561,9 @@ def _train_in(prep: PreparedRun) -> TrainResult:
     if initial_epoch >= config.epochs and not finishing:
         raise TrainingError(f"{run_dir} already trained {initial_epoch} epochs; pass --epochs above that to go on.")
 
+    from zoo.backend import name as backend_name
+
+    say(f"Keras backend: {backend_name()} (KERAS_BACKEND selects tensorflow, jax or torch).")
     if config.precision == "auto":  # said once, when the run really starts
         say(f"Precision: {hw.precision} ({hw.precision_reason}).")
     created = _create_run_dir(run_dir, mode) if chief else False

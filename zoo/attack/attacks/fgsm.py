@@ -16,19 +16,19 @@ def craft(model, images, labels, start, *, eps, steps, step_size, targeted):
 def craft_multi(model, x, y, eps_values, targeted):
     """The gradient does not depend on eps: one backward pass, then one forward pass per eps (one at a
     time, so memory stays that of one batch even for large models)."""
-    import tensorflow as tf
+    from keras import ops
 
     from zoo.attack.methods import direction, loss_gradient, project
+    from zoo.backend import map_sequential
 
     logits, grad = loss_gradient(model, x, y)
-    step = direction(targeted) * tf.sign(grad)
+    step = direction(targeted) * ops.sign(grad)
 
     def one_eps(eps):
         adv = project(x + eps * step, x, eps)
-        return adv, tf.cast(model(adv, training=False), tf.float32)
+        return adv, ops.cast(model(adv, training=False), "float32")
 
-    advs, adv_logits = tf.map_fn(one_eps, eps_values, fn_output_signature=(tf.float32, tf.float32),
-                                 parallel_iterations=1)
+    advs, adv_logits = map_sequential(one_eps, ops.cast(eps_values, "float32"))
     return logits, advs, adv_logits
 
 

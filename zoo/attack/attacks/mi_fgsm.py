@@ -23,26 +23,27 @@ def mi_fgsm_settings(eps, steps=None, step_size=None, random_start=None):
 
 
 def craft(model, images, labels, start, *, eps, steps, step_size, targeted, decay=DECAY):
-    """The momentum loop, pure TensorFlow (a ``tf.while_loop``: the graph does not grow with steps)."""
-    import tensorflow as tf
+    """The momentum loop in Keras ops (``keras.ops.fori_loop``: the graph does not grow with steps)."""
+    from keras import ops
 
     from zoo.attack.methods import direction, loss_gradient, project
 
-    images = tf.convert_to_tensor(images, tf.float32)
-    eps = tf.cast(eps, tf.float32)
-    step_size = tf.cast(step_size, tf.float32)
+    images = ops.cast(images, "float32")
+    eps = ops.cast(eps, "float32")
+    step_size = ops.cast(step_size, "float32")
     sign = direction(targeted)  # a targeted attack descends the target's loss: momentum of -grad
-    x = project(tf.convert_to_tensor(start, tf.float32), images, eps)
-    axes = list(range(1, images.shape.rank))  # every pixel of an example (static: shapes stay known)
+    x = project(ops.cast(start, "float32"), images, eps)
+    axes = tuple(range(1, len(images.shape)))  # every pixel of an example (static: shapes stay known)
 
-    def body(i, x, g):
+    def body(i, state):
+        x, g = state
         _, grad = loss_gradient(model, x, labels)
-        l1 = tf.reduce_sum(tf.abs(grad), axis=axes, keepdims=True)
-        g = decay * g + sign * tf.math.divide_no_nan(grad, l1)  # a zero gradient adds nothing (ART: / inf)
-        return i + 1, project(x + step_size * tf.sign(g), images, eps), g
+        l1 = ops.sum(ops.abs(grad), axis=axes, keepdims=True)
+        g = decay * g + sign * ops.divide_no_nan(grad, l1)  # a zero gradient adds nothing (ART: / inf)
+        return project(x + step_size * ops.sign(g), images, eps), g
 
-    _, x, _ = tf.while_loop(lambda i, *_: i < steps, body, (tf.constant(0), x, tf.zeros_like(images)))
-    return tf.stop_gradient(x)
+    x, _ = ops.fori_loop(0, steps, body, (x, ops.zeros_like(images)))
+    return ops.stop_gradient(x)
 
 
 register(Attack("mi-fgsm", "MI-FGSM",

@@ -1,0 +1,110 @@
+"""Same answers on every Keras 3 backend (issue 22): the shipped simplenet and resnet20, loaded by
+name on JAX and on PyTorch, give TensorFlow's logits, gradient saliency maps, Grad-CAM maps and
+FGSM/PGD robust accuracies on the same test images; `zoo explain` and `zoo attack` run there.
+
+Each backend runs in its own interpreter (``KERAS_BACKEND`` is read when Keras is first imported);
+a backend that is not installed is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from kit import run_python, run_zoo, zoo_env
+
+MODELS = ("simplenet", "resnet20")
+ATTACKS = ("fgsm", "pgd")
+N_ATTACK = 64  # images attacked per model (robust accuracies compared)
+N_MAPS = 8  # images whose saliency and Grad-CAM maps are compared
+EPS = 8.0  # pixel levels: both models keep some, not all, robust accuracy there
+
+# One interpreter per backend: load each shipped model by name, run every seam on the same images.
+PROBE = """
+import json, sys
+import numpy as np
+import zoo
+from zoo.attack.methods import attack_and_predict
+from zoo.backend import name
+from zoo.evaluation import predict_logits
+from zoo.explain.gradcam import GradCam, resolve_layer
+from zoo.explain.saliency import GradientEngine, to_heatmap
+from zoo.run import Run
+
+out, models, n_attack, n_maps, eps = sys.argv[1], sys.argv[2].split(','), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+arrays = {}
+for m in models:
+    model, _ = Run.open(m).load_classifier()
+    x, y, _ = zoo.load_data('fashion_mnist', 'test', n=n_attack)
+    logits = predict_logits(model, x)
+    targets = logits[:n_maps].argmax(1)
+    arrays[m + '/logits'] = logits
+    arrays[m + '/saliency'] = to_heatmap(GradientEngine(model).gradient(x[:n_maps], targets))
+    arrays[m + '/gradcam'] = GradCam(model, resolve_layer(model, None))(x[:n_maps], targets)
+    for method in sys.argv[6].split(','):
+        _, adv_logits, _ = attack_and_predict(model, x, y, method, eps, seed=0)
+        arrays[m + '/' + method] = (adv_logits.argmax(1) == y).astype('int32')
+np.savez(out, **arrays)
+print(json.dumps({'backend': name()}))
+"""
+
+
+def _installed(backend: str) -> bool:
+    return importlib.util.find_spec(backend) is not None
+
+
+def probe(backend: str, path) -> dict:
+    result = run_python(PROBE, path, ",".join(MODELS), N_ATTACK, N_MAPS, EPS, ",".join(ATTACKS), env=zoo_env(KERAS_BACKEND=backend),
+                        timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"backend": backend}
+    with np.load(path) as data:
+        return dict(data)
+
+
+@pytest.fixture(scope="module")
+def tensorflow_answers(tmp_path_factory):
+    return probe("tensorflow", tmp_path_factory.mktemp("tf") / "answers.npz")
+
+
+def spearman(a, b) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(np.ravel(a), np.ravel(b)).statistic)
+
+
+OTHER_BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(not _installed(b), reason=f"{b} is not installed "
+                                                            "(scripts/setup.sh installs its CPU wheel)"))
+                  for b in ("jax", "torch")]
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_same_answers_as_tensorflow(backend, tensorflow_answers, tmp_path):
+    theirs = probe(backend, tmp_path / "answers.npz")
+    for m in MODELS:
+        ref, got = tensorflow_answers[f"{m}/logits"], theirs[f"{m}/logits"]
+        # float32 convolutions summed in another order: about 1e-6 of the logits' scale
+        assert np.abs(got - ref).max() <= 1e-4 * max(1.0, np.abs(ref).max()), (m, np.abs(got - ref).max())
+        assert (got.argmax(1) == ref.argmax(1)).all(), m
+        for maps in ("saliency", "gradcam"):
+            assert spearman(theirs[f"{m}/{maps}"], tensorflow_answers[f"{m}/{maps}"]) >= 0.999, (m, maps)
+        for method in ATTACKS:
+            ours, tf_ = theirs[f"{m}/{method}"], tensorflow_answers[f"{m}/{method}"]
+            # equal, but for an image whose loss ties within float error (at most one of 64)
+            assert abs(int(ours.sum()) - int(tf_.sum())) <= 1 and (ours != tf_).sum() <= 1, (m, method)
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_explain_and_attack_commands_run_on_the_backend(backend, tmp_path):
+    env = {"KERAS_BACKEND": backend}
+    explained = run_zoo("explain", "resnet20", "--method", "all", "--n", 2, "--samples", 4, "--steps", 4,
+                        "--out", tmp_path / "explain", env=env)
+    assert explained.returncode == 0, explained.stdout[-2000:] + explained.stderr[-3000:]
+    assert (tmp_path / "explain" / "explain.json").is_file()
+    attacked = run_zoo("attack", "resnet20", "--method", "pgd", "--n", 32, "--eps", "8", "--out",
+                       tmp_path / "attack", env=env)
+    assert attacked.returncode == 0, attacked.stdout[-2000:] + attacked.stderr[-3000:]
+    assert any((tmp_path / "attack").iterdir())
