@@ -63,9 +63,9 @@ def info_command(
 
 
 def _backend() -> str:
-    from zoo.backend import name
+    from zoo.backend import configured
 
-    return f"{name()} (set KERAS_BACKEND=tensorflow, jax or torch to choose)"
+    return f"{configured()} (set KERAS_BACKEND=tensorflow, jax or torch to choose)"
 
 
 def _short(n: int) -> str:

@@ -49,10 +49,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# The other Keras 3 backends, CPU builds, so tests/test_backends.py compares JAX and PyTorch with
-# TensorFlow instead of skipping them (ZOO_BACKENDS=0 skips this). torch 2.13.0: the CPU wheel this
-# machine kind keeps on disk (an unpinned torch would pull a CUDA build of several GB).
-if [ "${ZOO_BACKENDS:-1}" != "0" ] && ! "$VENV/bin/python" -c 'import jax, torch' 2>/dev/null; then
+# The other Keras 3 backends, CPU builds, for the test command (scripts/test.sh sets ZOO_BACKENDS=1),
+# so tests/test_backends.py compares JAX and PyTorch with TensorFlow instead of skipping them; the
+# main job does not need them. torch 2.13.0: the CPU wheel this machine kind keeps on disk (an
+# unpinned torch would pull a CUDA build of several GB).
+if [ "${ZOO_BACKENDS:-0}" != "0" ] && ! "$VENV/bin/python" -c 'import jax, torch' 2>/dev/null; then
   echo "setup: installing the JAX and PyTorch CPU backends into $VENV"
   "$VENV/bin/python" -m pip install -q "jax[cpu]" "torch==2.13.0"
 fi

@@ -24,6 +24,26 @@ def name() -> str:
     return keras.backend.backend()
 
 
+def configured() -> str:
+    """The backend Keras runs or will run, without importing Keras when it is not loaded yet (``zoo
+    info`` stays TensorFlow-free): KERAS_BACKEND, else keras.json's "backend", else "tensorflow"
+    (Keras' own order)."""
+    import json
+    import os
+    import sys
+
+    if "keras" in sys.modules:
+        return name()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            return str(json.load(f).get("backend") or "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
 def to_numpy(x):
     """A backend tensor (or a nest of them) as NumPy."""
     from keras import ops
