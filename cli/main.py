@@ -54,6 +54,14 @@ def _root(
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         raise typer.Exit()
+    from zoo.backend import check_configured
+    from zoo.errors import ZooError
+
+    try:
+        check_configured()
+    except ZooError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 quiet_tensorflow()

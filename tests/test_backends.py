@@ -108,3 +108,10 @@ def test_explain_and_attack_commands_run_on_the_backend(backend, tmp_path):
                        tmp_path / "attack", env=env)
     assert attacked.returncode == 0, attacked.stdout[-2000:] + attacked.stderr[-3000:]
     assert any((tmp_path / "attack").iterdir())
+
+
+def test_an_unknown_backend_is_refused_in_one_line(tmp_path):
+    proc = run_zoo("eval", "simplenet", "--limit", "10", env={"KERAS_BACKEND": "bogus"}, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "KERAS_BACKEND='bogus' is not a Keras backend" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 2 and not list(tmp_path.iterdir())

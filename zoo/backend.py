@@ -35,13 +35,28 @@ def configured() -> str:
     if "keras" in sys.modules:
         return name()
     if os.environ.get("KERAS_BACKEND"):
-        return os.environ["KERAS_BACKEND"]
+        return os.environ["KERAS_BACKEND"]  # checked by check_configured before Keras reads it
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     try:
         with open(os.path.join(home, "keras.json")) as f:
             return str(json.load(f).get("backend") or "tensorflow")
     except (OSError, ValueError, AttributeError):
         return "tensorflow"
+
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def check_configured() -> None:
+    """Refuse an unknown KERAS_BACKEND in one line before Keras fails on it with a traceback."""
+    import os
+
+    asked = os.environ.get("KERAS_BACKEND")
+    if asked and asked not in (*BACKENDS, "numpy"):
+        from zoo.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"KERAS_BACKEND={asked!r} is not a Keras backend: set it to "
+                                   f"{', '.join(BACKENDS)} (or unset it for TensorFlow).")
 
 
 def to_numpy(x):
