@@ -168,7 +168,8 @@ def _print_summary(result) -> None:
         table.add_row("top-5 accuracy", f"{m['top5']:.2%}")
     if not result.skipped:
         table.add_row("time", f"{result.seconds:.1f} s")
-    table.add_row("TensorBoard", escape(f"tensorboard --logdir {result.run_dir / LOGS_DIR}"))
+    if (result.run_dir / LOGS_DIR).is_dir():  # written where TensorBoard is installed
+        table.add_row("TensorBoard", escape(f"tensorboard --logdir {result.run_dir / LOGS_DIR}"))
     if m.get("learned_nothing"):
         table.add_row("[bold red]warning[/]", "[red]learned nothing[/]: " + escape(m["learned_nothing"].split("learned nothing: ", 1)[-1]))
     console.print(table)

@@ -300,6 +300,20 @@ def cli_json(*args, **kwargs):
 
 ZOO_MAIN = "from zoo.cli.main import main; main()"
 
+# A prelude (run_zoo(prelude=...)) that makes the interpreter behave as if TensorFlow, TFDS and
+# TensorBoard were not installed: importing them fails and importlib.util.find_spec says None.
+WITHOUT_TENSORFLOW = """
+import importlib.util as _util, sys as _sys
+_HIDDEN = ("tensorflow", "tensorflow_datasets", "tf_keras", "tensorboard")
+class _Hide:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in _HIDDEN:
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by the test)", name=name)
+_sys.meta_path.insert(0, _Hide())
+_find_spec = _util.find_spec
+_util.find_spec = lambda name, package=None: None if name.split(".")[0] in _HIDDEN else _find_spec(name, package)
+"""
+
 
 def zoo_env(fault: str | None = None, log=None, **extra) -> dict:
     """The environment of a zoo subprocess: no GPU, quiet TensorFlow, ``ZOO_FAULT_AT`` only when given

@@ -1,6 +1,8 @@
 """Same answers on every Keras 3 backend (issue 22): the shipped simplenet and resnet20, loaded by
 name on JAX and on PyTorch, give TensorFlow's logits, gradient saliency maps, Grad-CAM maps and
-FGSM/PGD robust accuracies on the same test images; `zoo explain` and `zoo attack` run there.
+FGSM/PGD robust accuracies on the same test images; `zoo explain` and `zoo attack` run there; and
+with TensorFlow not installed, train (resuming to the same weights), eval, predict, explain and
+attack run on the NumPy data path (zoo/data/arrays.py).
 
 Each backend runs in its own interpreter (``KERAS_BACKEND`` is read when Keras is first imported);
 a backend that is not installed is skipped with the reason.
@@ -10,11 +12,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 
 import numpy as np
 import pytest
 
-from kit import run_python, run_zoo, zoo_env
+from kit import WITHOUT_TENSORFLOW, run_python, run_zoo, zoo_env
 
 MODELS = ("simplenet", "resnet20")
 ATTACKS = ("fgsm", "pgd")
@@ -115,3 +118,44 @@ def test_an_unknown_backend_is_refused_in_one_line(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "KERAS_BACKEND='bogus' is not a Keras backend" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 2 and not list(tmp_path.iterdir())
+
+
+COMPARE_WEIGHTS = """
+import sys
+import numpy as np
+from zoo.run import Run
+a, b = (Run.open(path).load_classifier()[0].get_weights() for path in sys.argv[1:3])
+assert len(a) == len(b)
+print(max(float(np.abs(x - y).max()) for x, y in zip(a, b)))
+"""
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_the_commands_run_without_tensorflow(backend, tmp_path):
+    def zoo(*args, fault=None):
+        proc = run_zoo(*args, env={"KERAS_BACKEND": backend}, prelude=WITHOUT_TENSORFLOW, cwd=tmp_path, fault=fault)
+        assert proc.returncode == (0 if fault is None else -signal.SIGKILL), (args, proc.stdout[-2000:] +
+                                                                             proc.stderr[-3000:])
+        return proc
+
+    train = ("train", "simplenet", "--limit", 192, "--batch-size", 32, "--epochs", 2, "--augment", "standard",
+             "--ema", "0.9")
+    zoo(*train, "--out", "straight")
+    zoo(*train, "--out", "resumed", fault="backup epoch 2:KILL")  # killed in its second epoch's backup
+    zoo(*train, "--out", "resumed", "--resume")
+    for run in ("straight", "resumed"):
+        assert (tmp_path / run / "metrics.json").is_file()
+    # each epoch's batches and augmentations come from its own seed: a resumed run is the same run
+    compare = run_python(WITHOUT_TENSORFLOW + COMPARE_WEIGHTS, tmp_path / "straight", tmp_path / "resumed",
+                         env=zoo_env(KERAS_BACKEND=backend))
+    assert compare.returncode == 0, compare.stderr[-3000:]
+    assert float(compare.stdout.strip().splitlines()[-1]) <= 1e-6
+    evaluated = zoo("eval", "resumed", "--out", "eval")
+    assert (tmp_path / "eval" / "metrics.json").is_file(), evaluated.stdout
+    shipped = json.loads(zoo("eval", "simplenet", "--limit", 200, "--json").stdout.strip().splitlines()[-1])
+    assert shipped["accuracy"] >= 0.85  # the shipped model, on this backend's data path
+    zoo("explain", "simplenet", "--method", "all", "--n", 2, "--samples", 4, "--steps", 4, "--out", "explain")
+    zoo("attack", "simplenet", "--method", "fgsm", "--n", 16, "--out", "attack")
+    assert (tmp_path / "explain" / "explain.json").is_file() and (tmp_path / "attack" / "report.json").is_file()
+    predicted = zoo("predict", "simplenet", tmp_path / "attack" / "images" / "clean")
+    assert "Traceback" not in predicted.stderr

@@ -12,6 +12,7 @@ are the backend's tensors (``to_numpy`` turns them into arrays).
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -44,7 +45,6 @@ def configured() -> str:
         return "tensorflow"
 
 
-BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def check_configured() -> None:
@@ -68,13 +68,14 @@ def to_numpy(x):
     return ops.convert_to_numpy(x)
 
 
-def compiled(fn, *, model=None, signature=None):
+def compiled(fn, *, model=None, signature=None, inference: bool = False):
     """``fn`` compiled for the running backend.
 
     ``model``: the Keras model ``fn`` calls (held weakly; on JAX its variables become arguments of
     the compiled function). ``signature``: TensorFlow's input signature as ``(shape, dtype)`` pairs
     (``None`` for a free dimension), so one trace serves every batch size; the other backends
-    specialise on shapes themselves.
+    specialise on shapes themselves. ``inference``: ``fn`` takes no gradient, so PyTorch records no
+    autograd graph for it (``torch.no_grad``).
     """
     backend = name()
     if backend == "tensorflow":
@@ -85,17 +86,20 @@ def compiled(fn, *, model=None, signature=None):
         return tf.function(fn, input_signature=[tf.TensorSpec(shape, dtype) for shape, dtype in signature])
     if backend == "jax":
         return _jax_compiled(fn, model)
-    return _torch_eager(fn)
+    return _torch_eager(fn, inference)
 
 
-def _torch_eager(fn):
+def _torch_eager(fn, inference: bool = False):
     """PyTorch: the function itself, eager (``torch.compile`` has not been measured to pay here), with
     NumPy arguments made tensors so Keras ops see one kind of value; Python numbers stay numbers."""
     import numpy as np
     from keras import ops
 
+    import torch
+
     def call(*args):
-        return fn(*(ops.convert_to_tensor(a) if isinstance(a, (np.ndarray, np.generic)) else a for a in args))
+        with torch.no_grad() if inference else contextlib.nullcontext():
+            return fn(*(ops.convert_to_tensor(a) if isinstance(a, (np.ndarray, np.generic)) else a for a in args))
 
     return call
 

@@ -49,7 +49,8 @@ def compiled_predict(model, *, key: str = "logits", build=None, tta: str = "none
                 return ops.cast(ref()(images, training=False), "float32")
         else:
             python_fn = build(model)
-        fn = per_model[key] = compiled(averaged(python_fn, tta, keep_single=keep_single), model=model)
+        fn = per_model[key] = compiled(averaged(python_fn, tta, keep_single=keep_single), model=model,
+                                       inference=True)
     return fn
 
 

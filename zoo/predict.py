@@ -53,6 +53,7 @@ def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sh
 
         check_output_file(sheet, ".png", example="sheet.png")
     from zoo.ensemble import softmax
+    from zoo.backend import to_numpy
     from zoo.evaluation import compiled_predict
     from zoo.explain.images import expand_image_paths, load_image_files
     from zoo.run import load_classifier
@@ -68,7 +69,7 @@ def predict_images(model_path, images, *, top: int = 5, batch_size: int = 64, sh
                                     stats=lambda: image_stats(load_image_files(files[:batch_size], shape, option="IMAGES")))
     predict = compiled_predict(model, tta=tta)
     # one batch of files in memory at a time: a folder of thousands of photos stays small
-    logits = np.concatenate([np.asarray(predict(load_image_files(files[i:i + batch_size], shape, option="IMAGES")))
+    logits = np.concatenate([to_numpy(predict(load_image_files(files[i:i + batch_size], shape, option="IMAGES")))
                              for i in range(0, len(files), batch_size)])
     probs = softmax(logits.astype("float64"))
     k = min(top, probs.shape[1])

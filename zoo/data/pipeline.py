@@ -1,18 +1,27 @@
-"""tf.data pipelines: batched float32 [0, 255] images at the model's input shape, augmented on batches."""
+"""tf.data pipelines: batched float32 [0, 255] images at the model's input shape, augmented on batches.
+
+In-memory splits on JAX and PyTorch are ``ArraySplit`` s: each function here hands them to
+zoo.data.arrays, which does the same without TensorFlow (imported here only when a tf.data split
+needs it).
+"""
 
 from __future__ import annotations
 
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from zoo import checks
+from zoo.data import arrays
 from zoo.data.augment import build_augmentation, parse_augmentation
 from zoo.data.dataset import Dataset, describe_split, split_info
 from zoo.errors import InvalidArgumentError
 
-AUTOTUNE = tf.data.AUTOTUNE
+try:
+    import tensorflow as tf
+except ImportError:  # JAX or PyTorch without TensorFlow: only ArraySplits reach this module
+    tf = None
+AUTOTUNE = tf.data.AUTOTUNE if tf is not None else None
 # Decoded streamed splits up to this size are cached in memory after the first epoch.
 CACHE_BUDGET_BYTES = int(os.environ.get("ZOO_CACHE_BYTES", 2 * 1024**3))
 # Streamed splits shuffle through a buffer of at most this many bytes (bounded memory).
@@ -31,8 +40,10 @@ def check_shape(input_shape) -> tuple[int, int, int]:
     return h, w, c
 
 
-def convert_images(images, input_shape) -> tf.Tensor:
+def convert_images(images, input_shape):
     """uint8 or float images (one HxWxC or a batch) -> float32 [0, 255] at ``input_shape``."""
+    if tf is None:
+        return arrays.convert_images(images, input_shape)
     h, w, c = input_shape
     x = tf.cast(images, tf.float32)
     have_hw = tuple(x.shape[-3:-1])
@@ -51,24 +62,27 @@ def convert_images(images, input_shape) -> tf.Tensor:
     return tf.ensure_shape(x, [None, h, w, c] if len(x.shape) == 4 else [h, w, c])
 
 
-def _as_split(ds, what: str) -> tf.data.Dataset:
+def _as_split(ds, what: str):
     if isinstance(ds, Dataset):
         raise InvalidArgumentError(
             f"{what} takes one split (an unbatched tf.data.Dataset), not the whole {ds.name!r} Dataset: "
             "pass data.train, data.val or data.split('test')."
         )
-    if not isinstance(ds, tf.data.Dataset):
-        raise InvalidArgumentError(f"{what} takes a tf.data.Dataset; got {type(ds).__name__}.")
+    if isinstance(ds, arrays.ArraySplit):
+        return ds
+    if tf is None or not isinstance(ds, tf.data.Dataset):
+        raise InvalidArgumentError(f"{what} takes a tf.data.Dataset or a zoo.data.arrays.ArraySplit; got "
+                                   f"{type(ds).__name__}.")
     return ds
 
 
-def _static_image_shape(ds: tf.data.Dataset):
+def _static_image_shape(ds):
     spec = ds.element_spec[0]
     return tuple(spec.shape) if spec.shape.is_fully_defined() else None
 
 
 def make_pipeline(ds, *, input_shape, batch_size: int, training: bool, augment="none", seed: int = 0,
-                  cache: bool = True) -> tf.data.Dataset:
+                  cache: bool = True):
     """Batches of (float32 images in [0, 255] at ``input_shape``, int64 labels), prefetched.
 
     ``training=True`` adds a seeded shuffle (a new order every epoch) and the ``augment`` spec
@@ -79,6 +93,9 @@ def make_pipeline(ds, *, input_shape, batch_size: int, training: bool, augment="
     input_shape = check_shape(input_shape)
     batch_size = checks.positive_int(batch_size, "batch_size")
     parse_augmentation(augment)  # a typo fails here even in an evaluation pipeline
+    if isinstance(ds, arrays.ArraySplit):
+        return arrays.ArrayBatches(ds, input_shape=input_shape, batch_size=batch_size, training=training,
+                                   augment=augment, seed=seed)
     info = split_info(ds)
     native = _static_image_shape(ds)
 
@@ -119,14 +136,14 @@ def _size_and_bytes(ds, info) -> tuple[int | None, int | None]:
     return size, per_example
 
 
-def cache_split(ds) -> tf.data.Dataset:
+def cache_split(ds):
     """A streamed split cached in memory (and marked so) when it fits CACHE_BUDGET_BYTES, else ``ds``.
 
     Larger splits stay streamed so peak memory is bounded whatever the dataset size. Call it once
     and hand the result to several ``make_pipeline`` calls (one per epoch) to share one cache.
     """
     info = split_info(ds)
-    if info.get("in_memory"):
+    if info.get("in_memory") or isinstance(ds, arrays.ArraySplit):
         return ds
     size, per_example = _size_and_bytes(ds, info)
     if not (size and per_example and size * per_example <= CACHE_BUDGET_BYTES):
@@ -165,6 +182,8 @@ def channel_stats(ds, input_shape, max_examples: int | None = None) -> tuple[np.
         ds = ds.train
     ds = _as_split(ds, "channel_stats")
     h, w, c = check_shape(input_shape)
+    if isinstance(ds, arrays.ArraySplit):
+        return arrays.channel_stats(ds, (h, w, c), max_examples)
     native = _static_image_shape(ds)
     if native is not None and native[-1] == 1 and c == 3:
         # grey copied to RGB: three equal channels, so measure one
@@ -214,6 +233,9 @@ def load_examples(spec, split: str = "test", n: int = 16, *, input_shape=None, d
     data = spec if isinstance(spec, Dataset) else load_dataset(
         spec, data_dir=data_dir, val_fraction=val_fraction, seed=seed, limit=int(n))
     ds = data.split(split).take(int(n))
+    if isinstance(ds, arrays.ArraySplit):
+        images = arrays.convert_images(ds.images, check_shape(input_shape or ds.image_shape))
+        return images, ds.labels.copy(), list(data.class_names)
     if input_shape is None:
         shape = data.image_shape or tuple(next(iter(ds))[0].shape)
         input_shape = shape

@@ -31,8 +31,15 @@ def capped(n: int, limit: int | None) -> int:
     return n if limit is None else min(n, int(limit))
 
 
-def array_split(images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
-    """An in-memory split as an unbatched tf.data.Dataset of (uint8 HxWxC, int64)."""
+def array_split(images: np.ndarray, labels: np.ndarray):
+    """An in-memory split: an unbatched tf.data.Dataset of (uint8 HxWxC, int64) on TensorFlow, an
+    ``ArraySplit`` (zoo.data.arrays: NumPy, no TensorFlow needed) on JAX and PyTorch."""
+    from zoo.backend import configured
+
+    if configured() != "tensorflow":
+        from zoo.data.arrays import ArraySplit
+
+        return ArraySplit(images, labels)
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int64)))

@@ -4,7 +4,7 @@ Layout (under ``checkpoints/backup/`` of a run)::
 
     000007/                numbered in the order written: the highest complete one is the latest
         model.weights.h5   weights and optimizer state (its step count drives the LR schedule)
-        rng_state.npz      the dropout/augmentation seed-generator states
+        rng_state.npz      the dropout/augmentation seed-generator states (and torch's global generator)
         state.json         written last: {"epoch": 3, "final": false, "files": {name: sha256}}
 
 A backup is written into a fresh hidden directory and renamed into place, so a kill at any
@@ -63,11 +63,28 @@ def _rng_variables(model):
     return [v for v in model.variables if "seed_generator_state" in v.path]
 
 
+# Keras on PyTorch draws unseeded dropout masks from torch's global generator (its fast path), so
+# that generator's state is part of where a run stands too.
+TORCH_RNG_KEY = "torch_global_rng"
+
+
+def _torch_rng():
+    """torch, when Keras runs on it (else None)."""
+    from zoo.backend import name
+
+    if name() != "torch":
+        return None
+    import torch
+
+    return torch
+
+
 class Backup:
     """The backup folder of one run: ``save`` after each epoch, ``latest``/``restore`` on resume."""
 
     def __init__(self, folder):
         self.folder = Path(folder)
+        self.torch_rng = None  # torch's generator state from restore, until training begins
 
     # ------------------------------------------------------------------ reading
 
@@ -147,7 +164,18 @@ class Backup:
                 for i, v in enumerate(_rng_variables(model)):
                     if f"v{i}" in saved:
                         v.assign(saved[f"v{i}"])
+                if TORCH_RNG_KEY in saved:  # set when training begins: apply_torch_rng
+                    self.torch_rng = saved[TORCH_RNG_KEY].copy()
         return state
+
+    def apply_torch_rng(self) -> None:
+        """Put torch's global generator where the restored backup left it. Called before the first
+        step: Keras' fit draws from it before that (its symbolic build, the DataLoader it wraps the
+        batches in), as the uninterrupted run did before its first epoch, not between epochs."""
+        torch = _torch_rng()
+        if torch is not None and self.torch_rng is not None:
+            torch.set_rng_state(torch.from_numpy(self.torch_rng))
+        self.torch_rng = None
 
     # ------------------------------------------------------------------ writing
 
@@ -164,6 +192,9 @@ class Backup:
         try:
             model.save_weights(str(tmp / WEIGHTS_FILE), overwrite=True)
             rng = {f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(_rng_variables(model))}
+            torch = _torch_rng()
+            if torch is not None:
+                rng[TORCH_RNG_KEY] = torch.get_rng_state().numpy()
             with open(tmp / RNG_FILE, "wb") as f:
                 np.savez(f, **rng)
             files = {name: sha256_of(tmp / name) for name in (WEIGHTS_FILE, RNG_FILE)}

@@ -133,6 +133,10 @@ class EpochBackup(keras.callbacks.Callback):
         super().__init__()
         self.backup = backup
 
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.backup.torch_rng is not None:  # the first step of a resumed run on PyTorch
+            self.backup.apply_torch_rng()
+
     def on_epoch_end(self, epoch, logs=None):
         self.backup.save(self.model, epoch + 1)
 

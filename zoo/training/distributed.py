@@ -68,6 +68,10 @@ class Hardware:
         Keras runs whole executions, so a value that does not divide the epoch would make every
         epoch overrun into the next one's batches (and per-epoch LR schedules drift).
         """
+        from zoo.backend import name
+
+        if name() == "torch":  # Keras runs one step per call on PyTorch (it refuses more)
+            return 1
         want = self.steps_per_execution_option or 16
         return largest_divisor_at_most(steps_per_epoch, want)
 
@@ -98,6 +102,11 @@ def _pick_device(device: str | None, tf):
 def setup_hardware(config) -> Hardware:
     """Seeds, precision and strategy, before any model or dataset is built."""
     import keras
+
+    from zoo.backend import name
+
+    if name() != "tensorflow":
+        return _setup_other_backend(config, name())
     import tensorflow as tf
 
     strategy_name = config.strategy
@@ -139,6 +148,60 @@ def setup_hardware(config) -> Hardware:
                     precision_reason=reason)
 
 
+def _setup_other_backend(config, backend: str) -> Hardware:
+    """JAX or PyTorch: one process on the backend's default device (the GPU when it sees one); the
+    tf.distribute strategies and --device are TensorFlow's, so asking for them says so."""
+    import keras
+
+    if config.strategy not in ("auto", "default") or cluster_workers() > 1:
+        raise InvalidArgumentError(f"--strategy {config.strategy} (and TF_CONFIG) use tf.distribute, which the "
+                                   f"{backend} backend does not run: drop it, or set KERAS_BACKEND=tensorflow.")
+    if config.device not in (None, "", "auto"):
+        hint = "CUDA_VISIBLE_DEVICES or JAX_PLATFORMS" if backend == "jax" else "CUDA_VISIBLE_DEVICES"
+        raise InvalidArgumentError(f"--device {config.device} picks a TensorFlow device; on {backend} choose it with "
+                                   f"{hint} instead.")
+    keras.utils.set_random_seed(config.seed)
+    capability = gpu_capability(backend)
+    on_gpu = capability is not None
+    # jax: XLA is how JAX runs at all (eager op-by-op is ~10x slower); torch: torch.compile is not measured to pay
+    jit = {"on": True, "off": False}.get(config.jit, backend == "jax")
+    precision, reason = (precision_here(on_gpu) if config.precision == "auto"
+                         else (config.precision, "asked for with --precision"))
+    keras.mixed_precision.set_global_policy({"fp32": "float32"}.get(precision, precision))
+    return Hardware(strategy=None, jit=jit, custom_loop=False, device="GPU" if on_gpu else "CPU",
+                    steps_per_execution_option=config.steps_per_execution, precision=precision,
+                    precision_reason=reason)
+
+
+def gpu_capability(backend: str) -> tuple[int, int] | None:
+    """The (major, minor) CUDA compute capability of the GPU JAX or PyTorch runs on, None on a CPU."""
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        if device.platform != "gpu":
+            return None
+        major, _, minor = str(getattr(device, "compute_capability", "0.0")).partition(".")
+        return int(major), int(minor or 0)
+    import torch
+
+    return tuple(torch.cuda.get_device_capability()) if torch.cuda.is_available() else None
+
+
+def precision_here(on_gpu: bool, device: str | None = None) -> tuple[str, str]:
+    """``auto_precision`` for the running backend and device (what ``--precision auto`` picks here)."""
+    from zoo.backend import name
+
+    backend = name()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return auto_precision(on_gpu, tf, device)
+    if not on_gpu:  # bf16 on a CPU is measured fast with TensorFlow's oneDNN kernels only
+        return "fp32", f"bf16 on this CPU is measured with TensorFlow's kernels only, not {backend}'s"
+    return auto_precision(True, None, capability=gpu_capability(backend))
+
+
 def cpu_flags() -> set[str]:
     try:
         with open("/proc/cpuinfo") as f:
@@ -150,18 +213,21 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def auto_precision(on_gpu: bool, tf, device: str | None = None) -> tuple[str, str]:
+def auto_precision(on_gpu: bool, tf, device: str | None = None, *, capability=None) -> tuple[str, str]:
     """(precision, why) for ``--precision auto``: mixed precision only where the hardware runs it natively.
 
     GPUs: bf16 from compute capability 8.0 (Ampere), float16 with loss scaling from 7.0 (tensor
     cores). CPUs: bf16 with AVX512_BF16 or AMX; elsewhere TensorFlow emulates bf16, which was 5x
     slower than fp32 for resnet20 on an AVX2-only EPYC (docs/benchmarks.md).
     """
-    if on_gpu:
+    if on_gpu and tf is None:  # JAX or PyTorch: the caller read the capability
+        cc = capability
+    elif on_gpu:
         gpus = tf.config.list_physical_devices("GPU")
         index = int(device.rsplit(":", 1)[-1]) if device and device.rsplit(":", 1)[-1].isdigit() else 0
         gpu = gpus[index] if index < len(gpus) else (gpus[0] if gpus else None)  # the one --device picked
         cc = tf.config.experimental.get_device_details(gpu).get("compute_capability") if gpu else None
+    if on_gpu:
         if cc and tuple(cc) >= (8, 0):
             return "mixed_bfloat16", f"GPU compute capability {cc[0]}.{cc[1]} runs bf16 natively"
         if cc and tuple(cc) >= (7, 0):

@@ -239,21 +239,29 @@ def train_stream(data, config: TrainConfig, input_shape, initial_epoch: int, *, 
     (more than ``eager_epochs`` epochs left) get the same batches from a generator that builds
     each epoch's pipeline only when the previous one is used up.
     """
-    import tensorflow as tf
-
     from zoo.data import cache_split, make_pipeline
+    from zoo.data.arrays import ArraySplit, epoch_stream
+
+    epoch_seed = lambda e: config.seed * 100003 + e
+    if isinstance(data.train, ArraySplit):  # JAX or PyTorch: NumPy batches (zoo.data.arrays)
+        if mixes_labels(config):
+            raise InvalidArgumentError("--mixup and --cutmix mix batches in tf.data, which this backend's in-memory "
+                                       "data path does not use: drop them, or train with KERAS_BACKEND=tensorflow.")
+        return epoch_stream(data.train, input_shape=input_shape, batch_size=config.batch_size, augment=config.augment,
+                            epoch_seed=epoch_seed, first=initial_epoch, last=config.epochs)
+    import tensorflow as tf
 
     source = cache_split(data.train)  # one cache shared by every epoch's pipeline, if it fits
 
     def epoch(e):
         batches = make_pipeline(source, input_shape=input_shape, batch_size=config.batch_size, training=True,
-                                augment=config.augment, seed=config.seed * 100003 + e, cache=False)
+                                augment=config.augment, seed=epoch_seed(e), cache=False)
         if not mixes_labels(config):
             return batches
         from zoo.data.mixing import mix_batches
 
         return mix_batches(batches, num_classes=data.num_classes, mixup=config.mixup, cutmix=config.cutmix,
-                           seed=config.seed * 100003 + e)
+                           seed=epoch_seed(e))
 
     first = epoch(initial_epoch)
     if config.epochs - initial_epoch <= eager_epochs:
@@ -398,13 +406,16 @@ def train(config: TrainConfig, **kwargs) -> TrainResult:
     afterwards, so a library caller's (or the next test's) models are not built in bfloat16.
     """
     import keras
-    from tensorflow.python.framework import config as tf_config
 
+    from zoo.backend import name
     from zoo.rundir import RunLock
     from zoo.training.distributed import is_chief
 
+    tf_config = None
+    if name() == "tensorflow":  # op determinism is TensorFlow's switch
+        from tensorflow.python.framework import config as tf_config
     policy = keras.mixed_precision.global_policy()
-    deterministic = tf_config.is_op_determinism_enabled()
+    deterministic = tf_config is None or tf_config.is_op_determinism_enabled()
     # One writer per run directory (only the chief writes it in a multi-worker run): a second
     # `zoo train` or an --overwrite of a live run refuses; a killed owner's lock is taken over.
     checked = resolve(config)  # every bad option fails here, before anything is touched
@@ -519,19 +530,13 @@ def _setup_hardware(config: TrainConfig, run_dir: Path, mode: str, say):
     if recorded is None:
         return distributed.setup_hardware(config)
     hw = distributed.setup_hardware(replace(config, precision=recorded))
-    here, why = distributed.auto_precision(hw.device.upper().find("GPU") >= 0, _tf(), None)
+    here, why = distributed.precision_here(hw.device.upper().find("GPU") >= 0)
     if here != recorded:
         say(f"This run trained in {recorded}; --precision auto would pick {here} here ({why}). It continues in "
             f"{recorded}, as recorded, so the resumed run stays the same computation"
             + (" (bf16 is emulated on this CPU: slower)." if recorded == "mixed_bfloat16" and here == "fp32" else "."))
     hw.precision_reason = why if here == recorded else f"recorded when the run started; here {why}"
     return hw
-
-
-def _tf():
-    import tensorflow as tf
-
-    return tf
 
 
 def _train_in(prep: PreparedRun) -> TrainResult:
@@ -549,6 +554,7 @@ def _train_in(prep: PreparedRun) -> TrainResult:
             _reopen_finished(run_dir, model, prep.steps_per_epoch, backup, say, chief=chief)
         source = backup if mode == "extend" else Backup(files.backup_dir)
         restored = source.restore(model) if mode in ("resume", "extend") else None
+        backup.torch_rng = getattr(source, "torch_rng", None)  # applied when fit begins (EpochBackup)
     initial_epoch = restored.epoch if restored else 0
     if hw.custom_loop:
         distributed.check_workers_agree(hw.strategy, initial_epoch, run_dir)
