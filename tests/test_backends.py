@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,3 +160,25 @@ def test_the_commands_run_without_tensorflow(backend, tmp_path):
     assert (tmp_path / "explain" / "explain.json").is_file() and (tmp_path / "attack" / "report.json").is_file()
     predicted = zoo("predict", "simplenet", tmp_path / "attack" / "images" / "clean")
     assert "Traceback" not in predicted.stderr
+
+
+def test_the_gpu_check_runs_without_tensorflow(tmp_path):
+    """scripts/gpu_check.py, the accelerator check, on this CPU with TensorFlow hidden (tiny sizes)."""
+    backend = next((b for b in ("jax", "torch") if _installed(b)), None)
+    if backend is None:
+        pytest.skip("neither jax nor torch is installed (scripts/setup.sh installs their CPU wheels)")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.py"
+    out = tmp_path / "check.json"
+    code = WITHOUT_TENSORFLOW + f"import runpy, sys\nsys.argv = [{str(script)!r}] + sys.argv[1:]\n" \
+                                f"runpy.run_path({str(script)!r}, run_name='__main__')"
+    proc = run_python(code, "--child", "--epochs", 1, "--limit", 256, "--test-limit", 128, "--n-explain", 2,
+                      "--n-attack", 16, "--out", out, env=zoo_env(KERAS_BACKEND=backend), timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["backend"] == backend and result["failures"] == [] and result["tensorflow_importable"] is False
+    assert result["shipped"]["accuracy"] >= 0.85 and result["train"]["epochs"] == 1
+    assert result["train"]["images_per_s"][0] > 0 and result["train"]["train_images"] == 256
+    assert {"gradient", "integrated-gradients", "gradcam"} <= set(result["explain"])
+    assert all(m["finite"] for m in result["explain"].values())
+    pgd = result["attack"]["pgd"]
+    assert pgd["robust_accuracy"] <= result["attack"]["fgsm"]["robust_accuracy"] <= pgd["clean_accuracy"]

@@ -334,9 +334,12 @@ def save_model(model, path, *, overwrite: bool = True) -> Path:
 
 def _model(model):
     """(keras.Model, its ModelInfo) from any model argument."""
-    import tensorflow as tf
+    from zoo.backend import name
 
-    tf.get_logger().setLevel("ERROR")  # each model's compiled functions trace once; TF's retracing notice is noise
+    if name() == "tensorflow":  # each model's compiled functions trace once; TF's retracing notice is noise
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
     m = load_model(model)
     return m, model_info(m)
 
@@ -569,12 +572,10 @@ def evaluate(model, x=None, y=None, *, data=None, split: str = "test", n: int | 
     m, info = _model(model)
     images = _check_images(m, info, x)
     _, labels = _arrays(images, y)
-    import tensorflow as tf
-
     from zoo import checks
 
     batch_size = checks.positive_int(batch_size, "batch_size")
-    batches = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
+    batches = [(images[i:i + batch_size], labels[i:i + batch_size]) for i in range(0, len(labels), batch_size)]
     logits, single, _ = tta_logits_and_labels(m, batches, tta)  # one pass: the image as it is is the first view
     report = {"tta": tta, **classification_metrics(labels, logits, info.class_names)}
     if tta != "none":

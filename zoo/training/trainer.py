@@ -757,7 +757,8 @@ def _fit(prep: PreparedRun, rows: list[dict], initial_epoch: int, backup):
         callbacks.append(AtomicModelCheckpoint(
             files.best_file, monitor="val_accuracy", mode="max", save_best_only=True,
             initial_value_threshold=best_val if isinstance(best_val, float) and math.isfinite(best_val) else None))
-    if importlib.util.find_spec("tensorboard") is not None:  # Keras' TensorBoard callback needs the package
+    # Keras' TensorBoard callback needs the package, and writes through tf.summary
+    if all(importlib.util.find_spec(p) is not None for p in ("tensorboard", "tensorflow")):
         callbacks.append(keras.callbacks.TensorBoard(str(files.logs_dir), write_graph=False, profile_batch=0,
                                                      histogram_freq=config.histograms))
     if ema_out is not None:
