@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit import WITHOUT_TENSORFLOW, run_python, run_zoo, zoo_env
+from kit import WITHOUT_TENSORFLOW, run_python, run_zoo, write_images, zoo_env
 
 MODELS = ("simplenet", "resnet20")
 ATTACKS = ("fgsm", "pgd")
@@ -182,3 +182,75 @@ def test_the_gpu_check_runs_without_tensorflow(tmp_path):
     assert all(m["finite"] for m in result["explain"].values())
     pgd = result["attack"]["pgd"]
     assert pgd["robust_accuracy"] <= result["attack"]["fgsm"]["robust_accuracy"] <= pgd["clean_accuracy"]
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_export_without_tensorflow(backend, tmp_path):
+    """ONNX from PyTorch through torch.onnx, reloaded by onnxruntime and checked; the TensorFlow formats
+    (and JAX's jax2tf route) are refused in one line that says why, with nothing written."""
+    def zoo(*args):
+        return run_zoo("export", "simplenet", *args, env={"KERAS_BACKEND": backend}, prelude=WITHOUT_TENSORFLOW,
+                       cwd=tmp_path)
+
+    refused = zoo("--format", "tflite", "--out", "m.tflite")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) <= 2 and not list(tmp_path.iterdir())
+    exported = zoo("--format", "onnx", "--out", "m.onnx", "--json")
+    if backend == "jax":  # Keras converts JAX through jax2tf: TensorFlow again
+        assert exported.returncode == 2 and "jax2tf" in exported.stderr and not list(tmp_path.iterdir())
+        return
+    if importlib.util.find_spec("onnxruntime") is None:
+        pytest.skip("onnxruntime is not installed (pip install 'zoo[export]')")
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    result = json.loads(exported.stdout.strip().splitlines()[-1])
+    assert (tmp_path / "m.onnx").is_file() and result["max_abs_diff"] <= 1e-4 * max(1.0, result["logit_scale"])
+
+
+MIX = """
+import json
+import keras
+import numpy as np
+import zoo
+from zoo.attack import mix_adversarial
+from zoo.run import Run
+model = Run.open('simplenet').load_classifier()[0]
+x, y, _ = zoo.load_data('fashion_mnist', 'test', n=16)
+mixed = keras.ops.convert_to_numpy(mix_adversarial(model, x, y, method='pgd', eps=8.0, ratio=0.5, seed=3)[0])
+loss = lambda a: float(np.mean(keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(
+    y[:8], model(a[:8], training=False), from_logits=True))))
+print(json.dumps({'change': float(np.abs(mixed[:8] - x[:8]).max()), 'tail_same': bool((mixed[8:] == x[8:]).all()),
+                  'in_range': bool(mixed.min() >= 0 and mixed.max() <= 255), 'clean': loss(x), 'adversarial': loss(mixed)}))
+"""
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_adversarial_training_runs_on_the_backend(backend, tmp_path):
+    """mix_adversarial crafts PGD examples on the backend (in the eps-ball, raising the loss, the rest of
+    the batch untouched), and `zoo train --adversarial pgd` trains with it, TensorFlow hidden."""
+    probe = run_python(WITHOUT_TENSORFLOW + MIX, env=zoo_env(KERAS_BACKEND=backend))
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    mixed = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert 0 < mixed["change"] <= 8.0 + 1e-3 and mixed["tail_same"] and mixed["in_range"]
+    assert mixed["adversarial"] > mixed["clean"]
+    trained = run_zoo("train", "simplenet", "--limit", 128, "--batch-size", 32, "--epochs", 1, "--adversarial", "pgd",
+                      "--out", "adv", env={"KERAS_BACKEND": backend}, prelude=WITHOUT_TENSORFLOW, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert json.loads((tmp_path / "adv" / "config.json").read_text())["adversarial"] == "pgd"
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_a_tf_data_dataset_on_the_backend(backend, tmp_path):
+    """An image folder is read through tf.data: on JAX and PyTorch it trains with augmentation applied
+    after tf.data (Keras runs zoo's layers in a tf.data graph on TensorFlow only), and where TensorFlow
+    is missing it is refused in one line that says what to do."""
+    for name, value in (("dark", 20), ("light", 230)):
+        write_images(tmp_path / "data" / name, 6, size=(12, 12), value=value)
+    args = ("train", "simplenet", "--dataset", f"folder:{tmp_path / 'data'}", "--input-shape", "16,16,3",
+            "--augment", "light", "--epochs", 1, "--batch-size", 4)
+    trained = run_zoo(*args, "--out", tmp_path / "run", env={"KERAS_BACKEND": backend})
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert (tmp_path / "run" / "metrics.json").is_file()
+    refused = run_zoo(*args, "--out", tmp_path / "refused", env={"KERAS_BACKEND": backend}, prelude=WITHOUT_TENSORFLOW)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "read through tf.data" in refused.stderr and len(refused.stderr.strip().splitlines()) <= 2
+    assert not (tmp_path / "refused").exists()

@@ -4,7 +4,12 @@ Formats (Keras 3's ``model.export`` for all three):
 
 * ``savedmodel``: a TensorFlow SavedModel directory (``serve`` endpoint), for TF Serving and TF.js;
 * ``tflite``: a LiteRT / TensorFlow Lite flat buffer, for phones and microcontrollers;
-* ``onnx``: an ONNX file through tf2onnx (``pip install tf2onnx onnxruntime``), for ONNX Runtime.
+* ``onnx``: an ONNX file through tf2onnx (``pip install tf2onnx onnxruntime``), for ONNX Runtime;
+  on the PyTorch backend through ``torch.onnx`` (no TensorFlow needed).
+
+SavedModel and TFLite are TensorFlow formats: they need TensorFlow installed (on JAX, Keras converts
+through jax2tf), and the PyTorch backend exports ONNX only; asking otherwise says so before anything
+is loaded.
 
 Every export is written next to its target and renamed into place only after it has been
 reloaded (TF SavedModel loader, the TFLite interpreter, onnxruntime) and its logits compared with
@@ -89,8 +94,9 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
                                    "--overwrite replaces only an earlier export. Pass a new --out.")
     if out.parent.exists() and not out.parent.is_dir():
         raise InvalidArgumentError(f"The folder of --out, {out.parent}, is a file; pass another --out.")
+    backend = _check_backend_can_export(fmt)
     if fmt == "onnx":
-        _require("tf2onnx", "onnxruntime")
+        _require(*(("onnxruntime",) if backend == "torch" else ("tf2onnx", "onnxruntime")))
     out.parent.mkdir(parents=True, exist_ok=True)
 
     from zoo.precision import float32_copy
@@ -109,7 +115,8 @@ def export_model(model_path, fmt: str, out, *, overwrite: bool = False) -> Expor
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     images = np.random.default_rng(0).uniform(0, 255, (CHECK_IMAGES, *shape)).astype("float32")
     expected = np.asarray(model.predict(images, verbose=0), dtype="float64")
-    _capture_constants_as_variables(model)
+    if backend == "tensorflow":
+        _capture_constants_as_variables(model)
 
     from zoo.io import publish, remove_stale_siblings, staging_dir
 
@@ -154,6 +161,22 @@ def first_sentences(exc, limit: int = 240) -> str:
         return text[:cut]
     space = text.rfind(" ", 0, limit)
     return text[:space if space > 0 else limit].rstrip(",;:") + " ..."
+
+
+def _check_backend_can_export(fmt: str) -> str:
+    """The running Keras backend, once it is known that it can write ``fmt``."""
+    import importlib.util
+
+    from zoo.backend import name
+
+    backend = name()
+    if backend == "torch" and fmt != "onnx":
+        raise InvalidArgumentError(f"The PyTorch backend exports ONNX only; {fmt} is a TensorFlow format: pass "
+                                   "--format onnx, or run with KERAS_BACKEND=tensorflow.")
+    if backend == "jax" and importlib.util.find_spec("tensorflow") is None:
+        raise InvalidArgumentError(f"Keras exports {fmt} from JAX through jax2tf, which needs TensorFlow (not installed "
+                                   "here): pip install tensorflow, or export ONNX with KERAS_BACKEND=torch.")
+    return backend
 
 
 def _require(*modules: str) -> None:

@@ -113,15 +113,34 @@ def iterative_tensor(model, images, labels, eps, *, steps, step_size, start=None
 
 
 def random_start_tensor(images, eps, seed=None):
-    """``images`` plus uniform noise in [-eps, eps] (PGD's random start), projected (TensorFlow: the
-    trainer's adversarial train step; the array API draws its start with NumPy)."""
-    import tensorflow as tf
+    """``images`` plus uniform noise in [-eps, eps] (PGD's random start), projected, drawn inside a
+    compiled train step (the array API draws its start with NumPy): TensorFlow's op RNG (``seed``, a
+    pair, makes it stateless), torch's global generator (saved with a run's backup), or on JAX a key
+    folded from ``seed`` (required there: the optimizer's step, a traced integer)."""
+    from keras import ops
 
-    if seed is None:
-        noise = tf.random.uniform(tf.shape(images), -1.0, 1.0)
+    from zoo.backend import name
+
+    backend = name()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if seed is None:
+            noise = tf.random.uniform(tf.shape(images), -1.0, 1.0)
+        else:
+            noise = tf.random.stateless_uniform(tf.shape(images), seed, -1.0, 1.0)
+    elif backend == "jax":
+        import jax
+
+        if seed is None:
+            raise ValueError("random_start_tensor on JAX needs seed: an integer (e.g. the optimizer step).")
+        key = jax.random.fold_in(jax.random.key(0), ops.cast(seed, "uint32"))
+        noise = jax.random.uniform(key, images.shape, minval=-1.0, maxval=1.0)
     else:
-        noise = tf.random.stateless_uniform(tf.shape(images), seed, -1.0, 1.0)
-    return project(images + tf.cast(eps, tf.float32) * noise, images, eps)
+        import torch
+
+        noise = torch.rand_like(images) * 2.0 - 1.0
+    return project(images + ops.cast(eps, "float32") * noise, images, eps)
 
 
 # --------------------------------------------------------------------------------------------

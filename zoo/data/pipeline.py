@@ -168,6 +168,12 @@ def _array_pipeline(images, labels, *, input_shape, batch_size, training, augmen
 def _augment_and_prefetch(ds, input_shape, training, augment, seed):
     if training:
         augmenter = build_augmentation(augment, input_shape[2], seed)
+        from zoo.backend import name
+
+        if augmenter is not None and name() != "tensorflow":
+            raise InvalidArgumentError(f"Augmentation inside a tf.data pipeline runs on TensorFlow only, not {name()}: "
+                                       "build it with augment='none' and apply zoo.data.build_augmentation to its "
+                                       "batches (as zoo train does), or set KERAS_BACKEND=tensorflow.")
         if augmenter is not None:
             # One batch at a time: the layers' seeded random state then advances in a fixed order,
             # so a seed repeats the same augmentations; the ops inside are vectorised over the

@@ -67,8 +67,15 @@ def load_dataset(
     if on_bad_image not in ("fail", "skip"):
         raise InvalidArgumentError(f"on_bad_image must be 'fail' or 'skip'; got {on_bad_image!r}.")
     source, arg = resolve_spec(spec)
-    return source.load(arg, data_dir=data_dir, download=download, on_bad_image=on_bad_image,
-                       val_fraction=val_fraction, seed=seed, limit=limit)
+    try:
+        return source.load(arg, data_dir=data_dir, download=download, on_bad_image=on_bad_image,
+                           val_fraction=val_fraction, seed=seed, limit=limit)
+    except ModuleNotFoundError as exc:  # JAX or PyTorch without TensorFlow: only in-memory data has a path
+        if (exc.name or "").split(".")[0] not in ("tensorflow", "tensorflow_datasets"):
+            raise
+        raise DataError(f"{spec!r} is read through tf.data, and {exc.name} is not installed here: pip install "
+                        f"{exc.name.split('.')[0].replace('_', '-')}, or use an in-memory dataset (fashion_mnist, "
+                        "mnist, npz:FILE), which JAX and PyTorch read without it.") from None
 
 
 def resolve_spec(spec) -> tuple[Source, str]:

@@ -242,13 +242,17 @@ def train_stream(data, config: TrainConfig, input_shape, initial_epoch: int, *, 
     from zoo.data import cache_split, make_pipeline
     from zoo.data.arrays import ArraySplit, epoch_stream
 
+    from zoo.backend import name
+
     epoch_seed = lambda e: config.seed * 100003 + e
-    if isinstance(data.train, ArraySplit):  # JAX or PyTorch: NumPy batches (zoo.data.arrays)
+    if name() != "tensorflow":  # JAX or PyTorch: NumPy batches, augmented by the layers on that backend
         if mixes_labels(config):
-            raise InvalidArgumentError("--mixup and --cutmix mix batches in tf.data, which this backend's in-memory "
-                                       "data path does not use: drop them, or train with KERAS_BACKEND=tensorflow.")
-        return epoch_stream(data.train, input_shape=input_shape, batch_size=config.batch_size, augment=config.augment,
-                            epoch_seed=epoch_seed, first=initial_epoch, last=config.epochs)
+            raise InvalidArgumentError("--mixup and --cutmix mix batches in tf.data graphs, which Keras on "
+                                       f"{name()} does not run: drop them, or train with KERAS_BACKEND=tensorflow.")
+        if isinstance(data.train, ArraySplit):  # in memory: zoo.data.arrays
+            return epoch_stream(data.train, input_shape=input_shape, batch_size=config.batch_size,
+                                augment=config.augment, epoch_seed=epoch_seed, first=initial_epoch, last=config.epochs)
+        return _augmented_outside_tf_data(cache_split(data.train), config, input_shape, epoch_seed, initial_epoch)
     import tensorflow as tf
 
     source = cache_split(data.train)  # one cache shared by every epoch's pipeline, if it fits
@@ -276,6 +280,22 @@ def train_stream(data, config: TrainConfig, input_shape, initial_epoch: int, *, 
             yield from epoch(e)
 
     return tf.data.Dataset.from_generator(batches, output_signature=first.element_spec).prefetch(tf.data.AUTOTUNE)
+
+
+def _augmented_outside_tf_data(source, config: TrainConfig, input_shape, epoch_seed, initial_epoch: int):
+    """A tf.data split (TFDS, folders) on JAX or PyTorch: batches from tf.data, augmented after it by the
+    same seeded layers run on the backend (Keras runs zoo's own layers inside a tf.data graph only on
+    TensorFlow)."""
+    from keras import ops
+
+    from zoo.data import build_augmentation, make_pipeline
+
+    for e in range(initial_epoch, config.epochs):
+        augmenter = build_augmentation(config.augment, input_shape[2], epoch_seed(e))
+        batches = make_pipeline(source, input_shape=input_shape, batch_size=config.batch_size, training=True,
+                                augment="none", seed=epoch_seed(e), cache=False)
+        for x, y in batches.as_numpy_iterator():
+            yield (x if augmenter is None else ops.convert_to_numpy(augmenter(x, training=True))), y
 
 
 def eval_stream(data, split: str, input_shape, batch_size: int):
@@ -331,13 +351,36 @@ def build_model(config: TrainConfig, data, input_shape, say):
 
 
 def _adversarial_train_step(config: TrainConfig):
-    """A train_step that mixes adversarial examples (against the current weights) into each batch."""
+    """A train_step that mixes adversarial examples (against the current weights) into each batch.
+
+    On JAX Keras' step is a pure function of the state: the model's variables are bound to the
+    state's values while the examples are crafted (the weights of this step, as on the other
+    backends), and PGD's random start is keyed by the optimizer's step.
+    """
     from zoo.attack import mix_adversarial
+    from zoo.backend import name
+
+    def mix(model, x, y, seed=None):
+        return mix_adversarial(model, x, y, method=config.adversarial, eps=config.adv_eps, ratio=config.adv_ratio,
+                               seed=seed)
+
+    if name() == "jax":
+        import keras
+
+        def jax_train_step(self, state, data):
+            trainable, non_trainable, optimizer_values = state[0], state[1], state[2]
+            step = next(value for v, value in zip(self.optimizer.variables, optimizer_values)
+                        if v is self.optimizer.iterations)
+            bound = list(zip(self.trainable_variables, trainable)) + list(zip(self.non_trainable_variables,
+                                                                              non_trainable))
+            with keras.StatelessScope(state_mapping=bound):
+                x, y = mix(self, data[0], data[1], seed=step)
+            return type(self).train_step(self, state, (x, y))
+
+        return jax_train_step
 
     def train_step(self, data):
-        x, y = data[0], data[1]
-        x, y = mix_adversarial(self, x, y, method=config.adversarial, eps=config.adv_eps,
-                               ratio=config.adv_ratio)
+        x, y = mix(self, data[0], data[1])
         return type(self).train_step(self, (x, y))
 
     return train_step
