@@ -1,6 +1,7 @@
 """Same answers on every Keras 3 backend (issue 22): the shipped simplenet and resnet20, loaded by
 name on JAX and on PyTorch, give TensorFlow's logits, gradient saliency maps, Grad-CAM maps and
-FGSM/PGD robust accuracies on the same test images; `zoo explain` and `zoo attack` run there; and
+FGSM/PGD robust accuracies on the same test images; a short training from TensorFlow's initial
+weights follows TensorFlow's loss curve; `zoo explain` and `zoo attack` run there; and
 with TensorFlow not installed, train (resuming to the same weights), eval, predict, explain and
 attack run on the NumPy data path (zoo/data/arrays.py).
 
@@ -179,7 +180,7 @@ def test_the_gpu_check_runs_without_tensorflow(tmp_path):
     assert result["shipped"]["accuracy"] >= 0.85 and result["train"]["epochs"] == 1
     assert result["train"]["images_per_s"][0] > 0 and result["train"]["train_images"] == 256
     from zoo.explain.registry import EXPLAIN_METHODS
-    assert set(result["explain"]) == set(EXPLAIN_METHODS)  # every method ran
+    assert set(result["explain"]) == set(EXPLAIN_METHODS.names())  # every method ran
     assert all(m["finite"] for m in result["explain"].values())
     pgd = result["attack"]["pgd"]
     assert pgd["robust_accuracy"] <= result["attack"]["fgsm"]["robust_accuracy"] <= pgd["clean_accuracy"]
@@ -283,16 +284,16 @@ def same_start(*args, **kwargs):
 
 with mock.patch.object(zoo.registry, 'create_model', same_start):
     result = zoo.train('resnet20', 'fashion_mnist', epochs=int(sys.argv[3]), limit=int(sys.argv[4]),
-                       batch_size=int(sys.argv[4]), augment='none', optimizer='momentum', lr=0.05, schedule='cosine',
-                       warmup_epochs=1, precision='fp32', out=sys.argv[1], progress=False)
+                       batch_size=int(sys.argv[4]), augment='none', optimizer='momentum', lr=float(sys.argv[5]),
+                       schedule='cosine', warmup_epochs=1, precision='fp32', out=sys.argv[1], progress=False)
 print(json.dumps({'backend': name(), 'loss': [r['loss'] for r in result.history],
                   'val_loss': [r['val_loss'] for r in result.history], 'test': result.metrics['accuracy']}))
 """
-CURVE_EPOCHS, CURVE_IMAGES = 8, 192
+CURVE_EPOCHS, CURVE_IMAGES, CURVE_LR = 8, 192, 0.01
 
 
 def loss_curve(backend: str, tmp_path, start) -> dict:
-    proc = run_python(LOSS_CURVE, tmp_path / f"run-{backend}", start, CURVE_EPOCHS, CURVE_IMAGES,
+    proc = run_python(LOSS_CURVE, tmp_path / f"run-{backend}", start, CURVE_EPOCHS, CURVE_IMAGES, CURVE_LR,
                       env=zoo_env(KERAS_BACKEND=backend), timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     curve = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -312,7 +313,11 @@ def test_a_short_training_follows_tensorflows_loss_curve(backend, tensorflow_cur
     curve = loss_curve(backend, tmp_path, start)
     ref, got = np.array(reference["loss"]), np.array(curve["loss"])
     assert ref[-1] < 0.8 * ref[0], reference  # it learned: a curve worth comparing
-    # float32 sums in another order, compounded over the steps: a few 1e-4 of the loss, where another
-    # initialization or batch order would move it by tenths
-    assert np.abs(got - ref).max() <= 2e-3 * ref.max(), (ref, got)
-    assert np.abs(np.array(curve["val_loss"]) - np.array(reference["val_loss"])).max() <= 1e-2 * ref.max()
+    # The backends sum float32 in other orders (Keras' batch-norm variance is E[(x-m)^2] on one and
+    # E[x^2]-m^2 on another): about 1e-5 of the loss at the start, and training amplifies it, as it
+    # amplifies any float-level change (measured: TensorFlow against itself from weights moved by 1e-6
+    # of their size ends 0.005 apart after these 8 steps; the backends ended 0.004-0.007 apart). A wrong
+    # learning rate, schedule step or batch would be off by tenths from the first steps on.
+    assert np.abs(got - ref)[:3].max() <= 1e-3, (ref, got)
+    assert np.abs(got - ref).max() <= 1e-2 * ref[0], (ref, got)
+    assert np.abs(np.array(curve["val_loss"]) - np.array(reference["val_loss"])).max() <= 1e-2
