@@ -20,14 +20,18 @@ ablation   a base recipe and variants adding ONE trick each (EMA, flip TTA at ev
            every variant alike): mean, std, difference from base with its standard error; an effect with
            |diff| < 2 SE is marked "within noise". Prints the markdown table for docs/benchmarks.md.
 
-The real runs (2 cores, AVX512_BF16; one at a time, on an otherwise idle machine):
+The real runs (2 cores; one at a time, on an otherwise idle machine). Measured on an AVX2-only AMD
+EPYC (fp32): simplenet 19.5-22 s an epoch, so the simplenet curves take ~30 min and the ablation ~45
+min. resnet20 on an AVX512_BF16 EPYC: ~290 s an epoch fp32, 125-150 s bf16 (`--precision auto` picks
+bf16 where the CPU has AVX512_BF16 or AMX), plus 15-35 s an epoch of test evaluation:
 
-    # ~2.5 h: old 14 epochs fp32 (~290 s/epoch) + new 28 epochs bf16 (125-150 s/epoch), plus 15-35 s per epoch
-    # of test evaluation (10,000 images, single view and mirrored) that the minutes exclude
+    # resnet20: old 14 epochs fp32 + new 28 epochs (bf16 where the CPU has it): ~2.5 h with bf16
     .venv/bin/python benchmarks/bench_time_to_accuracy.py curves --model resnet20 --out runs/bench_t2a/resnet20
-    # ~1.5 h: old 40 epochs vs --recipe fashion_mnist, ~55-60 s/epoch each (fp32) + ~4 s/epoch of test evaluation
-    .venv/bin/python benchmarks/bench_time_to_accuracy.py curves --model simplenet --out runs/bench_t2a/simplenet
-    # ~2 h: simplenet, 8 epochs, base + 4 trained variants x 3 seeds = 15 runs of ~8 min (TTA needs no training)
+    # simplenet: its recipe did not change in issue 20, so the race is against the records' tools
+    .venv/bin/python benchmarks/bench_time_to_accuracy.py curves --model simplenet --out runs/bench_t2a/simplenet \\
+        old="--epochs 40 --optimizer adam --lr 0.002 --schedule cosine --warmup-epochs 0 --augment flip,crop=2 --precision fp32" \\
+        tricks="--recipe fashion_mnist --ema 0.999 --schedule onecycle --warmup-epochs 10 --label-smoothing 0.1"
+    # simplenet, 8 epochs, base + 4 trained variants x 3 seeds = 15 runs (TTA needs no training)
     .venv/bin/python benchmarks/bench_time_to_accuracy.py ablation --model simplenet --epochs 8 --seeds 3 \\
         --out runs/bench_t2a/ablation
 
