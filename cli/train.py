@@ -70,6 +70,10 @@ def train_command(
                                  "box areas (0: off; 1.0 is common). With --mixup too, each batch uses one of them."),
     val_split: float = typer.Option(D["val_split"], "--val-split", help="Fraction of train held out for validation."),
     seed: int = typer.Option(D["seed"], "--seed", help="Seed for weights, shuffling, augmentation, dropout."),
+    split_seed: Optional[int] = typer.Option(None, "--split-seed", metavar="SEED",
+                                             help="Seed of the validation carve [default: --seed]. Keep it (0 for "
+                                                  "the shipped weights) when a new --seed trains an ensemble member, "
+                                                  "so --select scores every member on images none trained on."),
     deterministic: bool = typer.Option(D["deterministic"], "--deterministic", help="Deterministic ops (same seed -> same weights)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use at most this many examples per split."),
     augment: str = typer.Option(D["augment"], "--augment", help="Preset (none, light, ...) or a list (flip,crop:4)."),

@@ -268,3 +268,27 @@ def test_plateau_schedule_cuts_the_lr_when_val_loss_stalls(tmp_path):
     assert result.exit_code == 0, text
     rows = list(csv.DictReader((out / "history.csv").open()))
     assert [float(r["learning_rate"]) for r in rows] == pytest.approx([1e-20, 1e-20, 5e-21, 2.5e-21], rel=1e-6)
+
+
+def test_split_seed_keeps_the_validation_images_while_the_weights_seed_changes(tmp_path):
+    from zoo.run import Run
+
+    def val_labels(out):
+        return np.concatenate([y for _, y in Run.open(out).data().split("val").batch(6000).as_numpy_iterator()])
+
+    runs = {}
+    for name, seeds in [("s0", ["--seed", "0"]), ("s1", ["--seed", "1"]), ("s1split0", ["--seed", "1", "--split-seed", "0"])]:
+        result, text = invoke("train", "lenet5", "--input-shape", "28,28,1", "--limit", "128", "--batch-size", "64",
+                              "--epochs", "1", "--quiet", *seeds, "--out", tmp_path / name)
+        assert result.exit_code == 0, text
+        runs[name] = json.loads((tmp_path / name / "config.json").read_text())
+    assert runs["s1split0"]["split_seed"] == 0 and runs["s1"]["split_seed"] is None
+    same, other = val_labels(tmp_path / "s1split0"), val_labels(tmp_path / "s1")
+    assert np.array_equal(same, val_labels(tmp_path / "s0"))  # the held-out labels, in order
+    assert not np.array_equal(same, other)  # --seed alone carves another split
+
+
+def test_a_negative_split_seed_is_refused(tmp_path):
+    result, text = invoke("train", "lenet5", *TINY, "--split-seed", "-1", "--out", tmp_path / "x")
+    assert result.exit_code == 2 and "split_seed" in text.replace("-", "_") and "-1" in text, text
+    assert not (tmp_path / "x").exists()

@@ -114,8 +114,11 @@ class Run:
             options["data_dir"] = self.config["data_dir"]
         if own and self.config.get("val_split") is not None:
             options["val_fraction"] = float(self.config["val_split"])
-        if own and self.config.get("seed") is not None:
-            options["seed"] = int(self.config["seed"])
+        split_seed = self.config.get("split_seed") if own else None
+        if split_seed is None and own:
+            split_seed = self.config.get("seed")
+        if split_seed is not None:  # the carve the run trained with: --split-seed, else --seed
+            options["seed"] = int(split_seed)
         return spec, options
 
     def data(self, dataset: str | None = None, *, data_dir=None, limit=None, num_classes: int | None = None,

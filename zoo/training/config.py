@@ -75,6 +75,7 @@ class TrainConfig:
     early_stopping: int | None = None  # patience in epochs on val_loss; None: train all epochs
     # Reproducibility, hardware -----------------------------------------------------------------
     seed: int = 0  # every run is seeded: two runs differ only by op non-determinism
+    split_seed: int | None = None  # the validation carve's seed; None: seed. Fixed, a new seed keeps the held-out images
     deterministic: bool = False  # op determinism costs speed, so only on request
     precision: str = "auto"  # auto: mixed bf16/fp16 where the hardware runs it natively, else fp32
     jit: str = "auto"  # auto: XLA on GPU; off on CPU (it made LeNet 2x slower on a 2-core CPU)
@@ -164,6 +165,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
     c.epochs = checks.positive_int(c.epochs, "epochs")
     c.batch_size = checks.positive_int(c.batch_size, "batch_size")
     c.lr = checks.positive_number(c.lr, "lr", note=" (the learning rate)")
+    if c.split_seed is not None:
+        c.split_seed = checks.int_between(c.split_seed, "split_seed", 0, 2**31 - 1)
     for name in ("steps_per_execution", "limit", "step_size", "early_stopping"):
         if getattr(c, name) is not None:
             setattr(c, name, checks.positive_int(getattr(c, name), name))
