@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from kit import cli_json, dataset_of, fake_run, pixels, save_image, tiny_classifier
+from kit import cli, cli_json, dataset_of, fake_run, pixels, save_image, tiny_classifier
 
 # ---------------------------------------------------------------- test-time augmentation
 
@@ -218,3 +218,17 @@ def test_eval_and_ensemble_select_on_validation(tmp_path):
     vote = load_model(tmp_path / "ens.keras").get_layer("vote")
     kept = [w for w in sel["weights"].values() if w]
     assert vote.member_weights == kept
+
+
+def test_select_refuses_members_that_held_out_different_images(tmp_path):
+    """A member carved with another seed trained on part of the first member's validation images:
+    selection would reward it for remembering them. --split-seed 0 with --seed 1 keeps the carve."""
+    a = fake_run(tmp_path, tiny_classifier(seed=1), name="a", val_split=0.1, seed=0)
+    b = fake_run(tmp_path, tiny_classifier(seed=2), name="b", val_split=0.1, seed=1)
+    code, out = cli("eval", a, b, "--ensemble", "vote", "--select", "--limit", 300)
+    assert code != 0 and "same validation images" in out and "split seed 1" in out and "--split-seed" in out, out
+    assert "Traceback" not in out
+    c = fake_run(tmp_path, tiny_classifier(seed=2), name="c", val_split=0.1, seed=1, split_seed=0)
+    code, report, out = cli_json("eval", a, c, "--ensemble", "vote", "--select", "--limit", 300, "--json")
+    assert code == 0 and report["selection"]["on"] == "val", out
+

@@ -24,6 +24,31 @@ def first_run(paths):
     return next((r for r in runs if r.dataset), runs[0])
 
 
+def check_same_holdout(paths, dataset=None) -> None:
+    """Refuse ensemble selection over members that held out different validation images.
+
+    Selection scores every member on the first member's validation split; a member whose run
+    carved another split (another --split-seed, else --seed, or --val-split) trained on some of those
+    images, and would be chosen for remembering them. Bare .keras files say nothing and pass.
+    """
+    from zoo.errors import InvalidArgumentError
+    from zoo.run import Run
+
+    carves = {}
+    for p in paths:
+        run = Run.open(p)
+        if not run.config:
+            continue
+        spec, options = run.data_options(dataset)
+        carves[str(p)] = (spec, options.get("val_fraction", 0.1), options.get("seed", 0))  # load_dataset's defaults
+    if len(set(carves.values())) > 1:
+        shown = "; ".join(f"{p}: {spec} val {frac} split seed {seed}" for p, (spec, frac, seed) in carves.items())
+        raise InvalidArgumentError(
+            f"--select needs members that held out the same validation images, and these did not ({shown}). "
+            "Train the members with the same --val-split and --split-seed (e.g. --seed 1 --split-seed 0).",
+            param="select")
+
+
 def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_dir=None, limit=None,
                       batch_size=256, out=None, loaded=None, progress=None, tta="none", select=False) -> dict:
     """The ensemble report of several models (or of one saved ensemble).
@@ -67,6 +92,7 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
             raise InvalidArgumentError("select=True chooses members on the validation split, and this data has none; "
                                        "evaluate on a run's own dataset (its val split) or drop select.",
                                        param="select")
+        check_same_holdout(paths, dataset)
         val = make_pipeline(data.split("val"), input_shape=input_shape, batch_size=int(batch_size), training=False)
         with progress.phase(f"Choosing members on {data.sizes.get('val', '?')} validation images..."):
             val_logits, val_labels = predict_members(model, val, tta=tta)
