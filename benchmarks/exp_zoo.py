@@ -125,7 +125,10 @@ def main() -> None:
     from zoo.registry import load_weights_manifest
 
     manifest = load_weights_manifest()
-    names = sorted(manifest, key=lambda n: catalog_order(load_catalog()[n]))
+    from zoo.pretrained import architecture_of
+
+    # one model per architecture: a tagged training (resnet20.seed1) is an ensemble member, see docs/ensemble.md
+    names = sorted((n for n in manifest if n == architecture_of(n)), key=lambda n: catalog_order(load_catalog()[n]))
     print(f"load average {open('/proc/loadavg').read().split()[0]}; shipped: {', '.join(names)}")
     args.out.mkdir(parents=True, exist_ok=True)
     summary = {"models": accuracy_vs_flops(names, manifest)}

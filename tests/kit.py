@@ -355,7 +355,8 @@ def lightest_shipped(n: int = 2) -> list[str]:
     from zoo.registry import load_weights_manifest
 
     catalog = load_catalog()
-    return sorted(load_weights_manifest(), key=lambda name: catalog[name]["trainable_params"])[:n]
+    return sorted((name for name in load_weights_manifest() if name in catalog),  # not variants (resnet20.seed1)
+                  key=lambda name: catalog[name]["trainable_params"])[:n]
 
 
 def resolved_config(model: str = "simplenet", **options):

@@ -1,16 +1,18 @@
 """The shipped trained models: found by name, checked by sha256, as good as claimed, plain Keras files."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from kit import invoke, needs_real_fashion_mnist
+from kit import fake_run, invoke, needs_real_fashion_mnist, tiny_classifier
 
 import zoo
 from zoo.errors import ModelFileError, UnknownNameError
+from zoo.pretrained import architecture_of
 from zoo.registry import MODELS, load_weights_manifest
 from zoo.run import load_classifier, read_run_config, resolve_model_file
 
@@ -19,10 +21,49 @@ SHIPPED = sorted(MANIFEST)
 # The floors of the trained zoo (issue 10): each answers a row of the Fashion-MNIST benchmark.
 FLOORS = {"lenet5": 0.900, "simplenet": 0.920, "alexnet_small": 0.920, "vgg_small": 0.935,
           "googlenet_small": 0.937, "resnet20": 0.945}
-BUDGET_SECONDS = 75 * 60  # the issue's training budget on this 2-core machine
+# the issue's training budget on this 2-core machine, for each model's own weights; another training
+# of a model (a variant such as resnet20.seed1, an ensemble member) must meet the model's floor
+BUDGET_SECONDS = 75 * 60
 # Shipped although they miss the floor or the budget on this (AVX2-only) machine, so issue 10 stays
 # open for them. Each must really miss: a retrain that makes it has to remove its entry.
 SHORT_OF_THE_GOAL: set[str] = set()
+
+
+def _finished_run(tmp_path, **options):
+    """A finished run of lenet5's fashion_mnist recipe with ``options`` on top, as ship_run reads it."""
+    from zoo.training.config import recipe_config, resolve
+
+    config = resolve(recipe_config("lenet5", "fashion_mnist", **options)).to_dict()
+    config.update(input_shape=[28, 28, 1], dataset_sizes={"train": 54_000, "val": 6_000, "test": 10_000})
+    return fake_run(tmp_path, tiny_classifier(), name="run", **config,
+                    metrics={"split": "test", "samples": 10_000, "accuracy": 0.91, "per_class": {}})
+
+
+def test_another_training_of_a_model_ships_as_model_dot_tag(tmp_path):
+    from zoo.errors import InvalidArgumentError
+    from zoo.shipping import ship_run
+
+    run, weights = _finished_run(tmp_path, seed=1, split_seed=0), tmp_path / "weights"
+    weights.mkdir()
+    command = "zoo train lenet5 --recipe fashion_mnist --seed 1 --split-seed 0"
+    entry = ship_run(run, command=command, weights_dir=weights, recipe="fashion_mnist", name="lenet5.seed1",
+                     overrides={"seed": 1, "split_seed": 0})
+    manifest = json.loads((weights / "manifest.json").read_text())["models"]
+    assert list(manifest) == ["lenet5.seed1"] and entry["file"] == "lenet5.seed1-fashion_mnist.keras"
+    assert entry["overrides"] == {"seed": 1, "split_seed": 0} and entry["config"]["split_seed"] == 0
+    assert (weights / entry["file"]).is_file() and architecture_of("lenet5.seed1") == "lenet5"
+    refused = [  # (what is wrong, the call's changed arguments, what the message must say)
+        ("the recipe alone is not how it trained", {"overrides": {}}, "seed: run 1 vs recipe 0"),
+        ("the command hides the seed", {"command": "zoo train lenet5 --recipe fashion_mnist"}, "--seed 1"),
+        ("another model's name", {"name": "resnet20.seed1"}, "lenet5.TAG"),
+        ("a tag that is no tag", {"name": "lenet5-seed1"}, "lenet5.TAG"),
+    ]
+    for why, changed, says in refused:
+        options = {**dict(command=command, weights_dir=weights, recipe="fashion_mnist", name="lenet5.seed2",
+                          overrides={"seed": 1, "split_seed": 0}), **changed}
+        with pytest.raises(InvalidArgumentError, match=re.escape(says)):
+            ship_run(run, **options)
+        assert "lenet5.seed2" not in json.loads((weights / "manifest.json").read_text())["models"], why
 
 
 def test_manifest_entries_resolve_by_name():
@@ -41,7 +82,8 @@ def test_manifest_records_what_the_issue_asks(name):
     assert set(entry["metrics"]["per_class"]) == set(entry["config"]["class_names"])
     assert entry["metrics"]["test_samples"] == 10_000
     assert set(entry["versions"]) == {"zoo", "keras", "tensorflow"}
-    meets = entry["train_seconds"] <= BUDGET_SECONDS and entry["metrics"]["test_accuracy"] >= FLOORS.get(name, 0.0)
+    in_budget = entry["train_seconds"] <= BUDGET_SECONDS or name != architecture_of(name)
+    meets = in_budget and entry["metrics"]["test_accuracy"] >= FLOORS.get(architecture_of(name), 0.0)
     assert meets != (name in SHORT_OF_THE_GOAL), (name, entry["train_seconds"], entry["metrics"]["test_accuracy"])
     assert resolve_model_file(name).stat().st_size == entry["size_bytes"]
 
@@ -50,9 +92,14 @@ def test_manifest_records_what_the_issue_asks(name):
 def test_the_recipe_reproduces_the_shipped_run_settings(name):
     from zoo.training.config import recipe_config, resolve
 
+    from zoo.shipping import override_flags
+
     entry = MANIFEST[name]
+    model, overrides = architecture_of(name), entry.get("overrides", {})
+    assert entry["config"]["model"] == model and entry["command"].startswith(f"zoo train {model} ")
     assert f"--recipe {entry['recipe']}" in entry["command"]
-    config = resolve(recipe_config(name, entry["recipe"])).to_dict()
+    assert all(flag in entry["command"] for flag in override_flags(overrides))  # e.g. --seed 1 --split-seed 0
+    config = resolve(recipe_config(model, entry["recipe"], **overrides)).to_dict()
     for key, value in entry["config"].items():
         if key not in ("class_names", "num_classes"):  # those come from the data, not the recipe
             assert config[key] == value, key

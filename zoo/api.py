@@ -265,8 +265,8 @@ def create_model(name: str, pretrained: bool = False, num_classes: int | None = 
     cfg = read_run_config(name)
     same_shape = input_shape is None or tuple(input_shape) == tuple(cfg.get("input_shape") or ())
     if (num_classes is None or num_classes == cfg.get("num_classes")) and same_shape and not freeze:
-        return _remember(base, architecture=name, class_names=cfg.get("class_names"), dataset=cfg.get("dataset"),
-                         recipe=cfg.get("recipe"), source=name)
+        return _remember(base, architecture=cfg.get("model", name), class_names=cfg.get("class_names"),
+                         dataset=cfg.get("dataset"), recipe=cfg.get("recipe"), source=name)
     from zoo.surgery import head_layer, replace_head, set_trainable
 
     keep_head = num_classes is None or num_classes == cfg.get("num_classes")
@@ -275,7 +275,8 @@ def create_model(name: str, pretrained: bool = False, num_classes: int | None = 
         model.get_layer("logits").set_weights(head_layer(base).get_weights())
     if freeze:
         set_trainable(model, "feature-extract")
-    return _remember(model, architecture=name, class_names=cfg.get("class_names") if keep_head else class_names,
+    return _remember(model, architecture=cfg.get("model", name),
+                     class_names=cfg.get("class_names") if keep_head else class_names,
                      dataset=cfg.get("dataset") if keep_head else None, source=f"{name} (a copy)" if keep_head
                      else f"{name} with a new head", fine_tuned_from=name, frozen=bool(freeze))
 

@@ -5,6 +5,10 @@
 the recipe and exact command that trained it, the training time and machine, and the versions.
 Every load checks the sha256, so a damaged or edited file fails with its name instead of
 silently giving other predictions.
+
+A shipped name is a registry model's (``resnet20``) or, for another training of the same model, the
+model's name and a tag (``resnet20.seed1``, timm's ``model.tag`` convention): an ensemble member
+with another seed, say. Either goes wherever a run directory goes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from zoo.io import sha256_of
 from zoo.registry import load_weights_manifest
 
 MANIFEST_FILE = "manifest.json"
+
+
+def architecture_of(name: str) -> str:
+    """The registry model that the shipped ``name`` holds weights of: ``resnet20`` for ``resnet20.seed1``."""
+    return str(name).split(".", 1)[0]
 
 
 def weights_path(entry: dict) -> Path:

@@ -21,7 +21,8 @@ from zoo.registry import load_weights_manifest
 from zoo.run import load_pretrained
 
 # What a manifest entry keeps of the run's config.json: enough to rebuild its data splits.
-CONFIG_KEYS = ("model", "dataset", "input_shape", "class_names", "num_classes", "val_split", "seed", "recipe")
+CONFIG_KEYS = ("model", "dataset", "input_shape", "class_names", "num_classes", "val_split", "seed", "split_seed",
+               "recipe")
 
 
 @dataclass
@@ -103,11 +104,12 @@ def machine() -> dict:
 _NOT_TRAINING = {"out", "recipe", "class_names", "num_classes"}
 
 
-def check_run_matches_recipe(config: dict, recipe: str) -> None:
-    """A ZooError unless the run's training options are exactly what ``--recipe recipe`` resolves to."""
+def check_run_matches_recipe(config: dict, recipe: str, overrides: dict | None = None) -> None:
+    """A ZooError unless the run's training options are exactly what ``--recipe recipe`` resolves to,
+    with ``overrides`` (options given on top of the recipe, such as ``{"seed": 1}``) applied."""
     from zoo.training.config import TrainConfig, recipe_config, resolve
 
-    wanted = resolve(recipe_config(config["model"], recipe)).to_dict()
+    wanted = resolve(recipe_config(config["model"], recipe, **(overrides or {}))).to_dict()
     ran = TrainConfig.from_dict(config).to_dict()
     diff = sorted(k for k in wanted if k not in _NOT_TRAINING and wanted[k] != ran.get(k))
     if diff:
@@ -115,12 +117,28 @@ def check_run_matches_recipe(config: dict, recipe: str) -> None:
         raise InvalidArgumentError(f"The run was not trained with --recipe {recipe}: {shown}.")
 
 
-def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None, note: str | None = None) -> dict:
+def override_flags(overrides: dict) -> list[str]:
+    """The `zoo train` options that give ``overrides``: {"split_seed": 0} -> ["--split-seed 0"]."""
+    return [f"--{key.replace('_', '-')} {value}" for key, value in overrides.items()]
+
+
+def check_shipped_name(name: str, model: str) -> None:
+    """A shipped name is the model's, or ``MODEL.TAG`` for another training of it (``resnet20.seed1``)."""
+    if name != model and not re.fullmatch(re.escape(model) + r"\.[a-z0-9_]+", name):
+        raise InvalidArgumentError(
+            f"A run of {model} ships as {model!r} or as {model}.TAG (lower-case letters, digits, _), "
+            f"e.g. {model}.seed1; got {name!r}.", param="name")
+
+
+def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None, note: str | None = None,
+             name: str | None = None, overrides: dict | None = None) -> dict:
     """Copy a finished run's model into ``weights_dir`` (no optimizer state) and record it.
 
-    With ``recipe``, the run's options must equal the recipe's (so the recorded command
-    ``zoo train NAME --recipe RECIPE`` really reproduces it). The manifest entry is written last,
-    after the file is in place, so a half-shipped model is never listed. Returns the entry.
+    With ``recipe``, the run's options must equal the recipe's with ``overrides`` on top (so the
+    recorded command ``zoo train MODEL --recipe RECIPE --seed 1 ...`` really reproduces it; each
+    override must be in ``command``). ``name`` ships it as ``MODEL.TAG`` (another training of a model
+    that ships; default: the model's name). The manifest entry is written last, after the file is
+    in place, so a half-shipped model is never listed. Returns the entry.
     """
     import keras
     import tensorflow as tf
@@ -139,10 +157,18 @@ def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None, n
     if metrics.get("split") != "test" or metrics.get("samples") != config.get("dataset_sizes", {}).get("test"):
         raise ModelFileError(f"{run_dir}'s metrics are not on its whole test split; ship a run without --limit.")
     recipe = recipe or config.get("recipe")
+    overrides = dict(overrides or {})
+    if overrides and not recipe:
+        raise InvalidArgumentError("overrides are options given on top of a recipe; name the --recipe.")
     if recipe:
-        check_run_matches_recipe(config, recipe)
+        check_run_matches_recipe(config, recipe, overrides)
         config = {**config, "recipe": recipe}
-    name, dataset = config["model"], config["dataset"]
+    missing = [flag for flag in override_flags(overrides) if flag not in command]
+    if missing:
+        raise InvalidArgumentError(f"The command {command!r} does not say {', '.join(missing)}: record the command "
+                                   "that trained the run.")
+    name, dataset = name or config["model"], config["dataset"]
+    check_shipped_name(name, config["model"])
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset).strip("_") or "data"  # folder:/x/y is no file name
     target = weights_dir / f"{name}-{slug}.keras"
     with atomic_path(target) as tmp:
@@ -153,6 +179,7 @@ def ship_run(run_dir, *, command: str, weights_dir, recipe: str | None = None, n
         "size_bytes": target.stat().st_size,
         "dataset": dataset,
         "recipe": recipe,
+        **({"overrides": overrides} if overrides else {}),
         "metrics": {"test_accuracy": metrics["accuracy"], "test_top5": metrics.get("top5"),
                     "test_samples": metrics["samples"], "per_class": metrics.get("per_class"),
                     "final_val_accuracy": metrics.get("final_val_accuracy")},
