@@ -23,11 +23,12 @@ ablation   a base recipe and variants adding ONE trick each (EMA, flip TTA at ev
 The real runs (2 cores; one at a time, on an otherwise idle machine). Measured on an AVX2-only AMD
 EPYC (fp32): simplenet 19.5-22 s an epoch, so the simplenet curves take ~30 min and the ablation ~45
 min. resnet20: 66-74 s an epoch in bf16 on an AVX512_BF16 EPYC (the shipped run, alone; `--precision
-auto` picks bf16 where the CPU has AVX512_BF16 or AMX), ~6.5 min an epoch in fp32 on an AVX2 CPU (the
-previous weights: 14 epochs in 92 min), plus 15-35 s an epoch of test evaluation:
+auto` picks bf16 where the CPU has AVX512_BF16 or AMX), 176-187 s an epoch in fp32 on an AVX2-only EPYC
+alone (resnet20.seed1, 2026-12-05; ~6.5 min with the test suite beside it), plus 15-35 s an epoch of
+test evaluation:
 
     # resnet20: old 14 epochs fp32 + new 28 epochs (bf16 where the CPU has it): ~2 h on a bf16 CPU,
-    # ~4.5 h on an AVX2-only one
+    # ~2.5 h on an AVX2-only one, alone
     .venv/bin/python benchmarks/bench_time_to_accuracy.py curves --model resnet20 --out runs/bench_t2a/resnet20
     # simplenet: its recipe did not change in issue 20, so the race is against the records' tools
     .venv/bin/python benchmarks/bench_time_to_accuracy.py curves --model simplenet --out runs/bench_t2a/simplenet \\
