@@ -233,3 +233,14 @@ def test_zoo_eval_with_several_runs_delegates_to_the_ensemble(tiny_runs):
     assert report["method"] == "soft" and report["num_members"] == 3
     assert report["accuracy"] == report["soft_accuracy"]
     assert [m["name"] for m in report["members"]] == ["run0", "run1", "run2"]
+
+
+def test_members_are_named_as_the_user_named_them(tmp_path):
+    from zoo.ensemble import member_names_for
+
+    run = tmp_path / "seed3"
+    run.mkdir()
+    (run / "model.keras").write_bytes(b"")
+    paths = ["resnet20", "resnet20.seed1", run, run / "model.keras", tmp_path / "mine.keras", "resnet20"]
+    # a shipped name keeps its tag (the dot is no file suffix); repeats get #N
+    assert member_names_for(paths) == ["resnet20", "resnet20.seed1", "seed3", "seed3#2", "mine", "resnet20#2"]

@@ -284,7 +284,8 @@ def ensemble_members(model) -> list:
 
 
 def member_names_for(paths) -> list[str]:
-    """Short unique names: the run directory's name or the file's stem (suffixed when repeated)."""
+    """Short unique names: the run directory's name, the .keras file's stem or the shipped name as
+    given (``resnet20.seed1``, whose dot is no file suffix), suffixed when repeated."""
     from pathlib import Path
 
     from zoo.rundir import MODEL_FILE
@@ -292,7 +293,12 @@ def member_names_for(paths) -> list[str]:
     names = []
     for p in paths:
         p = Path(p)
-        base = p.name if p.is_dir() else (p.parent.name if p.name == MODEL_FILE else p.stem)
+        if p.is_dir():
+            base = p.name
+        elif p.name == MODEL_FILE:
+            base = p.parent.name
+        else:
+            base = p.stem if p.suffix == ".keras" else p.name
         name, i = base, 2
         while name in names:
             name, i = f"{base}#{i}", i + 1
