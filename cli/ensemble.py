@@ -126,5 +126,15 @@ def _print_report(report: dict, out) -> None:
         + (" (the members' errors are correlated)." if report["vote_error_measured"] > report["vote_error_if_independent"]
            else ".")
     )
+    for what, part in (("It", report), ("The selected vote", sel or {})):
+        if "vs_best_member" in part:
+            console.print(_paired_line(what, part["vs_best_member"], report["best_member"]["name"]))
     if out is not None:
         console.print(f"Report: [bold]{escape(str(Path(out) / REPORT_FILE))}[/], figure: [bold]{escape(str(Path(out) / ENSEMBLE_FIGURE))}[/]")
+
+
+def _paired_line(what: str, paired: dict, best: str) -> str:
+    """McNemar's reading of a gain: only the images where the two differ count."""
+    noise = "within the test set's noise" if abs(paired["z"]) < 2 else "more than the test set's noise"
+    return (f"{what} fixes {paired['fixed']} of {escape(best)}'s errors and breaks {paired['broken']} of its right answers: "
+            f"net {paired['net']:+d} images, z = {paired['z']:+.2f} ({noise}; |z| >= 2 is needed to claim a difference).")

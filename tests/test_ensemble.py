@@ -94,6 +94,18 @@ def test_poisson_binomial_with_different_error_rates():
         assert independent_vote_error([0.25] * m) == pytest.approx(binomial_vote_error(m, 0.25))
 
 
+def test_paired_comparison_counts_only_the_images_where_the_two_differ():
+    from zoo.ensemble import paired_comparison
+
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    reference = np.array([0, 1, 2, 0, 0, 0, 0, 2])  # wrong on 4, 5, 7
+    ours = np.array([0, 1, 0, 0, 1, 2, 1, 2])  # right on 4, 5; wrong on 2, 6, 7
+    got = paired_comparison(ours, reference, labels)
+    assert got == {"fixed": 2, "broken": 2, "net": 0, "z": 0.0}  # same accuracy, four images apart
+    assert paired_comparison(labels, reference, labels)["z"] == pytest.approx(3 / math.sqrt(3))
+    assert paired_comparison(reference, reference, labels) == {"fixed": 0, "broken": 0, "net": 0, "z": 0.0}
+
+
 def test_report_diversity_and_prediction():
     labels = np.array([0, 0, 1, 1, 2, 2])
     preds = np.array([[0, 0, 1, 1, 2, 0], [0, 1, 1, 1, 2, 2], [1, 0, 1, 1, 2, 2]])
@@ -108,6 +120,8 @@ def test_report_diversity_and_prediction():
     assert report["vote_accuracy"] == 1.0
     assert report["gain_over_best_member"] == pytest.approx(1 / 6)
     assert report["vote_error_if_independent"] == pytest.approx(independent_vote_error([1 / 6] * 3))
+    # the vote fixes member a's one error (image 5) and breaks none of its right answers
+    assert report["vs_best_member"] == {"fixed": 1, "broken": 0, "net": 1, "z": pytest.approx(1.0)}
     with pytest.raises(UnknownNameError, match="ensemble method"):
         ensemble_report(labels, logits, ["a", "b", "c"], "median")
 

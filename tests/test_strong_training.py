@@ -211,6 +211,12 @@ def test_eval_and_ensemble_select_on_validation(tmp_path):
     assert code == 0, out
     sel = report["selection"]
     assert sel["on"] == "val" and sum(sel["weights"].values()) >= 1 and 0 <= sel["accuracy"] <= 1
+    # McNemar's counts against the best member add up to the accuracy gain, image for image
+    n, best = report["num_examples"], report["best_member"]["accuracy"]
+    assert sel["vs_best_member"]["net"] == round((sel["accuracy"] - best) * n)
+    assert report["vs_best_member"]["net"] == round(report["gain_over_best_member"] * n)
+    code, out = cli("eval", a, b, "--ensemble", "vote", "--select", "--limit", 300)
+    assert code == 0 and "The selected vote fixes" in out and "z = " in out, out
     code, out = cli_json("ensemble", a, b, "--select", "--limit", 300, "--out", tmp_path / "ens.keras")[0::2]
     assert code == 0, out
     from zoo.run import load_model

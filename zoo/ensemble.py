@@ -171,6 +171,20 @@ def pairwise_stats(predictions, labels) -> list[dict]:
     return out
 
 
+def paired_comparison(predictions, reference, labels) -> dict:
+    """McNemar's comparison of two classifiers on the same images: ``fixed``, the images these
+    predictions get right and the reference's get wrong; ``broken``, the reverse; ``net`` = fixed -
+    broken (the accuracy gain in images); ``z`` = net / sqrt(fixed + broken). Only the images where the
+    two differ carry information, so a gain with |z| < 2 is within the test set's noise."""
+    labels = np.asarray(labels).reshape(-1)
+    right = np.asarray(predictions).reshape(-1) == labels
+    reference_right = np.asarray(reference).reshape(-1) == labels
+    fixed, broken = int((right & ~reference_right).sum()), int((~right & reference_right).sum())
+    differ = fixed + broken
+    return {"fixed": fixed, "broken": broken, "net": fixed - broken,
+            "z": (fixed - broken) / math.sqrt(differ) if differ else 0.0}
+
+
 def ensemble_report(labels, member_logits, member_names, method: str = "vote", class_names=None) -> dict:
     """Members' accuracies, the ensemble's (vote and soft), diversity and the independence prediction."""
     check_method(method)
@@ -205,6 +219,7 @@ def ensemble_report(labels, member_logits, member_names, method: str = "vote", c
         "vote_accuracy": vote_acc,
         "soft_accuracy": soft_acc,
         "gain_over_best_member": chosen - float(accs[best]),
+        "vs_best_member": paired_comparison(vote_pred if method == "vote" else soft_pred, preds[best], labels),
         "vote_error_measured": 1.0 - vote_acc,
         "vote_error_if_independent": predicted_vote_error,
         "all_members_wrong": all_wrong,

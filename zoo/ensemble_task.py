@@ -105,13 +105,16 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
 
 def _selection(names, method, val_logits, val_labels, member_logits, labels) -> dict:
     """Ensemble selection on the validation logits, scored on the evaluation split's."""
-    from zoo.ensemble import ensemble_logits, select_members
+    from zoo.ensemble import ensemble_logits, paired_comparison, select_members
 
     counts = select_members(val_logits, val_labels, method)
     chosen = ensemble_logits(member_logits, method, counts)
+    member_preds = member_logits.argmax(-1)
+    best = int((member_preds == labels[None]).mean(1).argmax())  # the best member on `split`, as in the report
     return {"on": "val", "val_images": int(len(val_labels)), "weights": dict(zip(names, counts.tolist())),
             "val_accuracy": float((ensemble_logits(val_logits, method, counts).argmax(1) == val_labels).mean()),
             "accuracy": float((chosen.argmax(1) == labels).mean()),
+            "vs_best_member": paired_comparison(chosen.argmax(1), member_preds[best], labels),
             "members_val_accuracy": dict(zip(names, (val_logits.argmax(-1) == val_labels[None]).mean(1).tolist()))}
 
 
