@@ -1,4 +1,5 @@
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -7,6 +8,10 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # tests are CPU-only and must not grab a GPU
 sys.path.insert(0, str(Path(__file__).parent))  # `from kit import ...` in every test file
+# Started in the background by a non-interactive shell (`bash scripts/test.sh &`), the suite inherits
+# SIGINT ignored, and so would every `zoo` it starts: the Ctrl-C tests need Python's own handler.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from kit import real_fashion_mnist, write_fashion_like_idx  # noqa: E402
 
