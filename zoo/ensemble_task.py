@@ -96,25 +96,25 @@ def evaluate_ensemble(paths, *, ensemble=None, dataset=None, split="test", data_
         val = make_pipeline(data.split("val"), input_shape=input_shape, batch_size=int(batch_size), training=False)
         with progress.phase(f"Choosing members on {data.sizes.get('val', '?')} validation images..."):
             val_logits, val_labels = predict_members(model, val, tta=tta)
-        report["selection"] = _selection(names, method, val_logits, val_labels, member_logits, labels)
+        best = names.index(report["best_member"]["name"])
+        report["selection"] = _selection(names, method, val_logits, val_labels, member_logits, labels, best)
     if out is not None:
         with output_dir(out, "zoo eval", EVAL_ENSEMBLE_OUTPUTS) as stage:
             write_report(report, stage)
     return report
 
 
-def _selection(names, method, val_logits, val_labels, member_logits, labels) -> dict:
-    """Ensemble selection on the validation logits, scored on the evaluation split's."""
+def _selection(names, method, val_logits, val_labels, member_logits, labels, best: int) -> dict:
+    """Ensemble selection on the validation logits, scored on the evaluation split's and compared with
+    member ``best`` (the report's best member) image by image."""
     from zoo.ensemble import ensemble_logits, paired_comparison, select_members
 
     counts = select_members(val_logits, val_labels, method)
     chosen = ensemble_logits(member_logits, method, counts)
-    member_preds = member_logits.argmax(-1)
-    best = int((member_preds == labels[None]).mean(1).argmax())  # the best member on `split`, as in the report
     return {"on": "val", "val_images": int(len(val_labels)), "weights": dict(zip(names, counts.tolist())),
             "val_accuracy": float((ensemble_logits(val_logits, method, counts).argmax(1) == val_labels).mean()),
             "accuracy": float((chosen.argmax(1) == labels).mean()),
-            "vs_best_member": paired_comparison(chosen.argmax(1), member_preds[best], labels),
+            "vs_best_member": paired_comparison(chosen.argmax(1), member_logits[best].argmax(-1), labels),
             "members_val_accuracy": dict(zip(names, (val_logits.argmax(-1) == val_labels[None]).mean(1).tolist()))}
 
 
