@@ -22,13 +22,13 @@ ablation   a base recipe and variants adding ONE trick each (EMA, flip TTA at ev
 
 The real runs (2 cores; one at a time, on an otherwise idle machine). Measured on an AVX2-only AMD
 EPYC (fp32): simplenet 19.5-22 s an epoch, so the simplenet curves take ~30 min and the ablation ~45
-min. resnet20: 66-74 s an epoch in bf16 on an AVX512_BF16 EPYC (the shipped run, alone; `--precision
-auto` picks bf16 where the CPU has AVX512_BF16 or AMX), 176-187 s an epoch in fp32 on an AVX2-only EPYC
-alone (resnet20.seed1, 2026-12-05; ~6.5 min with the test suite beside it), plus 15-35 s an epoch of
-test evaluation:
+min. resnet20 on an AVX512_BF16 EPYC: 76-106 s an epoch in bf16 and 121-147 s in fp32 (this benchmark,
+2026-12-06, alone; `--precision auto` picks bf16 where the CPU has AVX512_BF16 or AMX); 176-187 s an
+epoch in fp32 on an AVX2-only EPYC alone (resnet20.seed1, 2026-12-05); plus 6-35 s an epoch of test
+evaluation:
 
-    # resnet20: old 14 epochs fp32 + new 28 epochs (bf16 where the CPU has it): ~2 h on a bf16 CPU,
-    # ~2.5 h on an AVX2-only one, alone
+    # resnet20: old 14 epochs fp32 + new 28 epochs (bf16 where the CPU has it): 82 min on a bf16 CPU
+    # (measured), ~2.5 h on an AVX2-only one, alone
     .venv/bin/python benchmarks/bench_time_to_accuracy.py curves --model resnet20 --out runs/bench_t2a/resnet20
     # simplenet: its recipe did not change in issue 20, so the race is against the records' tools
     .venv/bin/python benchmarks/bench_time_to_accuracy.py curves --model simplenet --out runs/bench_t2a/simplenet \\
